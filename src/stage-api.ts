@@ -1,0 +1,122 @@
+// The contract between the engine and a built-in stage kind (one module per kind under `stages/`).
+//
+// A stage kind is a typed value, not a class: the engine validates the YAML `with:` block against
+// `params` (a JSON Schema, checked with ajv), resolves every `format: "path"` string to an absolute path
+// and hashes its content into the cache key, then calls `run` with a private output directory that is
+// renamed into the content-addressed store only after `run` resolves.
+
+/** Any JSON value: what params, metric details and tags may hold. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** A JSON Schema object (draft 2020-12 subset understood by ajv). `format: "path"` marks input paths. */
+export type JsonSchema = { [key: string]: Json };
+
+export interface Resources {
+  /** CPU slots the stage occupies while running (default 1). */
+  readonly cpu?: number;
+  /** GPU slots (default 0); stages asking for a GPU are serialised on the `gpu` resource. */
+  readonly gpu?: number;
+  /** A hint in MiB; the scheduler does not start a stage that would exceed `--memory`. */
+  readonly memoryMb?: number;
+}
+
+/** One row of the long metrics table. The engine adds run, stage instance and stage key. */
+export interface MetricRow {
+  /** Table row id, e.g. `clipe_cross_entropy`, `clipe_contrastive_sc_ic`, `clip_zero_shot`, `random`. */
+  readonly method: string;
+  /** Evaluation dataset id: `webemo`, `fi`, `iaps`, `emotion6`, `emotionroi`. */
+  readonly dataset: string;
+  /** Taxonomy id: `webemo25`, `webemo6`, `webemo2`, `fi8`, `fi2`, `iaps2`, `emotion6_6`, ... */
+  readonly taxonomy: string;
+  readonly seed: number | null;
+  /** 1-based epoch; null for untrained methods (zero-shot, baselines). */
+  readonly epoch: number | null;
+  /** e.g. `accuracy`, `macro_f1`, `top3_accuracy`, `hier_accuracy`, `confusion`, `val_loss`. */
+  readonly metric: string;
+  /** null means "not computable" (an 'X' cell), never "missing". */
+  readonly value: number | null;
+  /** Structured detail, e.g. `{ labels: [...], matrix: [[...]] }` for a confusion matrix. */
+  readonly detail?: Json;
+  /** Choices that qualify the number: `{ confusion: "sadness", loss: "soft", prompts: "own" }`. */
+  readonly tags?: Readonly<Record<string, string>>;
+}
+
+export interface Progress {
+  readonly done: number;
+  readonly total?: number;
+  /** What is counted: `images`, `samples`, `epochs`, ... */
+  readonly unit?: string;
+  readonly message?: string;
+}
+
+export interface StageContext<P> {
+  /** The validated `with:` block; `format: "path"` strings are absolute. */
+  readonly params: P;
+  /** Matrix values of this instance (empty for a plain stage). */
+  readonly matrix: Readonly<Record<string, string | number | boolean>>;
+  /** e.g. `train-ce@seed=3,taxonomy=webemo6`. */
+  readonly instanceId: string;
+  /** The project directory that holds `runs/`. */
+  readonly workspace: string;
+  /** Absolute path of a declared output inside the private output directory. */
+  output(name: string): string;
+  /**
+   * A directory that survives failed and killed attempts of this exact stage key (checkpoints for
+   * resuming); the engine deletes it after the stage succeeds. Write into it atomically.
+   */
+  readonly resumeDir: string;
+  /**
+   * A persistent directory shared by every run of this stage kind (e.g. a per-image embedding cache).
+   * Entries must be content-keyed and written atomically (write to a temp name, then rename).
+   */
+  readonly kindCacheDir: string;
+  readonly signal: AbortSignal;
+  /** A line to the stage's log file (and to the console with --verbose). */
+  log(line: string): void;
+  progress(p: Progress): void;
+  /** Buffered; written to the store and to `metrics.jsonl` in the same commit as the outputs. */
+  metric(row: MetricRow): void;
+  /** Content hashes (sha256 hex) through the stat-keyed hash cache: unchanged files are not re-read. */
+  hashFiles(paths: readonly string[]): Promise<string[]>;
+}
+
+export interface OutputSpec {
+  /** File or directory name inside the output directory. */
+  readonly path: string;
+  readonly description: string;
+}
+
+export interface StageKind<P> {
+  /** `ingest/webemo`: also its module path under `stages/`. */
+  readonly kind: string;
+  /** Bump when the outputs for the same inputs would change: part of the cache key. */
+  readonly version: string;
+  readonly description: string;
+  /** JSON Schema of the `with:` block (type: object, additionalProperties: false). */
+  readonly params: JsonSchema;
+  readonly outputs: Readonly<Record<string, OutputSpec>>;
+  readonly resources?: Resources | ((params: P) => Resources);
+  /**
+   * Extra environment facts that change the result (runtime versions, execution provider). Content of
+   * `format: "path"` params is already hashed by the engine.
+   */
+  fingerprint?(params: P): Promise<Readonly<Record<string, string>>>;
+  run(ctx: StageContext<P>): Promise<void>;
+}
+
+/** Identity helper that gives a stage module full type inference for its params. */
+export function defineStage<P>(kind: StageKind<P>): StageKind<P> {
+  return kind;
+}
+
+/** A failure the user can act on: the engine prints `message` without a stack trace. */
+export class StageError extends Error {
+  override readonly name = 'StageError';
+  constructor(
+    message: string,
+    /** What to do about it, printed under the message. */
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
