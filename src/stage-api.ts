@@ -95,7 +95,8 @@ export interface StageKind<P> {
   /** JSON Schema of the `with:` block (type: object, additionalProperties: false). */
   readonly params: JsonSchema;
   readonly outputs: Readonly<Record<string, OutputSpec>>;
-  readonly resources?: Resources | ((params: P) => Resources);
+  /** CPU/GPU/memory needs of one instance (default: 1 cpu). */
+  resources?(params: P): Resources;
   /**
    * Extra environment facts that change the result (runtime versions, execution provider). Content of
    * `format: "path"` params is already hashed by the engine.

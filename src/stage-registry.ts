@@ -1,0 +1,9 @@
+// Built-in stage kinds. A kind's name is its module path under `stages/`, so `uses: ingest/webemo`
+// lives in `stages/ingest/webemo.ts`. Modules load lazily: a no-op `pipe run` imports only what it
+// needs to compute cache keys, and heavy libraries (onnxruntime, sharp) load inside `run`.
+import type { StageKind } from './stage-api.js';
+
+export type StageModule = { readonly default: StageKind<unknown> };
+
+export const STAGE_KINDS: Readonly<Record<string, () => Promise<StageModule>>> = {
+};
