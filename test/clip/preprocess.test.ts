@@ -1,0 +1,69 @@
+// Parity of our decode + Pillow-exact preprocessing against goldens written by Pillow and numpy
+// (tools/clip_preprocess_goldens.py). Every case must match exactly: lossless inputs by construction, and the
+// JPEGs because sharp's mozjpeg and Debian Pillow's libjpeg-turbo decode them to identical bytes (measured;
+// see docs/clip.md for the cases where decoders can differ).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { decodeRgb } from '../../src/clip/decode.js';
+import { normalize, parsePreprocessConfig, resizeAndCrop } from '../../src/clip/preprocess.js';
+import { resizeBicubic } from '../../src/clip/resample.js';
+import { readNpy } from '../../src/io/npy.js';
+
+const ROOT = join(import.meta.dirname, '..', 'golden', 'clip');
+interface Case { image: string; crop: string; norm: string; size: [number, number]; mode: string }
+const goldens = JSON.parse(readFileSync(join(ROOT, 'goldens.json'), 'utf8')) as {
+  size: number; norm_stride: number; crop_stride: number; mean: number[]; std: number[]; rescale_factor: number; cases: Case[];
+};
+const cfg = parsePreprocessConfig({
+  do_resize: true, size: { shortest_edge: goldens.size }, resample: 3, do_center_crop: true,
+  crop_size: { height: goldens.size, width: goldens.size }, do_rescale: true, rescale_factor: goldens.rescale_factor,
+  do_normalize: true, image_mean: goldens.mean, image_std: goldens.std,
+});
+
+/** Max and mean absolute difference between our full-size result, subsampled, and a golden. */
+function diff(ours: ArrayLike<number>, golden: ArrayLike<number>, planes: number, side: number, stride: number, chw: boolean) {
+  const n = Math.ceil(side / stride);
+  let max = 0;
+  let sum = 0;
+  for (let c = 0; c < planes; c++) {
+    for (let y = 0; y < n; y++) {
+      for (let x = 0; x < n; x++) {
+        const o = chw ? c * side * side + y * stride * side + x * stride : (y * stride * side + x * stride) * planes + c;
+        const g = chw ? (c * n + y) * n + x : (y * n + x) * planes + c;
+        const d = Math.abs(ours[o] - golden[g]);
+        max = Math.max(max, d);
+        sum += d;
+      }
+    }
+  }
+  return { max, mean: sum / (planes * n * n) };
+}
+
+describe('CLIP preprocessing parity with Pillow', () => {
+  for (const c of goldens.cases) {
+    it(`${c.image} (${c.mode} ${c.size.join('x')})`, async () => {
+      const img = await decodeRgb(readFileSync(join(ROOT, c.image)));
+      expect([img.width, img.height]).toEqual(c.size); // no EXIF rotation, like PIL
+      const crop = resizeAndCrop(img, cfg);
+      const norm = normalize(crop, cfg);
+      const dc = diff(crop.data, readNpy(join(ROOT, c.crop)).data as Uint8Array, 3, goldens.size, goldens.crop_stride, false);
+      const dn = diff(norm, readNpy(join(ROOT, c.norm)).data as Float32Array, 3, goldens.size, goldens.norm_stride, true);
+      expect(dc).toEqual({ max: 0, mean: 0 });
+      expect(dn.max).toBeLessThanOrEqual(1e-5);
+    });
+  }
+
+  it('skips an unchanged axis and keeps a 1-pixel-wide image finite', () => {
+    const src = { width: 1, height: 5, channels: 3, data: new Uint8Array(15).map((_, i) => i * 10) };
+    expect(resizeBicubic(src, 1, 5)).toBe(src);
+    const up = resizeBicubic(src, 4, 5);
+    // A single column upsampled horizontally only repeats it (taps renormalised at the edges).
+    for (let y = 0; y < 5; y++) for (let x = 0; x < 4; x++) expect(up.data[(y * 4 + x) * 3]).toBe(src.data[y * 3]);
+  });
+
+  it('names the bad field of a preprocessor config', () => {
+    expect(() => parsePreprocessConfig({ size: { shortest_edge: 224 }, crop_size: 224, resample: 2 })).toThrow(/resample/);
+    expect(() => parsePreprocessConfig({ size: { shortest_edge: 224 }, crop_size: 224, image_mean: [0.5], image_std: [1, 1, 1] })).toThrow(/image_mean/);
+  });
+});

@@ -1,0 +1,109 @@
+#!/usr/bin/python3
+"""Dev-only: writes the CLIP preprocessing parity goldens under test/golden/clip/.
+
+Run with Debian's Python (python3-pil, python3-numpy), never needed by CI or tests:
+
+    /usr/bin/python3 tools/clip_preprocess_goldens.py
+
+It generates small deterministic test images covering the cases the issue lists (WEBEmo-like 220x147 and
+146x220 thumbnails that CLIP upsamples, a large downscale, greyscale, palette, PNG with alpha, CMYK JPEG,
+an EXIF-rotated JPEG), then preprocesses each one exactly like Hugging Face's CLIPImageProcessor does
+with Pillow (convert RGB, shortest side -> 224 with BICUBIC, floor center crop, rescale, normalise in
+float32), and stores:
+  <name>.crop.npy   uint8 [112, 112, 3]   the Pillow-resized, cropped RGB, every 2nd pixel (exact comparison)
+  <name>.norm.npy   float32 [3, 56, 56]   the normalised CHW tensor, every 4th pixel (size-limited)
+plus goldens.json (file list, Pillow/numpy versions, shapes).
+"""
+import json
+import os
+
+import numpy as np
+import PIL
+from PIL import Image
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'test', 'golden', 'clip')
+IMAGES = os.path.join(ROOT, 'images')
+MEAN = [0.48145466, 0.4578275, 0.40821073]
+STD = [0.26862954, 0.26130258, 0.27577711]
+RESCALE = 0.00392156862745098
+SIZE = 224
+STRIDE = 4
+CROP_STRIDE = 2
+
+
+def scene(w, h, seed, noise=4.0):
+    """Photo-like content: smooth gradients, hard-edged shapes and mild noise (edges stress the taps)."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w].astype(np.float64)
+    img = np.zeros((h, w, 3))
+    for c in range(3):
+        fx, fy, ph = rng.uniform(1, 6), rng.uniform(1, 6), rng.uniform(0, 6.28)
+        img[..., c] = 127 + 100 * np.sin(2 * np.pi * (fx * x / w + fy * y / h) + ph)
+    for _ in range(6):
+        x0, y0 = rng.integers(0, w), rng.integers(0, h)
+        x1, y1 = x0 + rng.integers(w // 10, w // 2), y0 + rng.integers(h // 10, h // 2)
+        img[y0:y1, x0:x1] = rng.integers(0, 256, 3)
+    img += rng.normal(0, noise, img.shape)
+    return np.clip(np.round(img), 0, 255).astype(np.uint8)
+
+
+def make_images():
+    os.makedirs(IMAGES, exist_ok=True)
+    out = {}
+
+    def save(name, im, **kw):
+        path = os.path.join(IMAGES, name)
+        im.save(path, **kw)
+        out[name] = path
+
+    save('webemo-220x147.png', Image.fromarray(scene(220, 147, 1)))
+    save('webemo-146x220.png', Image.fromarray(scene(146, 220, 2)))
+    save('webemo-220x147.jpg', Image.fromarray(scene(220, 147, 3)), quality=90)
+    save('large-1000x750.png', Image.fromarray(scene(1000, 750, 4, noise=0)))
+    save('large-900x1200.jpg', Image.fromarray(scene(900, 1200, 5)), quality=85)
+    save('grey-300x200.png', Image.fromarray(scene(300, 200, 6)[..., 0], mode='L'))
+    save('grey-260x180.jpg', Image.fromarray(scene(260, 180, 7)[..., 1], mode='L'), quality=90)
+    rgba = np.dstack([scene(256, 300, 8), scene(256, 300, 9, noise=0)[..., 0]])
+    save('alpha-256x300.png', Image.fromarray(rgba, mode='RGBA'))
+    save('palette-230x170.png', Image.fromarray(scene(230, 170, 10)).quantize(colors=64, method=Image.Quantize.MEDIANCUT))
+    save('cmyk-240x180.jpg', Image.fromarray(scene(240, 180, 11)).convert('CMYK'), quality=90)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90 CW to display; PIL (and CLIP) ignore it
+    save('exif6-200x260.jpg', Image.fromarray(scene(200, 260, 12)), quality=90, exif=exif.tobytes())
+    return out
+
+
+def preprocess(path):
+    """CLIPImageProcessor, step by step (transformers' image_transforms semantics)."""
+    im = Image.open(path).convert('RGB')
+    w, h = im.size
+    short, long = (w, h) if w <= h else (h, w)
+    new_short, new_long = SIZE, int(SIZE * long / short)
+    nw, nh = (new_short, new_long) if w <= h else (new_long, new_short)
+    im = im.resize((nw, nh), Image.Resampling.BICUBIC)
+    arr = np.asarray(im)
+    top, left = (nh - SIZE) // 2, (nw - SIZE) // 2
+    crop = arr[top:top + SIZE, left:left + SIZE]
+    x = (crop.astype(np.float64) * RESCALE).astype(np.float32)
+    x = (x - np.array(MEAN, dtype=np.float32)) / np.array(STD, dtype=np.float32)
+    return np.ascontiguousarray(crop[::CROP_STRIDE, ::CROP_STRIDE]), np.ascontiguousarray(x.transpose(2, 0, 1)[:, ::STRIDE, ::STRIDE]).astype(np.float32)
+
+
+def main():
+    images = make_images()
+    cases = []
+    for name, path in sorted(images.items()):
+        crop, norm = preprocess(path)
+        np.save(os.path.join(ROOT, name + '.crop.npy'), crop)
+        np.save(os.path.join(ROOT, name + '.norm.npy'), norm)
+        cases.append({'image': 'images/' + name, 'crop': name + '.crop.npy', 'norm': name + '.norm.npy',
+                      'size': list(Image.open(path).size), 'mode': Image.open(path).mode})
+    meta = {'pillow': PIL.__version__, 'numpy': np.__version__, 'size': SIZE, 'norm_stride': STRIDE, 'crop_stride': CROP_STRIDE,
+            'mean': MEAN, 'std': STD, 'rescale_factor': RESCALE, 'cases': cases}
+    with open(os.path.join(ROOT, 'goldens.json'), 'w') as f:
+        json.dump(meta, f, indent=1)
+        f.write('\n')
+
+
+if __name__ == '__main__':
+    main()
