@@ -1,0 +1,42 @@
+// CSV and JSON of the same cells the markdown shows, for spreadsheets and scripts.
+import type { Cell, EpochMode } from './cells.js';
+import { labelOf, TABLES } from './layout.js';
+import type { TablesDocument } from './markdown.js';
+
+const CSV_COLUMNS = [
+  'table', 'epoch_mode', 'method', 'label', 'column', 'dataset', 'taxonomy', 'status', 'n', 'mean', 'std',
+  'rank', 'paper', 'diff', 'values', 'seeds', 'epochs',
+] as const;
+
+/** RFC 4180 quoting; written here because it is three lines and the rest of the CSV is plain numbers. */
+function csvField(v: string | number | null): string {
+  const s = v === null ? '' : String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+function columnLabel(c: Cell): string {
+  return TABLES.find((t) => t.id === c.table)!.columns.find((col) => col.taxonomy === c.taxonomy)!.label;
+}
+
+function csvRow(c: Cell, mode: EpochMode): (string | number | null)[] {
+  const join = (xs: readonly (number | null)[]): string => xs.map((x) => (x === null ? '' : String(x))).join(';');
+  return [
+    c.table, mode, c.method, labelOf(c.method), columnLabel(c), c.dataset, c.taxonomy, c.status, c.values.length,
+    c.mean, c.std, c.rank, c.paper, c.diff, join(c.values), join(c.seeds), join(c.epochs),
+  ];
+}
+
+/** One line per cell and epoch rendering; `status` says value / x / missing, numbers are unrounded. */
+export function renderCsv(doc: TablesDocument): string {
+  const lines = [CSV_COLUMNS.join(',')];
+  for (const mode of ['final', 'best'] as const) {
+    for (const c of doc.cells[mode]) lines.push(csvRow(c, mode).map(csvField).join(','));
+  }
+  return lines.join('\n') + '\n';
+}
+
+export function renderJson(doc: TablesDocument): string {
+  const cells = (mode: EpochMode): unknown[] =>
+    doc.cells[mode].map((c) => ({ ...c, label: labelOf(c.method), column: columnLabel(c) }));
+  return JSON.stringify({ provenance: doc.provenance, final: cells('final'), best: cells('best'), unplaced: doc.unplaced }, null, 2) + '\n';
+}

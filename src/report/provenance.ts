@@ -1,0 +1,58 @@
+// The provenance footer of every table: enough to tell which pipeline, params, model, code and choices
+// produced the numbers, and when.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Json, MetricRow } from '../stage-api.js';
+import { defaultPaperResultsPath } from './paper.js';
+
+export interface Provenance {
+  /** Run id (from the store), when known. */
+  readonly run?: string;
+  readonly date: string;
+  /** What rendered the tables: the stage instance or `pipe tables`. */
+  readonly rendered_by: string;
+  /** `path (sha256 …)` of the pipeline file. */
+  readonly pipeline?: string;
+  readonly params?: Json;
+  /** `path (sha256 …)` of the CLIP model. */
+  readonly model?: string;
+  /** Every tag key on the tabulated rows with the values seen, e.g. `{ confusion: ["sadness"] }`. */
+  readonly taxonomy_choices: Readonly<Record<string, string[]>>;
+  readonly code_version: string;
+  readonly metric_rows: string;
+  readonly statistics: string;
+}
+
+/** Tag keys and values seen on the rows (sorted), e.g. the WEBEmo confusion mapping and the loss form. */
+export function tagChoices(rows: Iterable<MetricRow>): Record<string, string[]> {
+  const seen = new Map<string, Set<string>>();
+  for (const r of rows) {
+    for (const [k, v] of Object.entries(r.tags ?? {})) {
+      if (!seen.has(k)) seen.set(k, new Set());
+      seen.get(k)!.add(v);
+    }
+  }
+  return Object.fromEntries([...seen.keys()].sort().map((k) => [k, [...seen.get(k)!].sort()]));
+}
+
+let cachedVersion: string | undefined;
+
+/** `pipe 0.1.0 (git 1a2b3c4d5e6f, modified)`; the git part is left out outside a checkout. */
+export function codeVersion(): string {
+  if (cachedVersion) return cachedVersion;
+  const root = dirname(dirname(defaultPaperResultsPath()));
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string; version: string };
+  let git = '';
+  try {
+    const opts = { cwd: root, encoding: 'utf8' as const, stdio: ['ignore', 'pipe', 'ignore'] as ['ignore', 'pipe', 'ignore'] };
+    const head = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], opts).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], opts).trim() !== '';
+    git = ` (git ${head}${dirty ? ', modified' : ''})`;
+  } catch {
+    // Not a git checkout (an installed package): the package version is all there is.
+  }
+  return (cachedVersion = `${pkg.name} ${pkg.version}${git}`);
+}
+
+export const STATISTICS = 'mean and sample standard deviation (n - 1) over seeds; accuracy in %';

@@ -1,0 +1,76 @@
+// Renders everything from one set of metric rows: tables (markdown, CSV, JSON), SVG figures and a
+// markdown report that shows the tables and links the figures. Used by the `report/tables` stage and by
+// `pipe tables RUN`, so both produce the same files.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import type { MetricRow } from '../stage-api.js';
+import { buildCells, unplacedRows } from './cells.js';
+import { renderCsv, renderJson } from './export.js';
+import { buildFigures, type Figure } from './figures.js';
+import { renderTablesMarkdown, type TablesDocument } from './markdown.js';
+import { loadPaperResults, type PaperResults } from './paper.js';
+import { codeVersion, STATISTICS, tagChoices, type Provenance } from './provenance.js';
+
+export interface ReportInput {
+  readonly rows: readonly MetricRow[];
+  /** Only rows with these tags (one variant of a method), e.g. `{ loss: 'soft' }`. */
+  readonly tags?: Readonly<Record<string, string>>;
+  readonly paper?: PaperResults;
+  /** Provenance facts the caller knows (run id, pipeline and model hashes, params). */
+  readonly provenance: Pick<Provenance, 'run' | 'rendered_by' | 'pipeline' | 'params' | 'model'> & { readonly sources: string };
+  readonly date?: Date;
+}
+
+export interface ReportPaths {
+  readonly tables: string;
+  readonly csv: string;
+  readonly json: string;
+  readonly figures: string;
+  readonly report: string;
+}
+
+export function buildDocument(input: ReportInput): TablesDocument {
+  const paper = input.paper ?? loadPaperResults();
+  const tags = input.tags ?? {};
+  const { sources, ...known } = input.provenance;
+  const accuracyRows = input.rows.filter((r) => r.metric === 'accuracy');
+  const provenance: Provenance = {
+    ...known,
+    date: (input.date ?? new Date()).toISOString(),
+    taxonomy_choices: tagChoices(accuracyRows),
+    code_version: codeVersion(),
+    metric_rows: `${input.rows.length} rows from ${sources}${Object.keys(tags).length ? `, tags ${JSON.stringify(tags)}` : ''}`,
+    statistics: STATISTICS,
+  };
+  return {
+    cells: {
+      final: buildCells(input.rows, { mode: 'final', tags, paper }),
+      best: buildCells(input.rows, { mode: 'best', tags, paper }),
+    },
+    paper,
+    provenance,
+    unplaced: unplacedRows(input.rows),
+  };
+}
+
+function reportMarkdown(tables: string, figures: readonly Figure[], figuresLink: string): string {
+  const lines = [tables.trimEnd(), '', '## Figures', ''];
+  if (figures.length === 0) lines.push('No per-epoch or confusion-matrix rows in this run: nothing to draw.');
+  for (const f of figures) lines.push(`### ${f.title}`, '', `![${f.title}](${figuresLink}/${f.file})`, '');
+  return lines.join('\n') + '\n';
+}
+
+/** Writes all renderings; returns the document (cells and provenance) for callers that print a summary. */
+export function writeReport(input: ReportInput, paths: ReportPaths): TablesDocument {
+  const doc = buildDocument(input);
+  const tables = renderTablesMarkdown(doc);
+  const figures = buildFigures(input.rows, input.tags);
+  for (const p of [paths.tables, paths.csv, paths.json, paths.report]) mkdirSync(dirname(p), { recursive: true });
+  mkdirSync(paths.figures, { recursive: true });
+  writeFileSync(paths.tables, tables);
+  writeFileSync(paths.csv, renderCsv(doc));
+  writeFileSync(paths.json, renderJson(doc));
+  for (const f of figures) writeFileSync(join(paths.figures, f.file), f.svg);
+  writeFileSync(paths.report, reportMarkdown(tables, figures, relative(dirname(paths.report), paths.figures) || '.'));
+  return doc;
+}

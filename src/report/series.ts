@@ -1,0 +1,108 @@
+// Metric rows grouped into per-(method, taxonomy) series: trained methods by seed and epoch, untrained
+// ones (zero-shot, baselines) as plain per-seed rows. Tables, curves and confusion matrices read this.
+import type { MetricRow } from '../stage-api.js';
+
+export class ReportDataError extends Error {
+  override readonly name = 'ReportDataError';
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface Series {
+  readonly method: string;
+  readonly taxonomy: string;
+  readonly dataset: string;
+  /** seed -> epoch -> row, for rows with an epoch (seed null is kept as its own key). */
+  readonly byEpoch: Map<number | null, Map<number, MetricRow>>;
+  /** Rows without an epoch, one per seed. */
+  readonly flat: Map<number | null, MetricRow>;
+}
+
+export type SeriesIndex = Map<string, Series>;
+
+const key = (method: string, taxonomy: string): string => `${method}\u0000${taxonomy}`;
+
+function describe(row: MetricRow): string {
+  const tags = row.tags ? ` tags ${JSON.stringify(row.tags)}` : '';
+  return `${row.method}/${row.taxonomy} seed ${row.seed} epoch ${row.epoch}${tags}`;
+}
+
+function sameValue(a: MetricRow, b: MetricRow): boolean {
+  return a.value === b.value && JSON.stringify(a.detail ?? null) === JSON.stringify(b.detail ?? null);
+}
+
+/** Whether every tag in `wanted` has that value on the row (rows without the tag do not match). */
+export function matchesTags(row: MetricRow, wanted: Readonly<Record<string, string>>): boolean {
+  return Object.entries(wanted).every(([k, v]) => row.tags?.[k] === v);
+}
+
+/**
+ * Groups the rows of one metric. The same (method, taxonomy, seed, epoch) twice is accepted when the
+ * values agree (the same metrics file listed twice, a cached instance restored in a later run) and is an
+ * error otherwise: two variants of a method (e.g. soft and hard contrastive loss) must be told apart by a
+ * tag filter, never averaged together silently.
+ */
+export function indexSeries(rows: Iterable<MetricRow>, metric: string, tags: Readonly<Record<string, string>> = {}): SeriesIndex {
+  const index: SeriesIndex = new Map();
+  for (const row of rows) {
+    if (row.metric !== metric || !matchesTags(row, tags)) continue;
+    const k = key(row.method, row.taxonomy);
+    let s = index.get(k);
+    if (!s) {
+      s = { method: row.method, taxonomy: row.taxonomy, dataset: row.dataset, byEpoch: new Map(), flat: new Map() };
+      index.set(k, s);
+    }
+    if (s.dataset !== row.dataset) {
+      throw new ReportDataError(
+        `metric rows of ${row.method}/${row.taxonomy} name two datasets: ${s.dataset} and ${row.dataset}`,
+        'a taxonomy id belongs to one dataset; fix the stage that wrote the rows',
+      );
+    }
+    let previous: MetricRow | undefined;
+    if (row.epoch === null) {
+      previous = s.flat.get(row.seed);
+      if (!previous) s.flat.set(row.seed, row);
+    } else {
+      let epochs = s.byEpoch.get(row.seed);
+      if (!epochs) s.byEpoch.set(row.seed, (epochs = new Map()));
+      previous = epochs.get(row.epoch);
+      if (!previous) epochs.set(row.epoch, row);
+    }
+    if (previous && !sameValue(previous, row)) {
+      throw new ReportDataError(
+        `two different ${metric} values for ${describe(row)} (other: ${describe(previous)})`,
+        'select one variant with the tables stage param `tags` (e.g. `tags: { loss: soft }`), or list each metrics file once',
+      );
+    }
+    if (s.flat.size > 0 && s.byEpoch.size > 0) {
+      throw new ReportDataError(
+        `${row.method}/${row.taxonomy} has rows with and without an epoch`,
+        'a method is either trained per epoch or not; check which stages write this method id',
+      );
+    }
+  }
+  return index;
+}
+
+export function getSeries(index: SeriesIndex, method: string, taxonomy: string): Series | undefined {
+  return index.get(key(method, taxonomy));
+}
+
+/** The last epoch each seed reached (training may stop early, at a different epoch per seed). */
+export function finalEpochs(s: Series): Map<number | null, number> {
+  const out = new Map<number | null, number>();
+  for (const [seed, epochs] of s.byEpoch) out.set(seed, Math.max(...epochs.keys()));
+  return out;
+}
+
+/** Epochs every seed reached, ascending: the ones on which seeds can be compared. */
+export function commonEpochs(s: Series): number[] {
+  const limit = Math.min(...finalEpochs(s).values());
+  const all = new Set<number>();
+  for (const epochs of s.byEpoch.values()) for (const e of epochs.keys()) if (e <= limit) all.add(e);
+  return [...all].filter((e) => [...s.byEpoch.values()].every((m) => m.has(e))).sort((a, b) => a - b);
+}
