@@ -6,4 +6,5 @@ import type { StageKind } from './stage-api.js';
 export type StageModule = { readonly default: StageKind<unknown> };
 
 export const STAGE_KINDS: Readonly<Record<string, () => Promise<StageModule>>> = {
+  'report/tables': () => import('../stages/report/tables.js'),
 };

@@ -62,7 +62,8 @@ export function accuracyCurves(index: SeriesIndex, taxonomy: string): Figure | n
     ...curves.flatMap((l) => l.points!.flatMap((p) => [p.mean - p.std, p.mean + p.std])),
     ...levels.map((l) => l.level!),
   ];
-  const yTicks = niceTicks(Math.max(0, Math.min(...ys)), Math.min(100, Math.max(...ys)));
+  // One point of headroom so that a level on a round number does not sit on the axis.
+  const yTicks = niceTicks(Math.max(0, Math.min(...ys) - 1), Math.min(100, Math.max(...ys) + 1));
   const maxEpoch = Math.max(...curves.flatMap((l) => l.points!.map((p) => p.epoch)));
   const xTicks = Array.from({ length: maxEpoch }, (_, i) => i + 1);
   const x = linear(1, Math.max(2, maxEpoch), M.left, W - M.right);
