@@ -9,13 +9,13 @@ export class ImageDecodeError extends Error {
   override readonly name = 'ImageDecodeError';
 }
 
-type Sharp = typeof import('sharp');
+type Sharp = (typeof import('sharp'))['default'];
 let sharpModule: Promise<Sharp> | undefined;
 
 /** Loads sharp once; `threads` bounds libvips' own pool (workers run one image each). */
 export function loadSharp(threads?: number): Promise<Sharp> {
   sharpModule ??= import('sharp').then((m) => {
-    const sharp = m.default as unknown as Sharp;
+    const sharp = m.default;
     // The libvips operation cache only grows on a stream of distinct files.
     sharp.cache(false);
     if (threads !== undefined) sharp.concurrency(threads);

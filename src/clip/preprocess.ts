@@ -106,7 +106,7 @@ export function resizeAndCrop(img: Image8, cfg: PreprocessConfig): Image8 {
  * Rescale and normalise into CHW float32, in float32 arithmetic like numpy does in HF:
  * float32(x * factor computed in float64), then (x - mean) / std with float32 mean/std.
  */
-export function normalize(crop: Image8, cfg: PreprocessConfig, out = new Float32Array(3 * crop.width * crop.height)): Float32Array {
+export function normalize(crop: Image8, cfg: PreprocessConfig, out: Float32Array = new Float32Array(3 * crop.width * crop.height)): Float32Array {
   const plane = crop.width * crop.height;
   const f = Math.fround;
   for (let c = 0; c < 3; c++) {
