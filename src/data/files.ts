@@ -1,0 +1,47 @@
+// Listing image files of a dataset tree: sorted, relative, '/'-separated, so ids and manifests do not
+// depend on the file system's readdir order or on the platform.
+import { readdirSync, statSync } from 'node:fs';
+import { extname, join, relative, sep } from 'node:path';
+
+const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.gif', '.bmp', '.webp', '.tif', '.tiff']);
+
+export function isImageFile(name: string): boolean {
+  return IMAGE_EXTENSIONS.has(extname(name).toLowerCase());
+}
+
+export function isDir(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Sub-directory names of `dir`, sorted (hidden ones skipped). */
+export function subdirs(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
+    .map((d) => d.name)
+    .sort();
+}
+
+/** Image files under `dir` (recursively), as paths relative to `dir` with '/' separators, sorted. */
+export function listImages(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.name.startsWith('.')) continue;
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if ((e.isFile() || e.isSymbolicLink()) && isImageFile(e.name)) out.push(relative(dir, p).split(sep).join('/'));
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+/** A manifest id from a path relative to the dataset root: the path without its extension. */
+export function idFromRelative(rel: string): string {
+  const ext = extname(rel);
+  return ext ? rel.slice(0, -ext.length) : rel;
+}

@@ -1,0 +1,59 @@
+// A generic manifest for any other dataset: a CSV/TSV/JSONL table with an image path, a label and an
+// optional split per row. Paths are relative to `root` (default: the table's folder) unless absolute.
+import { existsSync } from 'node:fs';
+import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
+import { dataError } from '../errors.js';
+import { idFromRelative } from '../files.js';
+import type { IngestItem, LayoutResult, Problem } from '../manifest.js';
+import type { Split } from '../splits.js';
+import { pickColumn, readTable } from '../table-file.js';
+import { findClass, type Taxonomy } from '../taxonomy.js';
+
+export interface TableOptions {
+  readonly file: string;
+  readonly root?: string;
+  readonly taxonomy: Taxonomy;
+  readonly pathColumn?: string;
+  readonly labelColumn?: string;
+  readonly splitColumn?: string;
+  /** Split of rows without a split column or value. */
+  readonly defaultSplit: Split;
+  readonly aliases: Readonly<Record<string, string>>;
+}
+
+const SPLIT_NAMES: Readonly<Record<string, Split>> = { train: 'train', training: 'train', val: 'val', valid: 'val', validation: 'val', dev: 'val', test: 'test', testing: 'test' };
+
+export function readTableDataset(opts: TableOptions): LayoutResult {
+  if (!existsSync(opts.file)) throw dataError(opts.file, 'manifest table not found', 'Give a CSV/TSV (header row) or JSONL file with columns path, label and optionally split.');
+  const table = readTable(opts.file);
+  const pathCol = pickColumn(table, 'path', ['path', 'file', 'image', 'filename'], opts.pathColumn);
+  const labelCol = pickColumn(table, 'label', ['label', 'class', 'emotion', 'category'], opts.labelColumn);
+  const splitCol = opts.splitColumn ?? (table.columns.includes('split') ? 'split' : undefined);
+  const root = opts.root ?? dirname(opts.file);
+  const classes = opts.taxonomy.classes.map((c) => c.id).join(', ');
+  const items: IngestItem[] = [];
+  const missing: Problem[] = [];
+  const seen = new Set<string>();
+  for (const r of table.records) {
+    const at = `${opts.file}:${r.line}`;
+    const p = r.values[pathCol];
+    const label = r.values[labelCol] ?? '';
+    if (!p) throw dataError(at, `empty ${pathCol}`);
+    const c = findClass(opts.taxonomy, opts.aliases[label] ?? label);
+    if (!c) throw dataError(at, `label "${label}" is not a class of ${opts.taxonomy.id} (${classes})`, 'Fix the label, or map it with aliases: { <label>: <class> }.');
+    const rawSplit = splitCol ? (r.values[splitCol] ?? '').toLowerCase() : '';
+    const split = rawSplit ? SPLIT_NAMES[rawSplit] : opts.defaultSplit;
+    if (!split) throw dataError(at, `split "${rawSplit}" is not train, val or test`);
+    const path = isAbsolute(p) ? p : resolve(root, p);
+    if (!existsSync(path)) {
+      missing.push({ ref: p, where: `${basename(opts.file)}:${r.line}`, reason: 'file not found' });
+      continue;
+    }
+    const rel = relative(root, path);
+    const id = idFromRelative(rel.startsWith('..') ? path : rel.split('\\').join('/'));
+    if (seen.has(id)) throw dataError(at, `image ${p} is listed twice`);
+    seen.add(id);
+    items.push({ id, path, split, classId: c.id });
+  }
+  return { layout: 'table', items, missing, excluded: [] };
+}
