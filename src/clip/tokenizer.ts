@@ -1,0 +1,49 @@
+// CLIP tokenisation with `@huggingface/tokenizers` from the folder's `tokenizer.json`: lower-cased
+// byte-level BPE, BOS/EOS added by the post-processor, truncated to the context length keeping EOS last.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface ClipTokenizer {
+  /** Token ids with BOS and EOS, at most `contextLength` long. */
+  encode(text: string): number[];
+  readonly contextLength: number;
+  readonly eosId: number;
+  /** CLIP pads with EOS. */
+  readonly padId: number;
+}
+
+interface TokenizerFiles {
+  readonly dir: string;
+  readonly tokenizer: string;
+  readonly config: string;
+}
+
+/** Context length: tokenizer_config's model_max_length, else the text config's positions, else 77. */
+function contextLength(files: TokenizerFiles, tokConfig: Record<string, unknown>): number {
+  const mml = tokConfig.model_max_length;
+  if (typeof mml === 'number' && mml > 0 && mml < 1e6) return mml;
+  const cfg = JSON.parse(readFileSync(files.config, 'utf8')) as { text_config?: { max_position_embeddings?: number } };
+  return cfg.text_config?.max_position_embeddings ?? 77;
+}
+
+export async function loadClipTokenizer(files: TokenizerFiles): Promise<ClipTokenizer> {
+  const { Tokenizer } = await import('@huggingface/tokenizers');
+  const cfgPath = join(files.dir, 'tokenizer_config.json');
+  const tokConfig = existsSync(cfgPath) ? (JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>) : {};
+  const tok = new Tokenizer(JSON.parse(readFileSync(files.tokenizer, 'utf8')) as object, tokConfig);
+  const ctx = contextLength(files, tokConfig);
+  const empty = tok.encode('').ids;
+  if (empty.length !== 2) throw new Error(`${files.tokenizer}: expected a post-processor adding BOS and EOS, an empty text encodes to [${empty}]`);
+  const eosId = empty[1];
+  return {
+    contextLength: ctx,
+    eosId,
+    padId: eosId,
+    encode(text) {
+      const ids = tok.encode(text).ids;
+      // Truncation as HF does it with special tokens: drop content tokens from the end, keep EOS.
+      if (ids.length > ctx) return [...ids.slice(0, ctx - 1), eosId];
+      return ids;
+    },
+  };
+}
