@@ -6,5 +6,8 @@ import type { StageKind } from './stage-api.js';
 export type StageModule = { readonly default: StageKind<unknown> };
 
 export const STAGE_KINDS: Readonly<Record<string, () => Promise<StageModule>>> = {
+  'clip/embed-images': () => import('../stages/clip/embed-images.js'),
+  'clip/embed-texts': () => import('../stages/clip/embed-texts.js'),
+  'clip/tiny-model': () => import('../stages/clip/tiny-model.js'),
   'report/tables': () => import('../stages/report/tables.js'),
 };
