@@ -9,18 +9,10 @@
 //
 // Every graph is built for float32 (training) or float64 (the gradient checks in test/train/).
 import { float, GraphBuilder, modelBytes, type DType } from '../onnx/builder.js';
+import { GRAD_NAMES, WEIGHT_NAMES, type CeOutput, type ContrastiveLoss, type HeadType, type MlpDims } from './head-spec.js';
 
+export { GRAD_NAMES, WEIGHT_NAMES, type CeOutput, type ContrastiveLoss, type HeadType, type MlpDims };
 export type FloatType = 'float32' | 'float64';
-
-/** Names of the trainable tensors, in the order of `HeadWeights.tensors` and of the gradient outputs. */
-export const WEIGHT_NAMES = ['W1', 'b1', 'W2', 'b2'] as const;
-export const GRAD_NAMES = WEIGHT_NAMES.map((n) => `d${n}`);
-
-export interface MlpDims {
-  readonly inputDim: number;
-  readonly hidden: number;
-  readonly outputDim: number;
-}
 
 const OPSET = 17;
 
@@ -68,8 +60,6 @@ const sumAxis = (g: GraphBuilder, v: string, axis: number, keepdims: 0 | 1): str
 const rowNorm = (g: GraphBuilder, v: string, eps: string): string =>
   g.op('Max', [g.op('Sqrt', [sumAxis(g, g.op('Mul', [v, v]), 1, 1)]), eps]);
 
-export type CeOutput = 'softmax' | 'sigmoid';
-
 /**
  * Cross-entropy head step. Inputs x, y (one-hot [B, C] for softmax; {0,1} as [B, 1] for the authors'
  * one-unit sigmoid head), scale, weights. Outputs `loss` (scale · Σ per-sample CE) and, when
@@ -101,8 +91,6 @@ export function crossEntropyStepGraph(dims: MlpDims, output: CeOutput, gradients
   if (gradients) mlpBackward(g, m, g.op('Mul', [residual, 'scale']), dtype);
   return modelBytes(g, { opset: OPSET });
 }
-
-export type ContrastiveLoss = 'soft' | 'hard';
 
 /**
  * Contrastive head step over B (image, text) pairs. Inputs x [B, D], t [B, E] (frozen CLIP text
@@ -157,8 +145,6 @@ export function contrastiveStepGraph(dims: MlpDims, loss: ContrastiveLoss, tau: 
   return modelBytes(g, { opset: OPSET });
 }
 
-export type HeadType = 'cross_entropy' | 'contrastive';
-
 /**
  * Inference graph of a trained head, weights as initialisers. Input `x` [B, D]; output `y`:
  * class probabilities [B, C] for a CE head (the sigmoid head's p is returned as [1 - p, p]), the
@@ -179,5 +165,14 @@ export function inferenceGraph(type: HeadType, ceOutput: CeOutput | null, dims: 
     g.op('Softmax', [m.z], { axis: -1 }, 'y');
   }
   g.output('y', 'float32', ['batch', type === 'contrastive' ? dims.outputDim : ceOutput === 'sigmoid' ? 2 : dims.outputDim]);
+  return modelBytes(g, { opset: OPSET });
+}
+
+/** Cosine similarities x Pᵀ [B, M] of normalised rows x [B, E] with the prompt matrix Pᵀ [E, M]. */
+export function similarityGraph(pt: Float32Array, e: number, m: number): Uint8Array {
+  const g = new GraphBuilder('prompt_similarity');
+  g.input('x', 'float32', ['batch', e]);
+  g.op('MatMul', ['x', g.initializer('pt', pt, [e, m])], {}, 'sim');
+  g.output('sim', 'float32', ['batch', m]);
   return modelBytes(g, { opset: OPSET });
 }

@@ -16,7 +16,8 @@ export interface EarlyStopConfig {
 
 export interface ScheduleState {
   lr: number;
-  /** Best validation loss so far for each rule (they compare with different deltas). */
+  /** Best validation loss so far for each rule (they compare with different deltas); MAX_VALUE, not
+   * Infinity, before the first epoch so that the state survives JSON. */
   plateauBest: number;
   plateauWait: number;
   stopBest: number;
@@ -27,7 +28,7 @@ export interface ScheduleState {
 }
 
 export function initialSchedule(lr: number): ScheduleState {
-  return { lr, plateauBest: Infinity, plateauWait: 0, stopBest: Infinity, stopWait: 0, bestEpoch: 0, stopped: false };
+  return { lr, plateauBest: Number.MAX_VALUE, plateauWait: 0, stopBest: Number.MAX_VALUE, stopWait: 0, bestEpoch: 0, stopped: false };
 }
 
 export interface EpochDecision {

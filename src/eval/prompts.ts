@@ -1,0 +1,122 @@
+// Prediction from prompts (contrastive heads and CLIP zero-shot): cosine similarity of an image-side
+// embedding with every prompt's text embedding; a class scores the best of its prompts (argmax prompt ->
+// its class, as in the authors' notebooks); prompts of another taxonomy count for the class they map to.
+import type { InferenceSession } from 'onnxruntime-node';
+import type { PromptKind, PromptRow } from '../formats.js';
+import { dataError } from '../data/errors.js';
+import { loadTaxonomy, mapLabel, type Taxonomy } from '../data/taxonomy.js';
+import { readJsonl } from '../io/jsonl.js';
+import type { PromptTable } from '../train/contrastive.js';
+import { gatherRows, loadEmbeddingTable, normaliseRows } from '../train/data.js';
+
+export interface PromptFiles {
+  /** `prompts.jsonl` (PromptRow per line). */
+  readonly prompts: string;
+  /** The `clip/embed-texts` output for it: `embeddings.npy` and `index.jsonl` (ids = prompt ids). */
+  readonly embeddings: string;
+  readonly index: string;
+}
+
+/** Loads prompts and their text embeddings, L2-normalised, row k of `texts` = `rows[k]`. */
+export function loadPromptTable(f: PromptFiles): PromptTable {
+  const rows = readJsonl<PromptRow>(f.prompts);
+  const table = loadEmbeddingTable(f.embeddings, f.index);
+  const missing = rows.filter((r) => !table.rowOf.has(r.id));
+  if (missing.length > 0) {
+    throw dataError(f.index, `${missing.length} prompts of ${f.prompts} have no embedding (e.g. ${missing[0].id})`, 'Embed the same prompts.jsonl with clip/embed-texts.');
+  }
+  const texts = normaliseRows(gatherRows(table, rows.map((r) => table.rowOf.get(r.id) as number)), table.dim);
+  return { rows, texts: { data: texts, dim: table.dim }, file: f.prompts };
+}
+
+/**
+ * Which prompts stand for the classes of an evaluated taxonomy:
+ *   own           — the taxonomy's own sentiment captions (sc);
+ *   own_synonyms  — its sc and synonym captions (ssc);
+ *   mapped        — the sc prompts of `taxonomy` (e.g. webemo25) mapped through the hierarchy
+ *                   (optimism -> joy -> positive), the paper's binary example.
+ */
+export type PromptSource = 'own' | 'own_synonyms' | 'mapped';
+export const PROMPT_SOURCES: readonly PromptSource[] = ['own', 'own_synonyms', 'mapped'];
+
+export interface PromptChoice {
+  readonly source: PromptSource;
+  /** Source taxonomy of `mapped` prompts. */
+  readonly taxonomy?: string;
+}
+
+/** Prompt rows used for a target taxonomy and the target class index of each. */
+export interface ClassPrompts {
+  readonly rows: readonly number[];
+  readonly classOf: Int32Array;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+/** The prompts for `target`, or a reason why the choice cannot score it (a not-computable cell). */
+export function classPrompts(table: PromptTable, target: Taxonomy, choice: PromptChoice): ClassPrompts | { notComputable: string } {
+  const kinds: readonly PromptKind[] = choice.source === 'own_synonyms' ? ['sc', 'ssc'] : ['sc'];
+  const from = choice.source === 'mapped' ? loadTaxonomy(choice.taxonomy ?? target.id, { settings: target.settings }) : target;
+  const rows: number[] = [];
+  const classOf: number[] = [];
+  for (let k = 0; k < table.rows.length; k++) {
+    const p = table.rows[k];
+    if (!kinds.includes(p.kind) || p.taxonomy !== from.id || p.class === undefined) continue;
+    let cls: string;
+    try {
+      cls = from === target ? p.class : mapLabel(from, target, p.class);
+    } catch (e) {
+      return { notComputable: (e as Error).message };
+    }
+    const c = target.classes.findIndex((x) => x.id === cls);
+    if (c < 0) continue;
+    rows.push(k);
+    classOf.push(c);
+  }
+  const covered = new Set(classOf);
+  if (choice.source !== 'mapped') {
+    const missing = target.classes.filter((_, c) => !covered.has(c)).map((x) => x.id);
+    if (missing.length > 0) {
+      throw dataError(table.file, `no ${kinds.join('/')} prompt for ${target.id} class(es) ${missing.join(', ')}`, `Build prompts for taxonomy ${target.id}, or evaluate it with prompts: mapped.`);
+    }
+  } else if (rows.length === 0) {
+    throw dataError(table.file, `no sc prompts of taxonomy ${from.id} to map onto ${target.id}`, 'Build sc prompts for the prompt_taxonomy.');
+  }
+  const tags: Record<string, string> = { prompts: choice.source };
+  if (choice.source === 'mapped') tags.prompt_taxonomy = from.id;
+  return { rows, classOf: Int32Array.from(classOf), tags };
+}
+
+type Ort = typeof import('onnxruntime-node');
+
+/** Rows per session.run when scoring large evaluation sets (bounds the [rows, prompts] output). */
+const CHUNK = 8192;
+
+/**
+ * Class scores [n, C]: for each image the best cosine similarity among each class's prompts. `features`
+ * must be L2-normalised rows (head outputs are; raw CLIP embeddings go through `normaliseRows`).
+ */
+export async function promptClassScores(ort: Ort, features: Float32Array, n: number, table: PromptTable, cp: ClassPrompts, classes: number): Promise<Float32Array> {
+  const e = table.texts.dim;
+  const m = cp.rows.length;
+  const pt = new Float32Array(e * m); // Pᵀ [E, M]
+  cp.rows.forEach((row, j) => {
+    for (let d = 0; d < e; d++) pt[d * m + j] = table.texts.data[row * e + d];
+  });
+  const { similarityGraph } = await import('../train/graphs.js');
+  const session: InferenceSession = await ort.InferenceSession.create(similarityGraph(pt, e, m), { intraOpNumThreads: 1 });
+  const scores = new Float32Array(n * classes).fill(-Infinity);
+  for (let start = 0; start < n; start += CHUNK) {
+    const b = Math.min(CHUNK, n - start);
+    const out = await session.run({ x: new ort.Tensor('float32', features.subarray(start * e, (start + b) * e), [b, e]) });
+    const sim = out.sim.data as Float32Array;
+    for (let i = 0; i < b; i++) {
+      const o = (start + i) * classes;
+      for (let j = 0; j < m; j++) {
+        const c = o + cp.classOf[j];
+        if (sim[i * m + j] > scores[c]) scores[c] = sim[i * m + j];
+      }
+    }
+  }
+  await session.release();
+  return scores;
+}

@@ -1,0 +1,58 @@
+// The scorers of the paper's methods: a CE head, a contrastive head, and CLIP zero-shot (no head).
+// Each computes a set's image-side outputs once and reuses them for every taxonomy of the set.
+import type { Taxonomy } from '../data/taxonomy.js';
+import type { Head } from '../train/checkpoint.js';
+import type { PromptTable } from '../train/contrastive.js';
+import { normaliseRows } from '../train/data.js';
+import type { PreparedSet, Scorer } from './evaluate.js';
+import { samePrediction } from './evaluate.js';
+import { headOutputs } from './predict.js';
+import { classPrompts, promptClassScores, type PromptChoice } from './prompts.js';
+import { loadTaxonomy } from '../data/taxonomy.js';
+
+type Ort = typeof import('onnxruntime-node');
+
+function perSet<T>(compute: (set: PreparedSet) => Promise<T>): (set: PreparedSet) => Promise<T> {
+  const cache = new Map<PreparedSet, Promise<T>>();
+  return (set) => {
+    let hit = cache.get(set);
+    if (!hit) cache.set(set, (hit = compute(set)));
+    return hit;
+  };
+}
+
+/** A CE head scores a taxonomy with the same classes as its own (its own, an aligned one, or binary <-> binary). */
+export function ceHeadScorer(ort: Ort, head: Head, threads = 1): Scorer {
+  const own = loadTaxonomy(head.meta.taxonomy, { settings: head.meta.taxonomySettings });
+  const outputs = perSet((set) => headOutputs(ort, head, set.x, set.n, threads));
+  return async (set: PreparedSet, tax: Taxonomy) => {
+    const perm = samePrediction(own, tax);
+    if (!perm) return { notComputable: `a ${own.id} cross-entropy head cannot predict ${tax.id} classes` };
+    const probs = (await outputs(set)).data;
+    const c = perm.length;
+    const scores = new Float32Array(set.n * c);
+    for (let r = 0; r < set.n; r++) for (let j = 0; j < c; j++) scores[r * c + j] = probs[r * c + perm[j]];
+    return { scores };
+  };
+}
+
+/**
+ * Prompt-based scoring of L2-normalised image-side features: a contrastive head's outputs, or the raw
+ * CLIP image embeddings for zero-shot.
+ */
+export function promptScorer(ort: Ort, features: (set: PreparedSet) => Promise<Float32Array>, prompts: PromptTable, choice: PromptChoice): Scorer {
+  const cached = perSet(features);
+  return async (set: PreparedSet, tax: Taxonomy) => {
+    const cp = classPrompts(prompts, tax, choice);
+    if ('notComputable' in cp) return { notComputable: cp.notComputable, tags: { prompts: choice.source } };
+    return { scores: await promptClassScores(ort, await cached(set), set.n, prompts, cp, tax.classes.length), tags: cp.tags };
+  };
+}
+
+export function contrastiveHeadScorer(ort: Ort, head: Head, prompts: PromptTable, choice: PromptChoice, threads = 1): Scorer {
+  return promptScorer(ort, async (set) => (await headOutputs(ort, head, set.x, set.n, threads)).data, prompts, choice);
+}
+
+export function zeroShotScorer(ort: Ort, prompts: PromptTable, choice: PromptChoice): Scorer {
+  return promptScorer(ort, async (set) => normaliseRows(Float32Array.from(set.x), set.dim), prompts, choice);
+}

@@ -1,0 +1,102 @@
+// Reading the inputs of training and evaluation: an embedding matrix with its id index, a dataset
+// manifest, and the labels of one split under one taxonomy.
+import { readJsonl } from '../io/jsonl.js';
+import { readMatrix } from '../io/npy.js';
+import type { EmbeddingIndexRow, ManifestRow } from '../formats.js';
+import { dataError } from '../data/errors.js';
+import { classIndex, loadTaxonomy, mapLabel, type Taxonomy } from '../data/taxonomy.js';
+
+/** An embedding matrix [rows, dim] and the row of every id (`embeddings.npy` + `index.jsonl`). */
+export interface EmbeddingTable {
+  readonly data: Float32Array;
+  readonly dim: number;
+  readonly rowOf: ReadonlyMap<string, number>;
+  readonly file: string;
+}
+
+export function loadEmbeddingTable(embeddings: string, index: string): EmbeddingTable {
+  const m = readMatrix(embeddings);
+  const rowOf = new Map<string, number>();
+  for (const r of readJsonl<EmbeddingIndexRow>(index)) {
+    if (!Number.isInteger(r.row) || r.row < 0 || r.row >= m.rows) {
+      throw dataError(index, `row ${r.row} of id "${r.id}" is outside ${embeddings} (${m.rows} rows)`, 'The index and the matrix must come from the same embedding stage output.');
+    }
+    rowOf.set(r.id, r.row);
+  }
+  return { data: m.data, dim: m.cols, rowOf, file: embeddings };
+}
+
+/** Images of one split with their class index under a taxonomy and their embedding row. */
+export interface LabelledSplit {
+  readonly ids: readonly string[];
+  readonly rows: Uint32Array;
+  readonly labels: Int32Array;
+}
+
+/**
+ * The class of a manifest row under `tax`: its own label for that taxonomy, else a label of another
+ * taxonomy that maps onto it (`webemo25` -> `webemo2`, `webemo6` -> aligned `emotion6_6`).
+ */
+function labelOf(row: ManifestRow, tax: Taxonomy): string | undefined {
+  const own = row.labels[tax.id];
+  if (own !== undefined) return own;
+  for (const [tid, cls] of Object.entries(row.labels)) {
+    try {
+      return mapLabel(loadTaxonomy(tid, { settings: tax.settings }), tax, cls);
+    } catch {
+      // Not mappable from this taxonomy; try the row's next label.
+    }
+  }
+  return undefined;
+}
+
+export function labelledSplit(manifestPath: string, manifest: readonly ManifestRow[], table: EmbeddingTable, tax: Taxonomy, split: string): LabelledSplit {
+  const ids: string[] = [];
+  const rows: number[] = [];
+  const labels: number[] = [];
+  let missing = 0;
+  let example = '';
+  for (const r of manifest) {
+    if (r.split !== split) continue;
+    const row = table.rowOf.get(r.id);
+    if (row === undefined) {
+      missing++;
+      example ||= r.id;
+      continue;
+    }
+    const cls = labelOf(r, tax);
+    if (cls === undefined) {
+      throw dataError(`${manifestPath}: image ${r.id}`, `has no label for taxonomy ${tax.id} (labels: ${JSON.stringify(r.labels)})`, `Evaluate ${tax.id} only on datasets labelled with it or with a taxonomy that maps to it.`);
+    }
+    ids.push(r.id);
+    rows.push(row);
+    labels.push(classIndex(tax, cls));
+  }
+  if (missing > 0) {
+    throw dataError(manifestPath, `${missing} ${split} images have no row in ${table.file} (e.g. ${example})`, 'Embed the same manifest that you train or evaluate on.');
+  }
+  if (ids.length === 0) throw dataError(manifestPath, `no images in split "${split}"`, 'Check the split name (train, val, test) and the manifest.');
+  return { ids, rows: Uint32Array.from(rows), labels: Int32Array.from(labels) };
+}
+
+export function readManifest(path: string): ManifestRow[] {
+  return readJsonl<ManifestRow>(path);
+}
+
+/** Copies the given rows of `table` into one contiguous [rows.length, dim] matrix. */
+export function gatherRows(table: EmbeddingTable, rows: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(rows.length * table.dim);
+  for (let i = 0; i < rows.length; i++) out.set(table.data.subarray(rows[i] * table.dim, (rows[i] + 1) * table.dim), i * table.dim);
+  return out;
+}
+
+/** L2-normalises every row in place (prompt embeddings enter the contrastive loss normalised). */
+export function normaliseRows(m: Float32Array, dim: number): Float32Array {
+  for (let r = 0; r < m.length / dim; r++) {
+    let s = 0;
+    for (let c = 0; c < dim; c++) s += m[r * dim + c] ** 2;
+    const inv = 1 / Math.max(Math.sqrt(s), 1e-12);
+    for (let c = 0; c < dim; c++) m[r * dim + c] *= inv;
+  }
+  return m;
+}

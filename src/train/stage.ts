@@ -1,0 +1,147 @@
+// What the two training stages share: their common params (schema + defaults), loading the training
+// data, the per-epoch evaluation hook, and writing loss/lr/early-stopping rows and the final head.
+import { createRequire } from 'node:module';
+import type { JsonSchema, MetricRow, StageContext } from '../stage-api.js';
+import { loadTaxonomy, type Taxonomy } from '../data/taxonomy.js';
+import { taxonomyFingerprint } from '../data/ingest-stage.js';
+import { evaluateSets, prepareEvalSets, EVAL_SET_SCHEMA, type EvalSetSpec, type Scorer } from '../eval/evaluate.js';
+import { saveHead, type Head } from './checkpoint.js';
+import { labelledSplit, loadEmbeddingTable, readManifest, type EmbeddingTable, type LabelledSplit } from './data.js';
+import { train, type TrainResult, type TrainTask } from './trainer.js';
+
+export interface CommonTrainParams {
+  readonly embeddings: string;
+  readonly index: string;
+  readonly manifest: string;
+  /** Dataset id of the training data, written into the loss rows. */
+  readonly dataset: string;
+  readonly taxonomy: string;
+  readonly confusion: 'sadness' | 'own';
+  readonly seed: number;
+  readonly epochs: number;
+  readonly batch_size: number;
+  readonly lr: number;
+  readonly adam_epsilon: number;
+  readonly reduction: 'sum' | 'mean';
+  readonly hidden: number;
+  readonly patience: number;
+  readonly min_delta: number;
+  readonly lr_factor: number;
+  readonly lr_patience: number;
+  readonly lr_min_delta: number;
+  readonly min_lr: number;
+  readonly head_epoch: 'best' | 'last';
+  readonly train_split: string;
+  readonly val_split: string;
+  readonly eval_sets: readonly EvalSetSpec[];
+  readonly threads: number;
+  readonly execution_provider: 'cpu' | 'cuda';
+}
+
+/** Params of both heads; `batch` and `reduction` defaults differ per head (Keras fit vs custom train_step). */
+export function commonTrainProperties(batch: number, reduction: 'sum' | 'mean'): Record<string, JsonSchema> {
+  return {
+    embeddings: { type: 'string', format: 'path', description: 'image embeddings.npy [N, 512] of the training dataset' },
+    index: { type: 'string', format: 'path', description: 'its index.jsonl (id, row)' },
+    manifest: { type: 'string', format: 'path', description: 'manifest.jsonl with train/val splits and labels' },
+    dataset: { type: 'string', default: 'webemo' },
+    taxonomy: { type: 'string', default: 'webemo25', description: 'training taxonomy (webemo2, webemo6, webemo25, ...)' },
+    confusion: { enum: ['sadness', 'own'], default: 'sadness', description: "WEBEmo's 7th level-2 label" },
+    seed: { type: 'integer', default: 0, description: 'fixes initialisation, shuffling and synonym draws' },
+    epochs: { type: 'integer', minimum: 1, default: 15 },
+    batch_size: { type: 'integer', minimum: 2, default: batch },
+    lr: { type: 'number', exclusiveMinimum: 0, default: 1e-3 },
+    adam_epsilon: { type: 'number', exclusiveMinimum: 0, default: 1e-7, description: 'Keras Adam epsilon' },
+    reduction: { enum: ['sum', 'mean'], default: reduction, description: 'loss over a batch: sum or mean of per-sample losses' },
+    hidden: { type: 'integer', minimum: 1, default: 512 },
+    patience: { type: 'integer', minimum: 1, default: 3, description: 'early stopping: epochs without val-loss improvement' },
+    min_delta: { type: 'number', minimum: 0, default: 0, description: 'early stopping: smallest improvement that counts' },
+    lr_factor: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.1, description: 'ReduceLROnPlateau factor' },
+    lr_patience: { type: 'integer', minimum: 1, default: 1, description: 'ReduceLROnPlateau patience (epochs)' },
+    lr_min_delta: { type: 'number', minimum: 0, default: 1e-4, description: 'ReduceLROnPlateau min_delta (Keras default)' },
+    min_lr: { type: 'number', minimum: 0, default: 0 },
+    head_epoch: { enum: ['best', 'last'], default: 'best', description: 'which epoch becomes the `head` output' },
+    train_split: { type: 'string', default: 'train' },
+    val_split: { type: 'string', default: 'val' },
+    eval_sets: { type: 'array', items: EVAL_SET_SCHEMA, default: [], description: 'evaluated after every epoch' },
+    threads: { type: 'integer', minimum: 1, default: 1, description: 'onnxruntime intra-op threads' },
+    execution_provider: { enum: ['cpu', 'cuda'], default: 'cpu' },
+  };
+}
+
+export const TRAIN_OUTPUTS = {
+  head: { path: 'head', description: 'the selected epoch: head.json + W1/b1/W2/b2.npy' },
+  checkpoints: { path: 'checkpoints', description: 'every epoch: checkpoints/epoch-NNN/ (same layout as head)' },
+} as const;
+
+export interface TrainingData {
+  readonly taxonomy: Taxonomy;
+  readonly table: EmbeddingTable;
+  readonly train: LabelledSplit;
+  readonly val: LabelledSplit;
+}
+
+export function loadTrainingData(p: CommonTrainParams): TrainingData {
+  const taxonomy = loadTaxonomy(p.taxonomy, { confusion: p.confusion });
+  const table = loadEmbeddingTable(p.embeddings, p.index);
+  const manifest = readManifest(p.manifest);
+  return {
+    taxonomy,
+    table,
+    train: labelledSplit(p.manifest, manifest, table, taxonomy, p.train_split),
+    val: labelledSplit(p.manifest, manifest, table, taxonomy, p.val_split),
+  };
+}
+
+export async function trainFingerprint(p: CommonTrainParams): Promise<Record<string, string>> {
+  // The version from package.json: importing onnxruntime itself here would slow every no-op `pipe run`.
+  const { version } = createRequire(import.meta.url)('onnxruntime-node/package.json') as { version: string };
+  const out = taxonomyFingerprint(loadTaxonomy(p.taxonomy, { confusion: p.confusion }));
+  for (const set of p.eval_sets) for (const t of set.taxonomies) Object.assign(out, taxonomyFingerprint(loadTaxonomy(t, { confusion: p.confusion })));
+  return { ...out, onnxruntime: version, provider: p.execution_provider };
+}
+
+/**
+ * Trains `task`, evaluating `eval_sets` after every epoch with `scorer(head)`, then records every metric
+ * row (per-epoch losses, lr, evaluation; selected and stopped epochs) and writes the head.
+ */
+export async function runTraining(ctx: StageContext<CommonTrainParams>, task: TrainTask, method: string, tags: Readonly<Record<string, string>>, scorer: (head: Head) => Scorer): Promise<TrainResult> {
+  const p = ctx.params;
+  const sets = prepareEvalSets(p.eval_sets, { confusion: p.confusion });
+  ctx.log(`${method}: ${p.taxonomy}, seed ${p.seed}, ${task.val.xRows.length} validation pairs, ${sets.length} evaluation set(s)`);
+  const result = await train(task, {
+    seed: p.seed,
+    epochs: p.epochs,
+    batchSize: p.batch_size,
+    lr: p.lr,
+    reduction: p.reduction,
+    plateau: { factor: p.lr_factor, patience: p.lr_patience, minDelta: p.lr_min_delta, minLr: p.min_lr },
+    earlyStopping: { patience: p.patience, minDelta: p.min_delta },
+    adam: { beta1: 0.9, beta2: 0.999, epsilon: p.adam_epsilon },
+    headEpoch: p.head_epoch,
+    threads: p.threads,
+    executionProviders: [p.execution_provider],
+  }, {
+    checkpointsDir: ctx.output('checkpoints'),
+    resumeDir: ctx.resumeDir,
+    signal: ctx.signal,
+    log: (l) => ctx.log(l),
+    progress: (done, total) => ctx.progress({ done, total, unit: 'epochs' }),
+    onEpoch: (epoch, head) => evaluateSets(sets, scorer(head), { method, seed: p.seed, epoch, tags }),
+  });
+  const row = (metric: string, epoch: number | null, value: number | null, detail?: MetricRow['detail']): MetricRow =>
+    ({ method, dataset: p.dataset, taxonomy: p.taxonomy, seed: p.seed, epoch, metric, value, detail, tags });
+  for (const h of result.history) {
+    ctx.metric(row('train_loss', h.epoch, finite(h.trainLoss)));
+    ctx.metric(row('val_loss', h.epoch, finite(h.valLoss)));
+    ctx.metric(row('lr', h.epoch, h.lr, { reduced_after: h.lrReduced, steps: h.steps }));
+  }
+  ctx.metric(row('selected_epoch', null, result.bestEpoch, { rule: 'lowest validation loss', head_epoch: p.head_epoch }));
+  ctx.metric(row('stopped_epoch', null, result.lastEpoch, { reason: result.stoppedEarly ? 'early_stopping' : 'max_epochs', resumed_from: result.resumedFrom }));
+  for (const r of result.rows) ctx.metric(r);
+  saveHead(ctx.output('head'), result.head);
+  return result;
+}
+
+/** A diverged loss (NaN/Infinity) is recorded as null: JSON has no NaN. */
+const finite = (v: number): number | null => (Number.isFinite(v) ? v : null);

@@ -1,0 +1,76 @@
+// `train/contrastive`: the CLIP-E contrastive head (image side Dense(512, relu) -> Dense(512), text side
+// the frozen CLIP text embedding) with the authors' soft-target loss or CLIP's hard-target InfoNCE, on
+// (image, prompt) pairs of the enabled caption types; evaluated from prompts after every epoch.
+import type { PromptKind } from '../../src/formats.js';
+import { defineStage, StageError } from '../../src/stage-api.js';
+import { PROMPT_SOURCES, type PromptFiles, type PromptSource } from '../../src/eval/prompts.js';
+import { commonTrainProperties, loadTrainingData, runTraining, trainFingerprint, TRAIN_OUTPUTS, type CommonTrainParams } from '../../src/train/stage.js';
+
+export interface ContrastiveParams extends CommonTrainParams {
+  readonly prompts: PromptFiles;
+  readonly captions: readonly PromptKind[];
+  readonly loss: 'soft' | 'hard';
+  readonly tau: number;
+  readonly eval_prompts: PromptSource;
+  readonly eval_prompt_taxonomy?: string;
+}
+
+const CAPTION_ORDER: readonly PromptKind[] = ['sc', 'ssc', 'ic'];
+
+/** The paper's table row of a caption combination. */
+export function contrastiveMethod(captions: readonly PromptKind[]): string {
+  const key = CAPTION_ORDER.filter((k) => captions.includes(k)).join('_');
+  if (key === 'sc_ssc_ic') return 'clipe_contrastive';
+  if (['sc', 'ic', 'sc_ic', 'sc_ssc'].includes(key)) return `clipe_contrastive_${key}`;
+  throw new StageError(`train/contrastive: captions [${captions.join(', ')}] is not one of the paper's combinations`, 'Use [sc, ssc, ic], [sc], [ic], [sc, ic] or [sc, ssc].');
+}
+
+export default defineStage<ContrastiveParams>({
+  kind: 'train/contrastive',
+  version: '1',
+  description: 'CLIP-E contrastive head on onnxruntime (soft-target or CLIP loss), with per-epoch evaluation from prompts',
+  params: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['embeddings', 'index', 'manifest', 'prompts'],
+    properties: {
+      ...commonTrainProperties(8, 'sum'),
+      prompts: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['prompts', 'embeddings', 'index'],
+        properties: {
+          prompts: { type: 'string', format: 'path', description: 'prompts.jsonl (sc, ssc, ic rows)' },
+          embeddings: { type: 'string', format: 'path', description: 'their text embeddings.npy' },
+          index: { type: 'string', format: 'path', description: 'its index.jsonl (ids = prompt ids)' },
+        },
+      },
+      captions: { type: 'array', items: { enum: ['sc', 'ssc', 'ic'] }, minItems: 1, uniqueItems: true, default: ['sc', 'ssc', 'ic'] },
+      loss: { enum: ['soft', 'hard'], default: 'soft', description: "soft: the authors' targets softmax((TTᵀ+IIᵀ)/2τ); hard: CLIP InfoNCE" },
+      tau: { type: 'number', exclusiveMinimum: 0, default: 0.075 },
+      eval_prompts: { enum: [...PROMPT_SOURCES], default: 'own', description: 'prompts that stand for an evaluated taxonomy\'s classes' },
+      eval_prompt_taxonomy: { type: 'string', description: 'source taxonomy of eval_prompts: mapped (default: the training taxonomy)' },
+    },
+  },
+  outputs: TRAIN_OUTPUTS,
+  resources: (p) => ({ cpu: p.threads, gpu: p.execution_provider === 'cuda' ? 1 : 0, memoryMb: 1500 }),
+  fingerprint: trainFingerprint,
+  async run(ctx) {
+    const p = ctx.params;
+    const method = contrastiveMethod(p.captions);
+    const ort = await import('onnxruntime-node');
+    const { loadPromptTable } = await import('../../src/eval/prompts.js');
+    const { contrastiveHeadScorer } = await import('../../src/eval/scorers.js');
+    const { contrastiveTask } = await import('../../src/train/contrastive.js');
+    const data = loadTrainingData(p);
+    const prompts = loadPromptTable(p.prompts);
+    const captions = CAPTION_ORDER.filter((k) => p.captions.includes(k));
+    const tags = { loss: p.loss, reduction: p.reduction, captions: captions.join('+') };
+    const task = contrastiveTask({
+      images: data.table, train: data.train, val: data.val, taxonomy: data.taxonomy, prompts, captions, loss: p.loss, tau: p.tau, hidden: p.hidden, seed: p.seed,
+      training: { seed: p.seed, loss: p.loss, tau: p.tau, reduction: p.reduction, captions, batch_size: p.batch_size, lr: p.lr },
+    });
+    const choice = { source: p.eval_prompts, taxonomy: p.eval_prompt_taxonomy ?? p.taxonomy };
+    await runTraining(ctx, task, method, tags, (head) => contrastiveHeadScorer(ort, head, prompts, choice, p.threads));
+  },
+});

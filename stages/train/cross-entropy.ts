@@ -1,0 +1,40 @@
+// `train/cross-entropy`: the CLIP-E CE head (Dense(512, relu) -> Dense(C) softmax, or the authors' binary
+// one-unit sigmoid) on frozen CLIP image embeddings, evaluated on every `eval_sets` entry after every
+// epoch. Cells whose classes the head cannot predict are recorded as not computable. See docs/heads.md.
+import { defineStage } from '../../src/stage-api.js';
+import { commonTrainProperties, loadTrainingData, runTraining, trainFingerprint, TRAIN_OUTPUTS, type CommonTrainParams } from '../../src/train/stage.js';
+
+export interface CrossEntropyParams extends CommonTrainParams {
+  readonly output: 'softmax' | 'sigmoid';
+}
+
+export default defineStage<CrossEntropyParams>({
+  kind: 'train/cross-entropy',
+  version: '1',
+  description: 'CLIP-E cross-entropy head on onnxruntime, with per-epoch cross-dataset evaluation',
+  params: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['embeddings', 'index', 'manifest'],
+    properties: {
+      ...commonTrainProperties(32, 'mean'),
+      output: { enum: ['softmax', 'sigmoid'], default: 'softmax', description: 'sigmoid: the authors\' 1-unit binary head (2-class taxonomies)' },
+    },
+  },
+  outputs: TRAIN_OUTPUTS,
+  resources: (p) => ({ cpu: p.threads, gpu: p.execution_provider === 'cuda' ? 1 : 0, memoryMb: 1500 }),
+  fingerprint: trainFingerprint,
+  async run(ctx) {
+    const p = ctx.params;
+    const ort = await import('onnxruntime-node');
+    const { ceHeadScorer } = await import('../../src/eval/scorers.js');
+    const { crossEntropyTask } = await import('../../src/train/cross-entropy.js');
+    const data = loadTrainingData(p);
+    const tags = { head: p.output, reduction: p.reduction };
+    const task = crossEntropyTask({
+      images: data.table, train: data.train, val: data.val, taxonomy: data.taxonomy, output: p.output, hidden: p.hidden, seed: p.seed,
+      training: { seed: p.seed, reduction: p.reduction, batch_size: p.batch_size, lr: p.lr },
+    });
+    await runTraining(ctx, task, 'clipe_cross_entropy', tags, (head) => ceHeadScorer(ort, head, p.threads));
+  },
+});
