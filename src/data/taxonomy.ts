@@ -269,10 +269,11 @@ function interchangeable(a: Taxonomy, b: Taxonomy): boolean {
 /**
  * Maps a class of `from` to `to`: up the parent chain (webemo25 -> webemo6 -> webemo2, fi8 -> fi2, ...),
  * and across aligned taxonomies of other datasets (webemo6 <-> emotion6_6, any binary <-> any binary).
- * A string `to` is loaded with `from`'s settings.
+ * A string `to` is one of `from`'s levels or a taxonomy loaded with `from`'s settings.
  */
 export function mapLabel(from: Taxonomy, to: Taxonomy | string, classId: string): string {
-  const target = typeof to === 'string' ? loadTaxonomy(to, { settings: from.settings }) : to;
+  const target =
+    typeof to !== 'string' ? to : ([from, ...from.ancestors].find((t) => t.id === to) ?? loadTaxonomy(to, { settings: from.settings }));
   classIndex(from, classId);
   for (const level of [from, ...from.ancestors]) {
     const c = level === from ? classId : from.parents[level.id][classId];

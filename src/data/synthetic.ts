@@ -1,0 +1,274 @@
+// Synthetic stand-ins of the five datasets, in their real on-disk layouts, so the demo pipeline and the
+// tests run end to end without licensed data. Images are obviously synthetic (coloured stripe patterns
+// with noise), but class-dependent: the hue follows the 6-way emotion, the stripe frequency and angle the
+// fine class, brightness the valence, so features survive a random-conv embedding and a head beats chance.
+// Deterministic from the seed: same seed, same bytes.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { projectFile } from './project-files.js';
+import { loadTaxonomy } from './taxonomy.js';
+
+export interface SyntheticSizes {
+  readonly webemo: number;
+  readonly fi: number;
+  readonly emotion6: number;
+  readonly emotionroi: number;
+  readonly iaps: number;
+}
+
+export const DEFAULT_SYNTHETIC_SIZES: SyntheticSizes = { webemo: 1500, fi: 240, emotion6: 180, emotionroi: 180, iaps: 120 };
+
+export interface SyntheticOptions {
+  /** Output directory (created): `webemo/`, `fi/`, `emotion6/`, `emotionroi/`, `iaps/`, `captions/`, `synonyms/`. */
+  readonly out: string;
+  readonly seed: number;
+  readonly sizes: SyntheticSizes;
+  /** WEBEmo as the official release (`webemo/`), the class-folder layout (`webemo-folders/`), or both. */
+  readonly webemoLayout: 'official' | 'folders' | 'both';
+  /** Share of WEBEmo URLs listed without a downloaded image (the release's dead links). */
+  readonly missingUrlFraction: number;
+}
+
+export interface SyntheticReport {
+  readonly out: string;
+  readonly images: Readonly<Record<string, number>>;
+  readonly missingUrls: number;
+}
+
+/** Mulberry32: a tiny seeded PRNG (deterministic across platforms, unlike Math.random). */
+function rng(...parts: (string | number)[]): () => number {
+  let a = createHash('sha256').update(parts.join('\0')).digest().readUInt32LE(0);
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Visual concept of a class: hue (degrees) of the 6-way emotion, valence, and a fine-class variant. */
+interface Look {
+  readonly hue: number;
+  readonly positive: boolean;
+  readonly variant: number;
+}
+
+const HUE: Readonly<Record<string, number>> = { anger: 0, fear: 275, joy: 52, love: 325, sadness: 215, surprise: 140, confusion: 180 };
+const POSITIVE = new Set(['joy', 'love', 'surprise']);
+
+function look(emotion6: string, variant: number): Look {
+  return { hue: HUE[emotion6], positive: POSITIVE.has(emotion6), variant };
+}
+
+/** FI and EmotionROI classes drawn like their closest WEBEmo emotion, with their own stripe variant. */
+const FI_LOOK: Readonly<Record<string, Look>> = {
+  amusement: look('joy', 0),
+  anger: look('anger', 0),
+  awe: look('surprise', 1),
+  contentment: look('joy', 2),
+  disgust: look('anger', 3),
+  excitement: look('joy', 4),
+  fear: look('fear', 0),
+  sadness: look('sadness', 0),
+};
+const ROI_LOOK: Readonly<Record<string, Look>> = {
+  anger: look('anger', 0),
+  disgust: look('anger', 3),
+  fear: look('fear', 0),
+  joy: look('joy', 0),
+  sadness: look('sadness', 0),
+  surprise: look('surprise', 0),
+};
+
+function hsvToRgb(h: number, s: number, v: number): [number, number, number] {
+  const f = (n: number): number => {
+    const k = (n + h / 60) % 6;
+    return v - v * s * Math.max(0, Math.min(k, 4 - k, 1));
+  };
+  return [f(5) * 255, f(3) * 255, f(1) * 255];
+}
+
+/** Raw RGB pixels: two class colours blended by an oriented stripe pattern, plus a blob and noise. */
+function paint(l: Look, w: number, h: number, rand: () => number): Buffer {
+  const hue = (l.hue + (rand() - 0.5) * 24 + 360) % 360;
+  const v = l.positive ? 0.95 : 0.6;
+  const c1 = hsvToRgb(hue, 0.85, v);
+  const c2 = hsvToRgb((hue + 35) % 360, 0.45, v * 0.45);
+  const freq = 3 + 4 * l.variant + rand() * 1.5;
+  const angle = (l.variant * 37 + (rand() - 0.5) * 12) * (Math.PI / 180);
+  const ca = Math.cos(angle) / Math.max(w, h);
+  const sa = Math.sin(angle) / Math.max(w, h);
+  const phase = rand() * 2 * Math.PI;
+  const bx = rand() * w;
+  const by = rand() * h;
+  const br = (0.15 + rand() * 0.2) * Math.min(w, h);
+  const noise = 28;
+  const px = Buffer.alloc(w * h * 3);
+  let i = 0;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let t = 0.5 + 0.5 * Math.sin(2 * Math.PI * freq * (x * ca + y * sa) + phase);
+      const dx = x - bx;
+      const dy = y - by;
+      if (dx * dx + dy * dy < br * br) t = 1 - t; // a "subject" blob with inverted stripes
+      for (let c = 0; c < 3; c++) px[i++] = Math.max(0, Math.min(255, c1[c] * t + c2[c] * (1 - t) + (rand() - 0.5) * noise));
+    }
+  }
+  return px;
+}
+
+interface ImageJob {
+  readonly path: string;
+  readonly look: Look;
+  readonly width: number;
+  readonly height: number;
+  readonly format: 'jpeg' | 'png';
+  readonly key: string;
+}
+
+type Sharp = typeof import('sharp');
+
+async function writeImages(sharp: Sharp, jobs: readonly ImageJob[], seed: number): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < jobs.length) {
+      const j = jobs[next++];
+      const raw = paint(j.look, j.width, j.height, rng(seed, 'pixels', j.key));
+      mkdirSync(dirname(j.path), { recursive: true });
+      const img = sharp(raw, { raw: { width: j.width, height: j.height, channels: 3 } });
+      await (j.format === 'png' ? img.png() : img.jpeg({ quality: 85 })).toFile(j.path);
+    }
+  };
+  await Promise.all(Array.from({ length: 4 }, worker));
+}
+
+/** `n` class labels spread evenly over `classes`, shuffled deterministically. */
+function spread(classes: readonly string[], n: number, rand: () => number): string[] {
+  const out = Array.from({ length: n }, (_, i) => classes[i % classes.length]);
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
+const SCENES: Readonly<Record<string, readonly string[]>> = {
+  anger: ['a man shouting at a crowd', 'a clenched fist on a table', 'two drivers arguing in traffic'],
+  fear: ['a dark corridor at night', 'a child hiding under a blanket', 'a storm over a lonely house'],
+  joy: ['a kid sledding in snow at the mountain', 'friends laughing at a picnic', 'a dog running on a beach'],
+  love: ['a couple holding hands at sunset', 'a mother hugging her baby', 'two friends sharing a hug'],
+  sadness: ['an old man sitting alone on a bench', 'rain on a window', 'a wilted flower in a vase'],
+  surprise: ['a woman opening a gift box', 'fireworks over a city', 'a cat jumping out of a box'],
+  confusion: ['a man looking at a tangled map', 'a maze of street signs', 'a student staring at a blackboard'],
+};
+
+interface SynonymFile {
+  readonly synonyms: Readonly<Record<string, readonly string[]>>;
+}
+
+export async function generateSyntheticData(opts: SyntheticOptions): Promise<SyntheticReport> {
+  const { default: sharp } = await import('sharp');
+  const { out, seed, sizes } = opts;
+  mkdirSync(out, { recursive: true });
+  const rand = rng(seed, 'layout');
+  const jobs: ImageJob[] = [];
+  const counts: Record<string, number> = {};
+  const job = (dataset: string, path: string, l: Look, w: number, h: number, format: 'jpeg' | 'png' = 'jpeg'): void => {
+    jobs.push({ path, look: l, width: w, height: h, format, key: `${dataset}:${relative(out, path)}` });
+    counts[dataset] = (counts[dataset] ?? 0) + 1;
+  };
+
+  // WEBEmo: 220-px stock thumbnails (220x147 landscape or 146x220 portrait), 80/20 train/test.
+  const w25 = loadTaxonomy('webemo25', { confusion: 'own' });
+  const synonyms = (parseYaml(readFileSync(projectFile('data', 'synonyms', 'webemo.yaml'), 'utf8')) as SynonymFile).synonyms;
+  const captions: { id: string; path: string; caption: string }[] = [];
+  const labels = spread(w25.classes.map((c) => c.id), sizes.webemo, rand);
+  const lines: Record<'train' | 'test', string[]> = { train: [], test: [] };
+  let missingUrls = 0;
+  labels.forEach((cls, i) => {
+    const parent = w25.parents.webemo6[cls];
+    const siblings = w25.classes.filter((c) => w25.parents.webemo6[c.id] === parent).map((c) => c.id);
+    const l = look(parent, siblings.indexOf(cls));
+    const [w, h] = rand() < 0.7 ? [220, 147] : [146, 220];
+    const split = i % 5 === 4 ? 'test' : 'train';
+    const name = `syn-${String(i).padStart(6, '0')}`;
+    const url = `https://stock.synthetic.invalid/photos/${name}.jpg`;
+    lines[split].push(`${url} ${w25.classes.findIndex((c) => c.id === cls)}`);
+    const dead = rand() < opts.missingUrlFraction;
+    if (dead) missingUrls++;
+    if (opts.webemoLayout !== 'folders' && !dead) job('webemo', join(out, 'webemo', 'images', `${name}.jpg`), l, w, h);
+    if (opts.webemoLayout !== 'official') job('webemo-folders', join(out, 'webemo-folders', split, cls, `${name}.jpg`), l, w, h);
+    const scenes = SCENES[parent];
+    const syn = synonyms[cls] ?? [cls];
+    captions.push({ id: name, path: `images/${name}.jpg`, caption: `${scenes[i % scenes.length]}, with a feeling of ${syn[i % syn.length]}` });
+  });
+  if (opts.webemoLayout !== 'folders') {
+    writeText(join(out, 'webemo', 'train25.txt'), lines.train.join('\n') + '\n');
+    writeText(join(out, 'webemo', 'test25.txt'), lines.test.join('\n') + '\n');
+    writeText(join(out, 'webemo', 'category.txt'), w25.classes.map((c, i) => `${i} ${c.id} ${w25.parents.webemo6[c.id]} ${w25.parents.webemo2[c.id]}`).join('\n') + '\n');
+  }
+
+  // FI: emotion_dataset/<class>/, a few PNGs among the JPEGs.
+  spread(Object.keys(FI_LOOK), sizes.fi, rand).forEach((cls, i) => {
+    const png = i % 10 === 7;
+    job('fi', join(out, 'fi', 'emotion_dataset', cls, `${cls}_${String(i).padStart(4, '0')}.${png ? 'png' : 'jpg'}`), FI_LOOK[cls], 160, 120, png ? 'png' : 'jpeg');
+  });
+
+  // Emotion-6: images/<primary>/<secondary>/, with the archive's `digust` typo folder.
+  const secondaries: Readonly<Record<string, readonly string[]>> = {
+    anger: ['digust', 'envy', 'rage'],
+    fear: ['horror', 'nervousness'],
+    joy: ['cheerfulness', 'contentment'],
+    love: ['affection', 'lust'],
+    sadness: ['neglect', 'suffering'],
+    surprise: ['amazement', 'astonishment'],
+  };
+  const perPrimary: Record<string, number> = {};
+  spread(Object.keys(secondaries), sizes.emotion6, rand).forEach((cls, i) => {
+    const k = (perPrimary[cls] = (perPrimary[cls] ?? -1) + 1);
+    const sub = secondaries[cls][k % secondaries[cls].length];
+    job('emotion6', join(out, 'emotion6', 'images', cls, sub, `${i + 1}.jpg`), look(cls, 0), 180, 135);
+  });
+
+  // EmotionROI: images/<class>/<n>.jpg + training_testing_split/{training,testing}.txt (`class/file`).
+  const roi: Record<'training' | 'testing', string[]> = { training: [], testing: [] };
+  spread(Object.keys(ROI_LOOK), sizes.emotionroi, rand).forEach((cls, i) => {
+    const file = `${i + 1}.jpg`;
+    job('emotionroi', join(out, 'emotionroi', 'images', cls, file), ROI_LOOK[cls], 150, 150);
+    roi[i % 5 < 3 ? 'training' : 'testing'].push(`${cls}/${file}`);
+  });
+  writeText(join(out, 'emotionroi', 'training_testing_split', 'training.txt'), roi.training.join('\n') + '\n');
+  writeText(join(out, 'emotionroi', 'training_testing_split', 'testing.txt'), roi.testing.join('\n') + '\n');
+
+  // IAPS: <label>/<picture id>.jpg and a ratings table (mean valence on the 1-9 scale).
+  const ratings = ['IAPS\tdesc\tvalmn\tvalsd\taromn\tarosd'];
+  spread(['negative', 'positive'], sizes.iaps, rand).forEach((cls, i) => {
+    const id = i % 9 === 4 ? `${1000 + i * 7}.${1 + (i % 3)}` : String(1000 + i * 7);
+    const positive = cls === 'positive';
+    const emotion = positive ? ['joy', 'love', 'surprise'][i % 3] : ['anger', 'fear', 'sadness'][i % 3];
+    job('iaps', join(out, 'iaps', cls, `${id}.jpg`), look(emotion, 0), 128, 96);
+    const valence = positive ? 5.5 + rand() * 3 : 1.5 + rand() * 3;
+    ratings.push(`${id}\tSynthetic${i}\t${valence.toFixed(2)}\t1.50\t${(3 + rand() * 4).toFixed(2)}\t2.10`);
+  });
+  writeText(join(out, 'iaps', 'ratings.txt'), ratings.join('\n') + '\n');
+
+  // Captions (as an OFA run would give them): JSONL keyed by path, CSV keyed by id.
+  writeText(join(out, 'captions', 'webemo.jsonl'), captions.map((c) => JSON.stringify({ path: c.path, caption: c.caption })).join('\n') + '\n');
+  writeText(join(out, 'captions', 'webemo.csv'), 'id,caption\n' + captions.map((c) => `${c.id},"${c.caption.replace(/"/g, '""')}"`).join('\n') + '\n');
+  writeText(join(out, 'synonyms', 'webemo.yaml'), readFileSync(projectFile('data', 'synonyms', 'webemo.yaml'), 'utf8'));
+  writeText(
+    join(out, 'README.txt'),
+    `SYNTHETIC DATA generated by pipe (seed ${seed}). Coloured stripe patterns stand in for the photos of WEBEmo, FI,\n` +
+      `Emotion-6, EmotionROI and IAPS, in their real on-disk layouts. Numbers computed on them say nothing about the paper.\n`,
+  );
+
+  await writeImages(sharp, jobs, seed);
+  return { out, images: counts, missingUrls };
+}
+
+function writeText(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, text);
+}
