@@ -128,7 +128,7 @@ interface ImageJob {
   readonly key: string;
 }
 
-type Sharp = typeof import('sharp');
+type Sharp = typeof import('sharp').default;
 
 async function writeImages(sharp: Sharp, jobs: readonly ImageJob[], seed: number): Promise<void> {
   let next = 0;
