@@ -26,6 +26,7 @@ export function defaultWorkers(): number {
 
 /** Embeds every item's image; returns how many were embedded and how many failed. */
 export async function embedImages<T extends ImageItem>(model: ClipModel, items: Iterable<T>, opts: EmbedImagesOptions<T>): Promise<{ embedded: number; failed: number }> {
+  if (!model.preprocess) throw new Error('embedImages: the model was loaded without its vision tower');
   const batchSize = opts.batchSize ?? 32;
   const workers = opts.workers ?? defaultWorkers();
   const size = model.imageShape[0] * model.imageShape[1] * model.imageShape[2];

@@ -150,8 +150,9 @@ export interface ClipModel {
   readonly provider: ClipProvider;
   /** Output width of the projections (512 for ViT-B/32). */
   readonly embedDim: number;
-  readonly preprocess: PreprocessConfig;
-  /** [3, H, W] of one preprocessed image. */
+  /** Present when the vision tower is loaded. */
+  readonly preprocess?: PreprocessConfig;
+  /** [3, H, W] of one preprocessed image ([3, 0, 0] without the vision tower). */
   readonly imageShape: readonly [number, number, number];
   /** Unnormalised `image_embeds` of `n` preprocessed images laid out back to back. */
   embedPixels(pixels: Float32Array, n: number): Promise<Float32Array>;
@@ -176,9 +177,9 @@ export async function loadClipModel(dir: string, opts: LoadOptions = {}): Promis
   if (!CLIP_PROVIDERS.includes(provider)) throw new ModelFolderError(`unknown execution provider "${provider}"`, `Use one of ${CLIP_PROVIDERS.join(', ')}.`);
   const towers = opts.towers ?? ['vision', 'text'];
   const files = validateModelFolder(dir, dtype, towers);
-  let preprocess: PreprocessConfig;
+  let preprocess: PreprocessConfig | undefined;
   try {
-    preprocess = parsePreprocessConfig(towers.includes('vision') ? readJson(files.preprocessor) : { size: 224, crop_size: 224 });
+    if (towers.includes('vision')) preprocess = parsePreprocessConfig(readJson(files.preprocessor));
   } catch (e) {
     throw new ModelFolderError(`${files.preprocessor}: ${(e as Error).message}`, 'Fix the field or fetch the model folder again.');
   }
@@ -188,7 +189,7 @@ export async function loadClipModel(dir: string, opts: LoadOptions = {}): Promis
   const text = towers.includes('text') ? await createSession(ort, files.text, provider, threads) : undefined;
   const tokenizer = text ? await loadClipTokenizer(files) : undefined;
 
-  const imageShape = [3, preprocess.cropHeight, preprocess.cropWidth] as const;
+  const imageShape = [3, preprocess?.cropHeight ?? 0, preprocess?.cropWidth ?? 0] as const;
   const embedDim = configEmbedDim(files);
   const visionIn = vision && pick(vision.inputNames, 'pixel_values', files.vision);
   const visionOut = vision && pick(vision.outputNames, 'image_embeds', files.vision);

@@ -1,0 +1,109 @@
+// clip/embed-images and clip/embed-texts end to end on a generated model and generated images: real
+// worker threads (compiled dist/, built by `npm test`), real onnxruntime, real files, the per-image cache.
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateClipModel } from '../../src/clip/generate.js';
+import type { EmbeddingIndexRow, ManifestRow, PromptRow } from '../../src/formats.js';
+import { readJsonl, writeJsonl } from '../../src/io/jsonl.js';
+import { readMatrix } from '../../src/io/npy.js';
+import { StageError } from '../../src/stage-api.js';
+import embedImages, { type EmbedImagesParams, type FailedRow } from '../../stages/clip/embed-images.js';
+import embedTexts from '../../stages/clip/embed-texts.js';
+import tinyModel from '../../stages/clip/tiny-model.js';
+import { fileRow, jpegFolder, stageContext, tempDir } from './support.js';
+
+let dir: string;
+let model: string;
+let rows: ManifestRow[];
+
+beforeAll(async () => {
+  dir = tempDir('clip-embed');
+  model = join(dir, 'model');
+  generateClipModel(model, { seed: 1 });
+  rows = await jpegFolder(join(dir, 'images'), 12, 1);
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const params = (manifest: string, extra: Partial<EmbedImagesParams> = {}): EmbedImagesParams => ({
+  manifest, model, dtype: 'fp32', provider: 'cpu', batch_size: 4, on_error: 'skip', workers: 1, ...extra,
+});
+
+async function embed(name: string, manifestRows: ManifestRow[], extra: Partial<EmbedImagesParams> = {}) {
+  const manifest = join(dir, `${name}.jsonl`);
+  writeJsonl(manifest, manifestRows);
+  const ctx = stageContext(embedImages, params(manifest, extra), dir);
+  await embedImages.run(ctx);
+  return {
+    ctx,
+    matrix: readMatrix(ctx.output('embeddings')),
+    index: readJsonl<EmbeddingIndexRow>(ctx.output('index')),
+    failed: readJsonl<FailedRow>(ctx.output('failed')),
+    toEmbed: Number(/(\d+) to embed/.exec(ctx.lines.join('\n'))?.[1]),
+  };
+}
+
+describe('clip/embed-images', () => {
+  it('embeds a folder, then embeds nothing the second time, then only the added images', async () => {
+    const first = await embed('m1', rows.slice(0, 8));
+    expect(first.toEmbed).toBe(8);
+    expect(first.matrix.rows).toBe(8);
+    expect(first.matrix.cols).toBe(512);
+    expect(first.index.map((r) => r.id)).toEqual(rows.slice(0, 8).map((r) => r.id));
+    expect(first.index.map((r) => r.row)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(first.failed).toEqual([]);
+
+    const again = await embed('m1', rows.slice(0, 8));
+    expect(again.toEmbed).toBe(0);
+    expect(again.matrix.data).toEqual(first.matrix.data);
+
+    const grown = await embed('m2', rows);
+    expect(grown.toEmbed).toBe(4);
+    expect(grown.matrix.data.subarray(0, 8 * 512)).toEqual(first.matrix.data);
+
+    // Cached vectors are the ones a fresh cache computes (batch composition does not matter).
+    const fresh = await embed('m2', rows, { batch_size: 5, workers: 0 });
+    expect(fresh.toEmbed).toBe(0);
+    rmSync(join(dir, 'kind-cache'), { recursive: true });
+    const recomputed = await embed('m2', rows, { batch_size: 5 });
+    expect(recomputed.toEmbed).toBe(12);
+    for (let i = 0; i < grown.matrix.data.length; i++) expect(recomputed.matrix.data[i]).toBeCloseTo(grown.matrix.data[i], 4);
+  });
+
+  it('reports and skips corrupt files, keeping manifest order', async () => {
+    const truncated = readFileSync(rows[0].path).subarray(0, 400);
+    const bad = [
+      fileRow('bad/text', join(dir, 'images', 'not-an-image.jpg'), Buffer.from('this is not a JPEG')),
+      fileRow('bad/truncated', join(dir, 'images', 'truncated.jpg'), truncated),
+    ];
+    const missing: ManifestRow = { id: 'bad/missing', path: join(dir, 'images', 'gone.jpg'), hash: 'f'.repeat(64), split: 'test', labels: {} };
+    const mixed = [rows[0], bad[0], rows[1], bad[1], missing, rows[2]];
+    const r = await embed('bad', mixed);
+    expect(r.index.map((x) => x.id)).toEqual([rows[0].id, rows[1].id, rows[2].id]);
+    expect(r.matrix.rows).toBe(3);
+    expect(r.failed.map((f) => f.id)).toEqual(['bad/text', 'bad/truncated', 'bad/missing']);
+    expect(r.failed[2].error).toMatch(/ENOENT/);
+    expect(r.ctx.lines.join('\n')).toMatch(/3 images failed/);
+    await expect(embed('bad-fail', mixed, { on_error: 'fail' })).rejects.toBeInstanceOf(StageError);
+  });
+
+  it('fails clearly when the model folder lacks a file', async () => {
+    await expect(embed('m1', rows.slice(0, 2), { dtype: 'q8' })).rejects.toThrow(/missing onnx\/vision_model_quantized\.onnx/);
+  });
+});
+
+describe('clip/embed-texts and clip/tiny-model', () => {
+  it('embeds prompts with a generated model folder', async () => {
+    const tctx = stageContext(tinyModel, { seed: 1, text_attention_mask: false }, dir);
+    await tinyModel.run(tctx);
+    // Same seed, same bytes: the generator is deterministic.
+    expect(readFileSync(join(tctx.output('model'), 'onnx', 'text_model.onnx'))).toEqual(readFileSync(join(model, 'onnx', 'text_model.onnx')));
+    const prompts: PromptRow[] = ['joy', 'sadness', 'anger'].map((c) => ({ id: `sc/${c}`, kind: 'sc', text: `a photo that seems to express ${c}`, taxonomy: 'webemo6', class: c }));
+    writeJsonl(join(dir, 'prompts.jsonl'), prompts);
+    const ctx = stageContext(embedTexts, { prompts: join(dir, 'prompts.jsonl'), model: tctx.output('model'), dtype: 'fp32', provider: 'cpu', batch_size: 2 }, dir);
+    await embedTexts.run(ctx);
+    const m = readMatrix(ctx.output('embeddings'));
+    expect([m.rows, m.cols]).toEqual([3, 512]);
+    expect(readJsonl<EmbeddingIndexRow>(ctx.output('index'))).toEqual(prompts.map((p, row) => ({ id: p.id, row, text: p.text })));
+  });
+});
