@@ -1,0 +1,10 @@
+// CLI commands: name -> lazily imported module, so `pipe run` loads only what it uses.
+// Each module exports `run(argv): Promise<number>` (the exit code) and a one-line `summary`.
+export interface CommandModule {
+  readonly summary: string;
+  run(argv: string[]): Promise<number>;
+}
+
+export const COMMANDS: Readonly<Record<string, () => Promise<CommandModule>>> = {
+  run: () => import('./commands/run.js'),
+};

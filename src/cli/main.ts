@@ -1,0 +1,26 @@
+// `pipe` entry point: dispatches to a lazily loaded command module; returns the exit code.
+import { COMMANDS } from './commands.js';
+
+const HELP = `pipe: declarative, cached experiment pipelines
+
+usage: pipe COMMAND [options]   (pipe COMMAND --help for a command's options)
+
+Exit codes: 0 success, 1 a stage failed, 2 invalid pipeline or usage.
+Docs: docs/engine.md, docs/pipeline-format.md`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    const lines = await Promise.all(
+      Object.entries(COMMANDS).map(async ([name, load]) => `  ${name.padEnd(10)} ${(await load()).summary}`),
+    );
+    (cmd === undefined ? process.stderr : process.stdout).write(`${HELP}\n\ncommands:\n${lines.join('\n')}\n`);
+    return cmd === undefined ? 2 : 0;
+  }
+  const load = COMMANDS[cmd];
+  if (!load) {
+    process.stderr.write(`pipe: unknown command "${cmd}"\n  hint: commands: ${Object.keys(COMMANDS).join(', ')}\n`);
+    return 2;
+  }
+  return (await load()).run(rest);
+}

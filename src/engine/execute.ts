@@ -1,0 +1,113 @@
+// Runs one attempt of a stage instance into its private output directory: built-in kinds in-process,
+// external commands through execa (an argv without a shell unless the pipeline asks for one).
+import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { StageError, type MetricRow, type Progress, type StageContext } from '../stage-api.js';
+import type { HashCache } from '../hash/cache.js';
+import type { Instance } from '../pipeline/types.js';
+import { OUTS_MARK, type Prepared } from './keys.js';
+
+export interface Attempt {
+  readonly inst: Instance;
+  readonly prepared: Prepared;
+  readonly workspace: string;
+  /** Private output directory, renamed into the store after success. */
+  readonly outDir: string;
+  readonly logPath: string;
+  readonly resumeDir: string;
+  readonly kindCacheDir: string;
+  readonly signal: AbortSignal;
+  readonly hashes: HashCache;
+  readonly onProgress: (p: Progress) => void;
+  /** Called with each log line (the console echo of --verbose). */
+  readonly onLog?: (line: string) => void;
+}
+
+export async function execute(a: Attempt): Promise<{ metrics: MetricRow[] }> {
+  mkdirSync(a.outDir, { recursive: true });
+  mkdirSync(dirname(a.logPath), { recursive: true });
+  const fd = openSync(a.logPath, 'a');
+  try {
+    return a.inst.kind ? await runBuiltin(a, fd) : await runCommand(a, fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function runBuiltin(a: Attempt, fd: number): Promise<{ metrics: MetricRow[] }> {
+  const kind = a.inst.kind!;
+  const metrics: MetricRow[] = [];
+  mkdirSync(a.resumeDir, { recursive: true });
+  mkdirSync(a.kindCacheDir, { recursive: true });
+  const ctx: StageContext<unknown> = {
+    params: a.prepared.params,
+    matrix: a.inst.matrix,
+    instanceId: a.inst.id,
+    workspace: a.workspace,
+    output(name: string): string {
+      const spec = kind.outputs[name];
+      if (!spec) throw new StageError(`${kind.kind} has no declared output "${name}"`, `declared: ${Object.keys(kind.outputs).join(', ')}`);
+      return join(a.outDir, spec.path);
+    },
+    resumeDir: a.resumeDir,
+    kindCacheDir: a.kindCacheDir,
+    signal: a.signal,
+    log(line: string): void {
+      writeSync(fd, `${line}\n`);
+      a.onLog?.(line);
+    },
+    progress: a.onProgress,
+    metric(row: MetricRow): void {
+      metrics.push(row);
+    },
+    hashFiles: async (paths: readonly string[]) => paths.map((p) => a.hashes.hashFile(p)),
+  };
+  await kind.run(ctx);
+  for (const [name, spec] of Object.entries(kind.outputs))
+    if (!existsSync(join(a.outDir, spec.path)))
+      throw new StageError(`stage finished without writing its output "${name}" (${spec.path})`, `a bug in ${kind.kind}: every declared output must be written`);
+  writeSync(fd, `[pipe] ${metrics.length} metric rows\n`);
+  const lines = metrics.map((m) => JSON.stringify(m)).join('\n');
+  const mfd = openSync(join(a.outDir, 'metrics.jsonl'), 'w');
+  writeSync(mfd, lines ? `${lines}\n` : '');
+  closeSync(mfd);
+  return { metrics };
+}
+
+async function runCommand(a: Attempt, fd: number): Promise<{ metrics: MetricRow[] }> {
+  const outs = a.inst.stage.outs ?? {};
+  for (const rel of Object.values(outs)) mkdirSync(dirname(join(a.outDir, rel)), { recursive: true });
+  const fill = (s: string): string =>
+    s.includes(OUTS_MARK)
+      ? s.replace(new RegExp(`${OUTS_MARK}([^\\u0000]+)\\u0000`, 'g'), (_, name: string) => join(a.outDir, outs[name]))
+      : s;
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(a.prepared.env ?? {})) env[k] = fill(v);
+  const { execa } = await import('execa');
+  const common = {
+    cwd: a.workspace,
+    env: { ...env, PIPE_OUT_DIR: a.outDir, PIPE_RESUME_DIR: a.resumeDir, PIPE_INSTANCE: a.inst.id },
+    stdin: 'ignore' as const,
+    // O_APPEND on every writer keeps the engine's lines and the command's output interleaved intact.
+    stdout: { file: a.logPath, append: true },
+    stderr: { file: a.logPath, append: true },
+    cancelSignal: a.signal,
+    forceKillAfterDelay: 5000,
+    reject: false,
+  };
+  mkdirSync(a.resumeDir, { recursive: true });
+  const argv = a.prepared.argv?.map(fill);
+  writeSync(fd, `[pipe] $ ${argv ? argv.map((x) => JSON.stringify(x)).join(' ') : fill(a.prepared.shellCommand ?? '')}\n`);
+  const res = argv
+    ? await execa(argv[0], argv.slice(1), common)
+    : await execa(fill(a.prepared.shellCommand ?? ''), { ...common, shell: true });
+  if (res.isCanceled) throw new StageError('cancelled');
+  if (res.failed) {
+    const why = res.exitCode !== undefined ? `exited with code ${res.exitCode}` : res.signal ? `was killed by ${res.signal}` : res.shortMessage;
+    throw new StageError(`command ${why}`, res.code === 'ENOENT' ? `program not found: ${argv?.[0]}` : undefined);
+  }
+  for (const [name, rel] of Object.entries(outs))
+    if (!existsSync(join(a.outDir, rel)))
+      throw new StageError(`command succeeded but did not write its output "${name}" (${rel})`, `write it to the path passed as \${outs.${name}}`);
+  return { metrics: [] };
+}

@@ -1,0 +1,44 @@
+// The programmatic API: what the CLI calls, and what in-process tests and tools use.
+import { resolve } from 'node:path';
+import { formatDiagnostic, loadPipeline } from '../pipeline/load.js';
+import type { Diagnostic, Pipeline } from '../pipeline/types.js';
+import { execPipeline, type ExecOptions } from './runner.js';
+import type { RunResult } from './results.js';
+
+export type { InstanceResult, Outcome, RunResult } from './results.js';
+export type { Reporter } from './progress.js';
+export { PlainReporter, TtyReporter, silentReporter } from './progress.js';
+export { UsageError } from './select.js';
+export type { ExecOptions } from './runner.js';
+
+export interface PipelineOptions {
+  /** Pipeline file, relative to the workspace or absolute. */
+  readonly file: string;
+  /** The directory that holds `runs/` (default: the current directory). */
+  readonly workspace?: string;
+  /** `name=value` param overrides. */
+  readonly sets?: readonly string[];
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export type RunPipelineOptions = PipelineOptions & ExecOptions;
+
+/** The pipeline file is invalid: every problem, located. */
+export class PipelineInvalidError extends Error {
+  override readonly name = 'PipelineInvalidError';
+  constructor(readonly diagnostics: readonly Diagnostic[]) {
+    super(diagnostics.map(formatDiagnostic).join('\n'));
+  }
+}
+
+export async function openPipeline(o: PipelineOptions): Promise<Pipeline> {
+  const workspace = resolve(o.workspace ?? process.cwd());
+  const loaded = await loadPipeline(o.file, { workspace, sets: o.sets ?? [], env: o.env ?? process.env });
+  if (!loaded.ok) throw new PipelineInvalidError(loaded.diagnostics);
+  return loaded.pipeline;
+}
+
+/** Loads, validates and runs a pipeline; per-instance results (ran, cached, failed, skipped). */
+export async function runPipeline(o: RunPipelineOptions): Promise<RunResult> {
+  return execPipeline(await openPipeline(o), o);
+}

@@ -1,0 +1,157 @@
+// Stage keys. Each instance is resolved twice: with real paths (what the stage runs with) and with
+// symbols (what the key hashes): upstream outputs enter the key by content hash, workspace paths by
+// relative path plus content hash, so moving the store or re-running an upstream stage that produces
+// identical bytes does not invalidate anything downstream.
+import { isAbsolute, relative, resolve } from 'node:path';
+import type { Json } from '../stage-api.js';
+import type { HashCache } from '../hash/cache.js';
+import { InterpolationError } from '../pipeline/interpolate.js';
+import { mapPathParams, paramsValidator } from '../pipeline/kinds.js';
+import { resolveInstance, type ResolveScope } from '../pipeline/resolve.js';
+import type { Instance } from '../pipeline/types.js';
+import { canonicalJson, sha256 } from './canonical.js';
+
+export interface Artifact {
+  /** Absolute path inside the store. */
+  readonly path: string;
+  readonly hash: string;
+}
+
+/** Outputs of finished upstream instances: instance id -> output name -> artifact. */
+export type UpstreamOutputs = ReadonlyMap<string, ReadonlyMap<string, Artifact>>;
+
+/** What a key is made of; stored with each result so `pipe status` can say what changed. */
+export interface Components {
+  readonly code: { readonly [k: string]: Json };
+  readonly params: Json;
+  /** Input label -> content hash. */
+  readonly inputs: { readonly [label: string]: string };
+  readonly env: { readonly [k: string]: string };
+}
+
+export interface Prepared {
+  readonly key: string;
+  readonly components: Components;
+  /** Built-in kinds: the validated params, paths absolute. */
+  readonly params?: Json;
+  /** Commands: argv with `${outs...}` as placeholders filled by the runner. */
+  readonly argv?: readonly string[];
+  readonly shellCommand?: string;
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** A problem preparing an instance (missing input path, unset variable): the instance fails. */
+export class PrepareError extends Error {
+  override readonly name = 'PrepareError';
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The placeholder `${outs.NAME}` resolves to before the output directory exists. */
+export const OUTS_MARK = '\u0000outs:';
+
+function artifactLabel(id: string, output: string): string {
+  return `${id}:${output}`;
+}
+
+function flattenArgv(v: Json): string[] {
+  if (!Array.isArray(v)) return [String(v)];
+  // A whole-string reference to a list (a matrix stage's outputs) splices into the argv.
+  return v.flatMap((x) => (Array.isArray(x) ? x.map((y) => String(y)) : [String(x)]));
+}
+
+export async function prepare(
+  inst: Instance,
+  scope: ResolveScope,
+  upstream: UpstreamOutputs,
+  hashes: HashCache,
+  workspace: string,
+): Promise<Prepared> {
+  const inputs: { [label: string]: string } = {};
+  const artifact = (u: Instance, name: string): Artifact => {
+    const a = upstream.get(u.id)?.get(name);
+    if (!a) throw new PrepareError(`${u.id} has no recorded output "${name}"`, `re-run ${u.id}`);
+    return a;
+  };
+  const keyLookups = {
+    output: (u: Instance, name: string): Json => {
+      inputs[artifactLabel(u.id, name)] = artifact(u, name).hash;
+      return `artifact:${artifactLabel(u.id, name)}`;
+    },
+    outs: (name: string): Json => `outs:${name}`,
+  };
+  const runLookups = {
+    output: (u: Instance, name: string): Json => artifact(u, name).path,
+    outs: (name: string): Json => `${OUTS_MARK}${name}\u0000`,
+  };
+  const hashInput = (abs: string, label: string): void => {
+    try {
+      inputs[label] = hashes.hashPath(abs);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new PrepareError(`input ${label} cannot be read (${code ?? (e as Error).message}): ${abs}`, code === 'ENOENT' ? 'create it, or fix the path in the pipeline' : undefined);
+    }
+  };
+  const abs = (p: string): string => (isAbsolute(p) ? p : resolve(workspace, p));
+
+  try {
+    const s = inst.stage;
+    if (inst.kind) {
+      const kind = inst.kind;
+      const validate = paramsValidator(kind);
+      const keyParams = resolveInstance(scope, inst, s.with ?? {}, keyLookups);
+      const runParams = resolveInstance(scope, inst, s.with ?? {}, runLookups);
+      // Defaults (ajv useDefaults) become part of both, so a changed default is a changed param.
+      if (!validate(keyParams) || !validate(runParams))
+        throw new PrepareError(`${inst.id}: params do not match the schema of ${kind.kind}: ${validate.errors?.map((e) => `${e.instancePath} ${e.message}`).join('; ')}`, 'run pipe validate');
+      const keyed = mapPathParams(kind.params, keyParams, (p) => {
+        if (p.startsWith('artifact:')) return p;
+        const rel = relative(workspace, abs(p)) || '.';
+        hashInput(abs(p), `path:${rel}`);
+        return rel;
+      });
+      const params = mapPathParams(kind.params, runParams, (p) => abs(p));
+      const fingerprint = kind.fingerprint ? await kind.fingerprint(params) : {};
+      const components: Components = {
+        code: { kind: kind.kind, version: kind.version },
+        params: keyed,
+        inputs,
+        env: { ...fingerprint },
+      };
+      return { key: sha256(canonicalJson(components as unknown as Json)), components, params };
+    }
+
+    // An external command.
+    const keyArgv = resolveInstance(scope, inst, s.run ?? [], keyLookups);
+    const runArgv = resolveInstance(scope, inst, s.run ?? [], runLookups);
+    const keyEnv = resolveInstance(scope, inst, s.env ?? {}, keyLookups) as { [k: string]: Json };
+    const runEnv = resolveInstance(scope, inst, s.env ?? {}, runLookups) as { [k: string]: Json };
+    const deps = (s.deps ?? []).map((d) => ({
+      label: String(resolveInstance(scope, inst, d, keyLookups)),
+      value: resolveInstance(scope, inst, d, runLookups),
+    }));
+    for (const d of deps) {
+      // Upstream outputs named in deps are already inputs, by content hash.
+      if (d.label.includes('artifact:')) continue;
+      for (const p of flattenArgv(d.value)) hashInput(abs(p), `dep:${relative(workspace, abs(p)) || '.'}`);
+    }
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(runEnv)) env[k] = String(v);
+    const code: { [k: string]: Json } =
+      typeof keyArgv === 'string'
+        ? { shell: keyArgv, outs: { ...(s.outs ?? {}) } }
+        : { argv: flattenArgv(keyArgv), outs: { ...(s.outs ?? {}) } };
+    const components: Components = { code, params: { env: keyEnv }, inputs, env: {} };
+    const key = sha256(canonicalJson(components as unknown as Json));
+    return typeof runArgv === 'string'
+      ? { key, components, shellCommand: runArgv, env }
+      : { key, components, argv: flattenArgv(runArgv), env };
+  } catch (e) {
+    if (e instanceof InterpolationError) throw new PrepareError(`${inst.id}: ${e.message}`, e.hint);
+    throw e;
+  }
+}

@@ -1,0 +1,37 @@
+// Where things live under the workspace's `runs/` directory.
+import { join } from 'node:path';
+
+export class Layout {
+  readonly runs: string;
+  constructor(readonly workspace: string) {
+    this.runs = join(workspace, 'runs');
+  }
+  get db(): string {
+    return join(this.runs, 'pipe.db');
+  }
+  /** Content-addressed output directory of a stage key. */
+  store(key: string): string {
+    return join(this.runs, 'store', key.slice(0, 2), key);
+  }
+  get tmp(): string {
+    return join(this.runs, 'tmp');
+  }
+  /** Survives failed attempts of one key (checkpoints); deleted after success. */
+  partial(key: string): string {
+    return join(this.runs, 'partial', key);
+  }
+  kindCache(kind: string): string {
+    return join(this.runs, 'kind-cache', kind);
+  }
+  log(runId: number, instanceId: string): string {
+    return join(this.runs, 'logs', String(runId), `${safeName(instanceId)}.log`);
+  }
+  latest(instanceId: string): string {
+    return join(this.runs, 'latest', safeName(instanceId));
+  }
+}
+
+/** An instance id as a file name: keeps `@`, `=`, `,`, replaces anything else unusual. */
+export function safeName(id: string): string {
+  return id.replace(/[^A-Za-z0-9._@=,+-]/g, '_');
+}

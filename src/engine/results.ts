@@ -1,0 +1,27 @@
+// What a run reports per instance and overall (also the `--json` document).
+export type Outcome = 'ran' | 'cached' | 'failed' | 'skipped';
+
+export interface InstanceResult {
+  readonly id: string;
+  readonly status: Outcome;
+  readonly duration_ms: number;
+  readonly key: string | null;
+  /** Skipped: why (upstream failed, not selected, dry run). */
+  readonly reason?: string;
+  /** `--dry-run`: the instance would run. */
+  readonly would_run?: boolean;
+  /** Failed: the message, a hint, the log file and its last lines. */
+  readonly error?: string;
+  readonly hint?: string;
+  readonly log?: string;
+  readonly log_tail?: string[];
+  /** Output name -> absolute path in the store (ran and cached). */
+  readonly outputs?: Readonly<Record<string, string>>;
+}
+
+export interface RunResult {
+  /** Run id in the store; null for a dry run. */
+  readonly run: number | null;
+  readonly status: 'succeeded' | 'failed' | 'interrupted';
+  readonly instances: readonly InstanceResult[];
+}

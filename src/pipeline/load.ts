@@ -1,0 +1,412 @@
+// Loading a pipeline file: YAML with source positions, the published JSON Schema, then semantic checks
+// (kinds, references, matrix axes, cycles, each kind's own params schema). Every problem found is
+// reported, each with file:line:col and a fix, instead of stopping at the first.
+import type { ErrorObject } from 'ajv';
+import { readFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
+import { LineCounter, parse as parseYaml, parseDocument } from 'yaml';
+import type { Json, StageKind } from '../stage-api.js';
+import { collectRefs, InterpolationError, resolveValue } from './interpolate.js';
+import { knownKinds, loadKind, newAjv, outputNames, paramsValidator } from './kinds.js';
+import { Locator, type JsonPath } from './locate.js';
+import { envValue, matchUpstream, resolveInstance } from './resolve.js';
+import schema from './schema.json' with { type: 'json' };
+import type { Diagnostic, Instance, Pipeline, Scalar, StageDecl } from './types.js';
+
+export interface LoadOptions {
+  /** The directory that holds `runs/`. */
+  readonly workspace: string;
+  /** `name=value` overrides; the value is parsed as YAML (`--set seeds=[0,1]`). */
+  readonly sets?: readonly string[];
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export type LoadResult =
+  | { readonly ok: true; readonly pipeline: Pipeline }
+  | { readonly ok: false; readonly diagnostics: Diagnostic[] };
+
+let validatePipeline: ReturnType<ReturnType<typeof newAjv>['compile']> | undefined;
+
+function dotted(path: JsonPath): string {
+  return path.map(String).join('.');
+}
+
+function decodePointer(p: string): string[] {
+  return p === '' ? [] : p.slice(1).split('/').map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'));
+}
+
+/** Turns ajv errors into located diagnostics; `base` is where the validated value sits in the file. */
+export function ajvDiagnostics(
+  errors: readonly ErrorObject[],
+  base: JsonPath,
+  report: (path: JsonPath, key: boolean, message: string, hint?: string) => void,
+): void {
+  // A failed oneOf also reports each branch's failure; keep only the oneOf itself.
+  const oneOfs = errors.filter((e) => e.keyword === 'oneOf');
+  const shown = errors.filter(
+    (e) =>
+      !oneOfs.some((o) => o !== e && e.schemaPath.startsWith(o.schemaPath.replace(/\/oneOf$/, '/oneOf/'))) &&
+      !(e.keyword === 'pattern' && e.propertyName !== undefined) &&
+      e.keyword !== 'if',
+  );
+  for (const e of shown) {
+    const at = [...base, ...decodePointer(e.instancePath)];
+    const where = dotted(at) || '(top level)';
+    const parent = e.parentSchema as { properties?: object; description?: string } | undefined;
+    switch (e.keyword) {
+      case 'additionalProperties': {
+        const prop = (e.params as { additionalProperty: string }).additionalProperty;
+        const allowed = Object.keys(parent?.properties ?? {});
+        report([...at, prop], true, `${where}: unknown field "${prop}"`, allowed.length ? `allowed fields: ${allowed.join(', ')}` : 'remove it');
+        break;
+      }
+      case 'required': {
+        const prop = (e.params as { missingProperty: string }).missingProperty;
+        report(at, true, `${where}: missing required field "${prop}"`, `add "${prop}:"`);
+        break;
+      }
+      case 'propertyNames': {
+        const name = (e.params as { propertyName: string }).propertyName;
+        const inner = errors.find((x) => x.propertyName === name && x.keyword === 'pattern');
+        const pattern = inner ? (inner.params as { pattern: string }).pattern : undefined;
+        report([...at, name], true, `${where}: invalid name "${name}"`, pattern ? `names must match ${pattern}` : undefined);
+        break;
+      }
+      case 'oneOf':
+        report(at, false, `${where}: has the wrong form`, parent?.description ?? 'see docs/pipeline-format.md');
+        break;
+      case 'enum':
+        report(at, false, `${where}: ${e.message}`, `one of: ${((e.params as { allowedValues: unknown[] }).allowedValues).map((v) => JSON.stringify(v)).join(', ')}`);
+        break;
+      default:
+        report(at, false, `${where}: ${e.message ?? 'is invalid'}`, parent?.description);
+    }
+  }
+}
+
+function applySets(params: { [k: string]: Json }, sets: readonly string[], diags: Diagnostic[]): Set<string> {
+  const overridden = new Set<string>();
+  for (const s of sets) {
+    const eq = s.indexOf('=');
+    const fail = (message: string, hint: string) => diags.push({ file: '--set', line: 0, col: 0, message, hint });
+    if (eq <= 0) {
+      fail(`--set ${s}: expected name=value`, 'e.g. --set seeds=[0,1] or --set data_root=/data');
+      continue;
+    }
+    const path = s.slice(0, eq).split('.');
+    if (!(path[0] in params)) {
+      fail(`--set ${s}: unknown param "${path[0]}"`, `declared params: ${Object.keys(params).join(', ') || 'none'}`);
+      continue;
+    }
+    let value: Json;
+    try {
+      value = parseYaml(s.slice(eq + 1)) as Json;
+    } catch (e) {
+      fail(`--set ${s}: value is not valid YAML (${(e as Error).message.split('\n')[0]})`, 'quote the value');
+      continue;
+    }
+    overridden.add(path[0]);
+    if (path.length === 1) params[path[0]] = value;
+    else {
+      let obj = params[path[0]];
+      for (const k of path.slice(1, -1)) {
+        if (!obj || typeof obj !== 'object' || Array.isArray(obj)) break;
+        obj = (obj as { [k: string]: Json })[k];
+      }
+      if (!obj || typeof obj !== 'object' || Array.isArray(obj)) {
+        fail(`--set ${s}: "${path.slice(0, -1).join('.')}" is not a map`, 'set the whole param instead');
+        continue;
+      }
+      (obj as { [k: string]: Json })[path[path.length - 1]] = value;
+    }
+  }
+  return overridden;
+}
+
+function isRecord(v: unknown): v is { [k: string]: Json } {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function cartesian(axes: [string, Scalar[]][]): Record<string, Scalar>[] {
+  let out: Record<string, Scalar>[] = [{}];
+  for (const [axis, values] of axes) out = out.flatMap((m) => values.map((v) => ({ ...m, [axis]: v })));
+  return out;
+}
+
+export function instanceId(stage: string, matrix: Readonly<Record<string, Scalar>>): string {
+  const parts = Object.entries(matrix).map(([k, v]) => `${k}=${String(v)}`);
+  return parts.length ? `${stage}@${parts.join(',')}` : stage;
+}
+
+export async function loadPipeline(fileArg: string, opts: LoadOptions): Promise<LoadResult> {
+  const workspace = resolve(opts.workspace);
+  const file = resolve(workspace, fileArg);
+  const relFile = relative(workspace, file) || file;
+  const env = opts.env ?? process.env;
+  const diags: Diagnostic[] = [];
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    return { ok: false, diagnostics: [{ file: relFile, line: 0, col: 0, message: `cannot read ${relFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, hint: 'check the path (relative to the workspace)' }] };
+  }
+
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length) {
+    for (const e of doc.errors) {
+      const p = lines.linePos(e.pos[0]);
+      diags.push({
+        file: relFile,
+        line: p.line,
+        col: p.col,
+        message: e.message.split('\n')[0],
+        hint: e.code === 'DUPLICATE_KEY' ? 'each key (stage id, param, field) may appear once: rename or merge the duplicate' : 'fix the YAML syntax at this position',
+      });
+    }
+    return { ok: false, diagnostics: diags };
+  }
+  const loc = new Locator(doc, lines);
+  const report = (path: JsonPath, key: boolean, message: string, hint?: string) => {
+    const p = loc.at(path, key);
+    diags.push({ file: relFile, line: p.line, col: p.col, message, ...(hint ? { hint } : {}) });
+  };
+  const raw = doc.toJS() as unknown;
+  if (!isRecord(raw)) {
+    report([], false, 'a pipeline file must be a map with a "stages:" key', 'see docs/pipeline-format.md');
+    return { ok: false, diagnostics: diags };
+  }
+  validatePipeline ??= newAjv().compile(schema);
+  if (!validatePipeline(structuredClone(raw))) ajvDiagnostics(validatePipeline.errors ?? [], [], report);
+
+  // Params: defaults, --set overrides, then environment references.
+  const params: { [k: string]: Json } = isRecord(raw.params) ? structuredClone(raw.params) : {};
+  const overridden = applySets(params, opts.sets ?? [], diags);
+  for (const [name, value] of Object.entries(params)) {
+    if (overridden.has(name)) continue;
+    const { refs, errors } = collectRefs(value, ['params', name]);
+    for (const { error, path } of errors) report(path, false, `${dotted(path)}: ${error.message}`, error.hint);
+    if (errors.length) continue;
+    const bad = refs.find((r) => r.ref.root !== 'env');
+    if (bad) {
+      report(bad.path, false, `${dotted(bad.path)}: a param may only reference \${env...}`, 'put derived values in the stages that use them');
+      continue;
+    }
+    try {
+      params[name] = resolveValue(value, (ref) => (ref.root === 'env' ? envValue(env, ref.name, ref.fallback) : null));
+    } catch (e) {
+      if (!(e instanceof InterpolationError)) throw e;
+      report(['params', name], false, `params.${name}: ${e.message}`, e.hint);
+    }
+  }
+
+  // Stages: shape, kinds, matrix.
+  const stageEntries = isRecord(raw.stages) ? Object.entries(raw.stages).filter(([, s]) => isRecord(s)) : [];
+  const stages: StageDecl[] = stageEntries.map(([name, s]) => ({ ...(s as object), name }) as StageDecl);
+  const stageByName = new Map(stages.map((s) => [s.name, s]));
+  const kinds = new Map<string, StageKind<unknown>>();
+  await Promise.all(
+    stages.map(async (s) => {
+      const at = ['stages', s.name];
+      if ((s.uses === undefined) === (s.run === undefined)) {
+        report(at, true, `stages.${s.name}: a stage needs exactly one of "uses" (a built-in kind) or "run" (a command)`, s.uses ? 'remove run: or uses:' : 'add uses: KIND or run: [program, args...]');
+        return;
+      }
+      if (typeof s.uses === 'string') {
+        for (const f of ['run', 'deps', 'outs', 'shell', 'env'] as const)
+          if (s[f] !== undefined) report([...at, f], true, `stages.${s.name}.${f}: applies only to command stages (run:)`, 'remove it; built-in kinds declare their inputs in with:');
+        const kind = await loadKind(s.uses);
+        if (!kind) {
+          const all = knownKinds();
+          report([...at, 'uses'], false, `stages.${s.name}.uses: unknown stage kind "${s.uses}"`, all.length ? `known kinds: ${all.join(', ')}` : 'no built-in kinds are registered (src/stage-registry.ts)');
+        } else kinds.set(s.name, kind);
+      } else if (s.run !== undefined) {
+        if (s.with !== undefined) report([...at, 'with'], true, `stages.${s.name}.with: applies only to built-in kinds (uses:)`, 'pass values to a command through run: arguments or env:');
+        if (typeof s.run === 'string' && s.shell !== true)
+          report([...at, 'run'], false, `stages.${s.name}.run: a single string needs "shell: true"`, 'write run as a list [program, arg, ...] (no shell), or add shell: true to run it with /bin/sh');
+        if (Array.isArray(s.run) && s.shell === true)
+          report([...at, 'run'], false, `stages.${s.name}.run: with "shell: true", run must be one string`, 'write the command line as one string, or drop shell: true');
+      }
+    }),
+  );
+
+  const byStage = new Map<string, Instance[]>();
+  const matrices = new Map<string, Record<string, Scalar>[]>();
+  for (const s of stages) {
+    const axes: [string, Scalar[]][] = [];
+    let ok = true;
+    for (const [axis, spec] of Object.entries(isRecord(s.matrix) ? s.matrix : {})) {
+      const at = ['stages', s.name, 'matrix', axis];
+      let values: Json;
+      try {
+        values = typeof spec === 'string' ? resolveValue(spec, (ref) => (ref.root === 'params' ? paramRef(params, ref.name, ref.path) : bad(ref.root))) : spec;
+      } catch (e) {
+        if (!(e instanceof InterpolationError)) throw e;
+        report(at, false, `stages.${s.name}.matrix.${axis}: ${e.message}`, e.hint);
+        ok = false;
+        continue;
+      }
+      if (!Array.isArray(values) || values.length === 0 || values.some((v) => v === null || typeof v === 'object')) {
+        report(at, false, `stages.${s.name}.matrix.${axis}: must be a non-empty list of strings, numbers or booleans`, typeof spec === 'string' ? `the param ${spec} holds ${JSON.stringify(values)}` : 'e.g. seed: [0, 1, 2] or seed: ${params.seeds}');
+        ok = false;
+        continue;
+      }
+      axes.push([axis, values as Scalar[]]);
+    }
+    if (ok) matrices.set(s.name, cartesian(axes));
+  }
+
+  // References and the stage graph.
+  const stageDeps = new Map<string, Set<string>>();
+  for (const s of stages) {
+    const deps = new Set<string>();
+    stageDeps.set(s.name, deps);
+    const axes = new Set(Object.keys(isRecord(s.matrix) ? s.matrix : {}));
+    const fields: [string, Json | undefined][] = [
+      ['with', s.with],
+      ['run', s.run],
+      ['deps', s.deps],
+      ['outs', s.outs as Json | undefined],
+      ['env', s.env as Json | undefined],
+    ];
+    for (const [field, value] of fields) {
+      const { refs, errors } = collectRefs(value ?? null, ['stages', s.name, field]);
+      for (const { error, path } of errors) report(path, false, `${dotted(path)}: ${error.message}`, error.hint);
+      for (const { ref, path } of refs) {
+        const where = dotted(path);
+        if (ref.root === 'params' && !(ref.name in params))
+          report(path, false, `${where}: unknown param "${ref.name}"`, `declare it under params: (declared: ${Object.keys(params).join(', ') || 'none'})`);
+        else if (ref.root === 'matrix' && !axes.has(ref.axis))
+          report(path, false, `${where}: unknown matrix axis "${ref.axis}"`, axes.size ? `axes of ${s.name}: ${[...axes].join(', ')}` : `stage ${s.name} has no matrix: add matrix: { ${ref.axis}: [...] }`);
+        else if (ref.root === 'env' && ref.fallback === undefined && !env[ref.name])
+          report(path, false, `${where}: environment variable ${ref.name} is not set`, `export ${ref.name}=..., or write \${env.${ref.name}:-default}`);
+        else if (ref.root === 'outs' && (field === 'with' || field === 'outs' || !(s.outs && ref.name in s.outs)))
+          report(path, false, `${where}: unknown output "${ref.name}" in \${outs.${ref.name}}`, s.outs ? `declared outs: ${Object.keys(s.outs).join(', ')}` : 'declare it under outs: { NAME: file }');
+        else if (ref.root === 'stages') {
+          const up = stageByName.get(ref.stage);
+          if (!up) report(path, false, `${where}: unknown stage "${ref.stage}"`, `stages: ${stages.map((x) => x.name).join(', ')}`);
+          else if (up.uses && !kinds.has(up.name)) deps.add(up.name);
+          else {
+            const outs = outputNames(up, kinds.get(up.name));
+            if (!outs.includes(ref.output)) report(path, false, `${where}: stage "${ref.stage}" has no output "${ref.output}"`, `outputs of ${ref.stage}: ${outs.join(', ') || 'none'}`);
+            deps.add(up.name);
+          }
+        }
+      }
+    }
+    (Array.isArray(s.needs) ? s.needs : []).forEach((n, i) => {
+      if (!stageByName.has(n)) report(['stages', s.name, 'needs', i], false, `stages.${s.name}.needs: unknown stage "${n}"`, `stages: ${stages.map((x) => x.name).join(', ')}`);
+      else deps.add(n);
+    });
+  }
+
+  // Cycles, named: DFS over the stage graph.
+  const order: string[] = [];
+  const state = new Map<string, 'open' | 'done'>();
+  const stack: string[] = [];
+  const visit = (n: string): void => {
+    if (state.get(n) === 'done') return;
+    if (state.get(n) === 'open') {
+      const cycle = [...stack.slice(stack.indexOf(n)), n];
+      report(['stages', n], true, `dependency cycle: ${cycle.join(' -> ')}`, 'remove one of these references or needs: entries');
+      return;
+    }
+    state.set(n, 'open');
+    stack.push(n);
+    for (const d of stageDeps.get(n) ?? []) visit(d);
+    stack.pop();
+    state.set(n, 'done');
+    order.push(n);
+  };
+  for (const s of stages) visit(s.name);
+
+  if (diags.length) return { ok: false, diagnostics: dedupe(diags) };
+
+  // Instances, in stage topological order.
+  const instances: Instance[] = [];
+  const byId = new Map<string, Instance>();
+  for (const name of order) {
+    const s = stageByName.get(name)!;
+    for (const m of matrices.get(name) ?? [{}]) {
+      const id = instanceId(name, m);
+      const upstream = new Set<string>();
+      for (const d of stageDeps.get(name) ?? []) for (const u of matchUpstream(byStage, m, d).instances) upstream.add(u.id);
+      const inst: Instance = { id, stage: s, matrix: m, ...(kinds.has(name) ? { kind: kinds.get(name) } : {}), upstream: [...upstream].sort() };
+      if (byId.has(id)) {
+        report(['stages', name, 'matrix'], false, `stages.${name}: two matrix points give the same instance id "${id}"`, 'make the axis values distinct as text (e.g. 1 and "1" collide)');
+        continue;
+      }
+      byId.set(id, inst);
+      instances.push(inst);
+      const list = byStage.get(name) ?? [];
+      list.push(inst);
+      byStage.set(name, list);
+    }
+  }
+
+  // Each built-in stage's with: against its kind's params schema, per instance (values resolved; a
+  // stage output stands in as a placeholder path).
+  const scope = { params, byStage, env };
+  for (const inst of instances) {
+    if (!inst.kind) continue;
+    const base: JsonPath = ['stages', inst.stage.name, 'with'];
+    let value: Json;
+    try {
+      value = resolveInstance(scope, inst, inst.stage.with ?? {}, {
+        output: (u, o) => `/placeholder/${u.id}/${o}`,
+      });
+    } catch (e) {
+      if (!(e instanceof InterpolationError)) throw e;
+      report(base, true, `${inst.id}: ${e.message}`, e.hint);
+      continue;
+    }
+    const validate = paramsValidator(inst.kind);
+    if (!validate(value)) ajvDiagnostics(validate.errors ?? [], base, report);
+  }
+  for (const inst of instances) {
+    for (const u of inst.upstream) if (!byId.has(u)) report(['stages', inst.stage.name], true, `${inst.id}: upstream ${u} is missing`, 'check matrix values');
+  }
+  if (diags.length) return { ok: false, diagnostics: dedupe(diags) };
+
+  return {
+    ok: true,
+    pipeline: {
+      file,
+      relFile,
+      workspace,
+      ...(typeof raw.description === 'string' ? { description: raw.description } : {}),
+      params,
+      stages,
+      instances,
+      byId,
+      byStage,
+    },
+  };
+}
+
+function paramRef(params: { [k: string]: Json }, name: string, path: readonly string[]): Json {
+  if (!(name in params)) throw new InterpolationError(`unknown param "${name}"`, `declare it under params: (declared: ${Object.keys(params).join(', ') || 'none'})`);
+  let v: Json = params[name];
+  for (const k of path) v = isRecord(v) && k in v ? v[k] : null;
+  return v;
+}
+
+function bad(root: string): never {
+  throw new InterpolationError(`a matrix axis may only reference \${params...}, not \${${root}...}`, 'list the values, or hold them in a param');
+}
+
+function dedupe(diags: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  const out = diags.filter((d) => {
+    const k = `${d.file}:${d.line}:${d.col}:${d.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+  return out.sort((a, b) => a.line - b.line || a.col - b.col);
+}
+
+export function formatDiagnostic(d: Diagnostic): string {
+  const where = d.line > 0 ? `${d.file}:${d.line}:${d.col}` : d.file;
+  return `${where}: error: ${d.message}${d.hint ? `\n  hint: ${d.hint}` : ''}`;
+}

@@ -1,0 +1,83 @@
+// Resolution of references for one stage instance. The engine resolves each instance twice: once with
+// real paths (what the stage sees) and once with stable symbols (what its cache key hashes), so a key
+// never depends on where the store happens to live.
+import type { Json } from '../stage-api.js';
+import { InterpolationError, resolveValue, type Ref } from './interpolate.js';
+import type { Instance, Scalar } from './types.js';
+
+/** What a `${stages.S.outputs.O}` or `${outs.O}` reference turns into, per use. */
+export interface OutputLookups {
+  output(upstream: Instance, name: string): Json;
+  outs?(name: string): Json;
+}
+
+export interface ResolveScope {
+  readonly params: { readonly [name: string]: Json };
+  readonly byStage: ReadonlyMap<string, readonly Instance[]>;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+/**
+ * Instances of `stage` that agree with `matrix` on every axis both have. `pinned` when that fixes all
+ * of the upstream stage's axes, i.e. the reference denotes one instance rather than a list.
+ */
+export function matchUpstream(
+  byStage: ReadonlyMap<string, readonly Instance[]>,
+  matrix: Readonly<Record<string, Scalar>>,
+  stage: string,
+): { instances: Instance[]; pinned: boolean } {
+  const all = byStage.get(stage) ?? [];
+  const axes = Object.keys(all[0]?.matrix ?? {});
+  const shared = axes.filter((a) => a in matrix);
+  const instances = all.filter((u) => shared.every((a) => String(u.matrix[a]) === String(matrix[a])));
+  instances.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return { instances, pinned: shared.length === axes.length };
+}
+
+export function envValue(env: NodeJS.ProcessEnv, name: string, fallback: string | undefined): string {
+  const v = env[name];
+  if (v !== undefined && v !== '') return v;
+  if (fallback !== undefined) return fallback;
+  throw new InterpolationError(
+    `environment variable ${name} is not set`,
+    `export ${name}=..., or write \${env.${name}:-default}, or override the param with --set`,
+  );
+}
+
+export function paramValue(params: { readonly [name: string]: Json }, name: string, path: readonly string[]): Json {
+  let v: Json | undefined = params[name];
+  if (v === undefined)
+    throw new InterpolationError(`unknown param "${name}"`, `declare it under params: (declared: ${Object.keys(params).join(', ') || 'none'})`);
+  for (const k of path) {
+    if (v === null || typeof v !== 'object' || Array.isArray(v) || !(k in v))
+      throw new InterpolationError(`param "${name}" has no key "${path.join('.')}"`, 'check the spelling against the params block');
+    v = v[k];
+  }
+  return v as Json;
+}
+
+export function resolveInstance(scope: ResolveScope, inst: Instance, value: Json, lookups: OutputLookups): Json {
+  return resolveValue(value, (ref: Ref, raw: string): Json => {
+    switch (ref.root) {
+      case 'params':
+        return paramValue(scope.params, ref.name, ref.path);
+      case 'matrix': {
+        const v = inst.matrix[ref.axis];
+        if (v === undefined)
+          throw new InterpolationError(`${raw}: stage "${inst.stage.name}" has no matrix axis "${ref.axis}"`, 'add the axis under matrix:');
+        return v;
+      }
+      case 'env':
+        return envValue(scope.env, ref.name, ref.fallback);
+      case 'stages': {
+        const { instances, pinned } = matchUpstream(scope.byStage, inst.matrix, ref.stage);
+        if (instances.length === 0)
+          throw new InterpolationError(`${raw}: no instance of "${ref.stage}" matches ${inst.id}`, 'align the matrix values of both stages');
+        return pinned ? lookups.output(instances[0], ref.output) : instances.map((u) => lookups.output(u, ref.output));
+      }
+      case 'outs':
+        if (!lookups.outs) throw new InterpolationError(`${raw}: \${outs...} is only available in command stages`, 'use it in run:, env: or deps: of a stage with outs:');
+        return lookups.outs(ref.name);
+    }
+  });
+}

@@ -1,0 +1,64 @@
+// The in-memory form of a pipeline file after loading, validation and matrix expansion.
+import type { Json, StageKind } from '../stage-api.js';
+
+export type Scalar = string | number | boolean;
+
+/** One problem in a pipeline file, located in the source. */
+export interface Diagnostic {
+  readonly file: string;
+  readonly line: number;
+  readonly col: number;
+  readonly message: string;
+  /** How to fix it. */
+  readonly hint?: string;
+}
+
+export interface StageResources {
+  readonly cpu?: number;
+  readonly gpu?: number;
+  readonly memory_mb?: number;
+}
+
+/** A stage as written in the file (after schema validation). */
+export interface StageDecl {
+  readonly name: string;
+  readonly description?: string;
+  readonly uses?: string;
+  readonly with?: { [key: string]: Json };
+  readonly run?: string | string[];
+  readonly shell?: boolean;
+  readonly deps?: string[];
+  readonly outs?: Readonly<Record<string, string>>;
+  readonly env?: Readonly<Record<string, string>>;
+  readonly matrix?: { [axis: string]: Json };
+  readonly needs?: string[];
+  readonly resources?: StageResources;
+}
+
+/** One stage instance: a stage at one point of its matrix. */
+export interface Instance {
+  /** `train@seed=3,taxonomy=webemo6`, or the stage name for a plain stage. */
+  readonly id: string;
+  readonly stage: StageDecl;
+  readonly matrix: Readonly<Record<string, Scalar>>;
+  /** Built-in kind of a `uses:` stage. */
+  readonly kind?: StageKind<unknown>;
+  /** Ids of the instances this one reads from or `needs:`, in id order. */
+  readonly upstream: readonly string[];
+}
+
+export interface Pipeline {
+  /** Absolute path of the pipeline file. */
+  readonly file: string;
+  /** The file relative to the workspace (how runs are recorded). */
+  readonly relFile: string;
+  readonly workspace: string;
+  readonly description?: string;
+  /** Defaults with `--set` overrides and `${env...}` resolved. */
+  readonly params: { readonly [name: string]: Json };
+  readonly stages: readonly StageDecl[];
+  /** In a topological order (upstream first), ties by declaration order. */
+  readonly instances: readonly Instance[];
+  readonly byId: ReadonlyMap<string, Instance>;
+  readonly byStage: ReadonlyMap<string, readonly Instance[]>;
+}

@@ -1,0 +1,341 @@
+// Typed query API over the results store. Reports, tables and the CLI call these functions; no SQL
+// lives outside src/store/.
+import type { Json, MetricRow } from '../stage-api.js';
+import { openDb, type Db } from './db.js';
+import type {
+  ArtifactRow,
+  CommittedInstance,
+  HashCacheRow,
+  InstanceStatus,
+  RunInstanceRow,
+  RunRow,
+  RunStatus,
+  StoredMetric,
+} from './types.js';
+
+export type * from './types.js';
+
+interface RawRun {
+  id: number;
+  pipeline: string;
+  argv: string;
+  params: string;
+  pid: number;
+  status: RunStatus;
+  started_at: number;
+  finished_at: number | null;
+}
+interface RawRunInstance {
+  run_id: number;
+  instance_id: string;
+  stage: string;
+  key: string | null;
+  status: InstanceStatus;
+  started_at: number | null;
+  duration_ms: number | null;
+  log_path: string | null;
+  error: string | null;
+}
+interface RawMetric {
+  run_id: number;
+  instance_id: string;
+  stage_key: string;
+  method: string;
+  dataset: string;
+  taxonomy: string;
+  seed: number | null;
+  epoch: number | null;
+  metric: string;
+  value: number | null;
+  detail: string | null;
+  tags: string | null;
+}
+
+export function pidAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function toRun(r: RawRun): RunRow {
+  // A run whose process died (kill -9, power loss) never wrote its final status.
+  const status = r.status === 'running' && !pidAlive(r.pid) ? 'interrupted' : r.status;
+  return {
+    id: r.id,
+    pipeline: r.pipeline,
+    argv: JSON.parse(r.argv) as string[],
+    params: JSON.parse(r.params) as Json,
+    pid: r.pid,
+    status,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+  };
+}
+
+function toRunInstance(r: RawRunInstance): RunInstanceRow {
+  return {
+    runId: r.run_id,
+    instanceId: r.instance_id,
+    stage: r.stage,
+    key: r.key,
+    status: r.status,
+    startedAt: r.started_at,
+    durationMs: r.duration_ms,
+    logPath: r.log_path,
+    error: r.error,
+  };
+}
+
+function toMetric(r: RawMetric): StoredMetric {
+  return {
+    runId: r.run_id,
+    instanceId: r.instance_id,
+    stageKey: r.stage_key,
+    method: r.method,
+    dataset: r.dataset,
+    taxonomy: r.taxonomy,
+    seed: r.seed,
+    epoch: r.epoch,
+    metric: r.metric,
+    value: r.value,
+    ...(r.detail !== null ? { detail: JSON.parse(r.detail) as Json } : {}),
+    ...(r.tags !== null ? { tags: JSON.parse(r.tags) as Record<string, string> } : {}),
+  };
+}
+
+export class Store {
+  readonly db: Db;
+  private readonly q;
+
+  constructor(file: string) {
+    this.db = openDb(file);
+    const p = (sql: string) => this.db.prepare(sql);
+    this.q = {
+      insertRun: p(
+        `INSERT INTO runs (pipeline, argv, params, pid, status, started_at) VALUES (?, ?, ?, ?, 'running', ?)`,
+      ),
+      finishRun: p(`UPDATE runs SET status = ?, finished_at = ? WHERE id = ?`),
+      getRun: p(`SELECT * FROM runs WHERE id = ?`),
+      listRuns: p(`SELECT * FROM runs ORDER BY id DESC LIMIT ?`),
+      latestRun: p(`SELECT * FROM runs WHERE pipeline = ? ORDER BY id DESC LIMIT 1`),
+      upsertRunInstance: p(
+        `INSERT OR REPLACE INTO run_instances
+         (run_id, instance_id, stage, key, status, started_at, duration_ms, log_path, error)
+         VALUES (@runId, @instanceId, @stage, @key, @status, @startedAt, @durationMs, @logPath, @error)`,
+      ),
+      runInstances: p(`SELECT * FROM run_instances WHERE run_id = ? ORDER BY instance_id`),
+      instanceHistory: p(
+        `SELECT * FROM run_instances WHERE instance_id = ? ORDER BY run_id DESC LIMIT ?`,
+      ),
+      getInstance: p(`SELECT * FROM stage_instances WHERE key = ?`),
+      getArtifacts: p(`SELECT name, path, hash FROM artifacts WHERE key = ? ORDER BY name`),
+      insertInstance: p(
+        `INSERT OR REPLACE INTO stage_instances
+         (key, stage, instance_id, components, run_id, started_at, finished_at, duration_ms, log_path)
+         VALUES (@key, @stage, @instanceId, @components, @runId, @startedAt, @finishedAt, @durationMs, @logPath)`,
+      ),
+      deleteArtifacts: p(`DELETE FROM artifacts WHERE key = ?`),
+      insertArtifact: p(`INSERT INTO artifacts (key, name, path, hash) VALUES (?, ?, ?, ?)`),
+      deleteMetrics: p(`DELETE FROM metrics WHERE stage_key = ?`),
+      insertMetric: p(
+        `INSERT INTO metrics (run_id, instance_id, stage_key, method, dataset, taxonomy, seed, epoch, metric,
+         value, detail, tags) VALUES (@runId, @instanceId, @stageKey, @method, @dataset, @taxonomy, @seed,
+         @epoch, @metric, @value, @detail, @tags)`,
+      ),
+      metricsForRun: p(
+        `SELECT m.* FROM run_instances ri JOIN metrics m ON m.stage_key = ri.key
+         WHERE ri.run_id = ? AND ri.status IN ('ran', 'cached') ORDER BY m.id`,
+      ),
+      metricsForKey: p(`SELECT * FROM metrics WHERE stage_key = ? ORDER BY id`),
+      lastGood: p(
+        `SELECT ri.instance_id AS instance_id, si.key AS key, si.components AS components
+         FROM run_instances ri JOIN runs r ON r.id = ri.run_id JOIN stage_instances si ON si.key = ri.key
+         WHERE r.pipeline = ? AND ri.status IN ('ran', 'cached')
+         ORDER BY ri.run_id ASC`,
+      ),
+      hashRows: p(`SELECT * FROM hash_cache WHERE kind = ?`),
+      getLock: p(`SELECT pid FROM locks WHERE key = ?`),
+      putLock: p(`INSERT OR REPLACE INTO locks (key, pid, instance_id, acquired_at) VALUES (?, ?, ?, ?)`),
+      dropLock: p(`DELETE FROM locks WHERE key = ? AND pid = ?`),
+      upsertHash: p(
+        `INSERT OR REPLACE INTO hash_cache (path, kind, ino, size, mtime_ns, sig, hash)
+         VALUES (@path, @kind, @ino, @size, @mtimeNs, @sig, @hash)`,
+      ),
+    };
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  createRun(pipeline: string, argv: readonly string[], params: Json): number {
+    const info = this.q.insertRun.run(pipeline, JSON.stringify(argv), JSON.stringify(params), process.pid, Date.now());
+    return Number(info.lastInsertRowid);
+  }
+
+  finishRun(id: number, status: RunStatus): void {
+    this.q.finishRun.run(status, Date.now(), id);
+  }
+
+  getRun(id: number): RunRow | undefined {
+    const r = this.q.getRun.get(id) as RawRun | undefined;
+    return r && toRun(r);
+  }
+
+  listRuns(limit = 50): RunRow[] {
+    return (this.q.listRuns.all(limit) as RawRun[]).map(toRun);
+  }
+
+  latestRun(pipeline: string): RunRow | undefined {
+    const r = this.q.latestRun.get(pipeline) as RawRun | undefined;
+    return r && toRun(r);
+  }
+
+  recordRunInstance(row: RunInstanceRow): void {
+    this.q.upsertRunInstance.run(row);
+  }
+
+  /** Cache hits are recorded in bulk: one transaction instead of one fsync per instance. */
+  recordRunInstances(rows: readonly RunInstanceRow[]): void {
+    if (rows.length === 0) return;
+    this.db.transaction(() => {
+      for (const r of rows) this.q.upsertRunInstance.run(r);
+    })();
+  }
+
+  runInstances(runId: number): RunInstanceRow[] {
+    return (this.q.runInstances.all(runId) as RawRunInstance[]).map(toRunInstance);
+  }
+
+  instanceHistory(instanceId: string, limit = 20): RunInstanceRow[] {
+    return (this.q.instanceHistory.all(instanceId, limit) as RawRunInstance[]).map(toRunInstance);
+  }
+
+  /** The committed instance of a stage key, or undefined when the key never completed. */
+  getCommitted(key: string): CommittedInstance | undefined {
+    const r = this.q.getInstance.get(key) as
+      | {
+          key: string;
+          stage: string;
+          instance_id: string;
+          components: string;
+          run_id: number;
+          started_at: number;
+          finished_at: number;
+          duration_ms: number;
+          log_path: string | null;
+        }
+      | undefined;
+    if (!r) return undefined;
+    return {
+      key: r.key,
+      stage: r.stage,
+      instanceId: r.instance_id,
+      components: JSON.parse(r.components) as Json,
+      runId: r.run_id,
+      startedAt: r.started_at,
+      finishedAt: r.finished_at,
+      durationMs: r.duration_ms,
+      logPath: r.log_path,
+      artifacts: this.q.getArtifacts.all(key) as ArtifactRow[],
+    };
+  }
+
+  /**
+   * The commit point of a stage: instance row, artifacts, metrics and the run link in one transaction,
+   * written after the outputs were renamed into the store.
+   */
+  commitInstance(ci: CommittedInstance, metrics: readonly MetricRow[], link: RunInstanceRow): void {
+    this.db.transaction(() => {
+      this.q.insertInstance.run({ ...ci, components: JSON.stringify(ci.components) });
+      this.q.deleteArtifacts.run(ci.key);
+      for (const a of ci.artifacts) this.q.insertArtifact.run(ci.key, a.name, a.path, a.hash);
+      this.q.deleteMetrics.run(ci.key);
+      for (const m of metrics) {
+        this.q.insertMetric.run({
+          runId: ci.runId,
+          instanceId: ci.instanceId,
+          stageKey: ci.key,
+          method: m.method,
+          dataset: m.dataset,
+          taxonomy: m.taxonomy,
+          seed: m.seed,
+          epoch: m.epoch,
+          metric: m.metric,
+          value: m.value,
+          detail: m.detail === undefined ? null : JSON.stringify(m.detail),
+          tags: m.tags === undefined ? null : JSON.stringify(m.tags),
+        });
+      }
+      this.q.upsertRunInstance.run(link);
+    }).immediate();
+  }
+
+  /** Metrics of every instance the run ran or restored from cache (cached ones by their stage key). */
+  metricsForRun(runId: number): StoredMetric[] {
+    return (this.q.metricsForRun.all(runId) as RawMetric[]).map(toMetric);
+  }
+
+  metricsForKey(key: string): StoredMetric[] {
+    return (this.q.metricsForKey.all(key) as RawMetric[]).map(toMetric);
+  }
+
+  /** For `pipe status`: per instance id, the key and components of its last successful result. */
+  lastGoodByInstance(pipeline: string): Map<string, { key: string; components: Json }> {
+    const out = new Map<string, { key: string; components: Json }>();
+    for (const r of this.q.lastGood.iterate(pipeline) as Iterable<{
+      instance_id: string;
+      key: string;
+      components: string;
+    }>) {
+      out.set(r.instance_id, { key: r.key, components: JSON.parse(r.components) as Json });
+    }
+    return out;
+  }
+
+  /**
+   * Takes the build lock of a stage key, atomically under SQLite's write lock. A lock held by a dead
+   * process (kill -9) is taken over. Returns the live holder's pid when it is held.
+   */
+  tryLock(key: string, instanceId: string): { ok: true } | { ok: false; pid: number } {
+    return this.db.transaction((): { ok: true } | { ok: false; pid: number } => {
+      const row = this.q.getLock.get(key) as { pid: number } | undefined;
+      if (row && row.pid !== process.pid && pidAlive(row.pid)) return { ok: false, pid: row.pid };
+      this.q.putLock.run(key, process.pid, instanceId, Date.now());
+      return { ok: true };
+    }).immediate();
+  }
+
+  unlock(key: string): void {
+    this.q.dropLock.run(key, process.pid);
+  }
+
+  hashRows(kind: 'file' | 'dir'): HashCacheRow[] {
+    return (
+      this.q.hashRows.all(kind) as {
+        path: string;
+        kind: 'file' | 'dir';
+        ino: string;
+        size: number;
+        mtime_ns: string;
+        sig: string | null;
+        hash: string;
+      }[]
+    ).map((r) => ({ path: r.path, kind: r.kind, ino: r.ino, size: r.size, mtimeNs: r.mtime_ns, sig: r.sig, hash: r.hash }));
+  }
+
+  upsertHashes(rows: readonly HashCacheRow[]): void {
+    if (rows.length === 0) return;
+    this.db.transaction(() => {
+      for (const r of rows) this.q.upsertHash.run(r);
+    })();
+  }
+}
+
+export function openStore(file: string): Store {
+  return new Store(file);
+}

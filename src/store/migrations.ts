@@ -1,0 +1,83 @@
+// Versioned schema migrations, applied in order; `PRAGMA user_version` records the last one applied.
+// Append new migrations; never edit one that has shipped.
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    pipeline TEXT NOT NULL,          -- pipeline file, relative to the workspace
+    argv TEXT NOT NULL,              -- JSON array of the CLI arguments
+    params TEXT NOT NULL,            -- JSON of the resolved params
+    pid INTEGER NOT NULL,
+    status TEXT NOT NULL,            -- running | succeeded | failed | interrupted
+    started_at INTEGER NOT NULL,     -- ms since epoch
+    finished_at INTEGER
+  );
+  -- One row per committed stage key: the commit marker of an output directory in runs/store/.
+  CREATE TABLE stage_instances (
+    key TEXT PRIMARY KEY,
+    stage TEXT NOT NULL,
+    instance_id TEXT NOT NULL,
+    components TEXT NOT NULL,        -- JSON fingerprint components the key was computed from
+    run_id INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    finished_at INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    log_path TEXT
+  );
+  -- Every instance a run touched (ran, restored from cache, failed, skipped), linked to its stage key.
+  CREATE TABLE run_instances (
+    run_id INTEGER NOT NULL,
+    instance_id TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    key TEXT,
+    status TEXT NOT NULL,            -- ran | cached | failed | skipped
+    started_at INTEGER,
+    duration_ms INTEGER,
+    log_path TEXT,
+    error TEXT,
+    PRIMARY KEY (run_id, instance_id)
+  );
+  CREATE INDEX run_instances_by_instance ON run_instances(instance_id);
+  CREATE INDEX run_instances_by_key ON run_instances(key);
+  CREATE TABLE artifacts (
+    key TEXT NOT NULL,
+    name TEXT NOT NULL,
+    path TEXT NOT NULL,              -- relative to the workspace
+    hash TEXT NOT NULL,
+    PRIMARY KEY (key, name)
+  );
+  -- Stat-keyed content hashes: valid while (ino, size, mtime_ns) match; dirs also keep a stat signature.
+  CREATE TABLE hash_cache (
+    path TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,              -- file | dir
+    ino TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns TEXT NOT NULL,
+    sig TEXT,
+    hash TEXT NOT NULL
+  );
+  CREATE TABLE metrics (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL,
+    instance_id TEXT NOT NULL,
+    stage_key TEXT NOT NULL,
+    method TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    taxonomy TEXT NOT NULL,
+    seed INTEGER,
+    epoch INTEGER,
+    metric TEXT NOT NULL,
+    value REAL,
+    detail TEXT,
+    tags TEXT
+  );
+  CREATE INDEX metrics_by_key ON metrics(stage_key);
+  -- Stage-level locks: a key is built by one process at a time; rows of dead pids are stale.
+  CREATE TABLE locks (
+    key TEXT PRIMARY KEY,
+    pid INTEGER NOT NULL,
+    instance_id TEXT NOT NULL,
+    acquired_at INTEGER NOT NULL
+  );
+  `,
+];

@@ -1,0 +1,65 @@
+// Row types of the results store, as the typed query API returns them.
+import type { Json, MetricRow } from '../stage-api.js';
+
+export type InstanceStatus = 'ran' | 'cached' | 'failed' | 'skipped';
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted';
+
+export interface RunRow {
+  readonly id: number;
+  readonly pipeline: string;
+  readonly argv: string[];
+  readonly params: Json;
+  readonly pid: number;
+  readonly status: RunStatus;
+  readonly startedAt: number;
+  readonly finishedAt: number | null;
+}
+
+export interface RunInstanceRow {
+  readonly runId: number;
+  readonly instanceId: string;
+  readonly stage: string;
+  readonly key: string | null;
+  readonly status: InstanceStatus;
+  readonly startedAt: number | null;
+  readonly durationMs: number | null;
+  readonly logPath: string | null;
+  readonly error: string | null;
+}
+
+export interface ArtifactRow {
+  readonly name: string;
+  /** Relative to the workspace. */
+  readonly path: string;
+  readonly hash: string;
+}
+
+export interface CommittedInstance {
+  readonly key: string;
+  readonly stage: string;
+  readonly instanceId: string;
+  readonly components: Json;
+  readonly runId: number;
+  readonly startedAt: number;
+  readonly finishedAt: number;
+  readonly durationMs: number;
+  readonly logPath: string | null;
+  readonly artifacts: ArtifactRow[];
+}
+
+/** A metric row as stored: the stage's row plus where it came from. */
+export interface StoredMetric extends MetricRow {
+  readonly runId: number;
+  readonly instanceId: string;
+  readonly stageKey: string;
+}
+
+export interface HashCacheRow {
+  readonly path: string;
+  readonly kind: 'file' | 'dir';
+  readonly ino: string;
+  readonly size: number;
+  readonly mtimeNs: string;
+  readonly sig: string | null;
+  readonly hash: string;
+}

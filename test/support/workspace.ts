@@ -1,0 +1,98 @@
+// Test helpers: a throw-away workspace directory, and the real `pipe` CLI run as a subprocess.
+import { execa } from 'execa';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (where bin/pipe.js lives). */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const PIPE_BIN = join(REPO_ROOT, 'bin', 'pipe.js');
+
+export interface TempWorkspace {
+  readonly dir: string;
+  /** Writes a file (parents created) relative to the workspace; returns its absolute path. */
+  write(rel: string, content: string | Uint8Array): string;
+  /** Absolute path of a workspace-relative path. */
+  path(rel: string): string;
+  cleanup(): void;
+  [Symbol.dispose](): void;
+}
+
+/** A fresh temporary directory; `cleanup()` (or `using`) removes it. */
+export function tempWorkspace(prefix = 'pipe-test-'): TempWorkspace {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const ws: TempWorkspace = {
+    dir,
+    write(rel, content) {
+      const p = join(dir, rel);
+      mkdirSync(dirname(p), { recursive: true });
+      writeFileSync(p, content);
+      return p;
+    },
+    path: (rel) => join(dir, rel),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+    [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }),
+  };
+  return ws;
+}
+
+export interface PipeResult {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `node bin/pipe.js ...args` (the real CLI, compiled in dist/) in `cwd`. */
+export async function runPipe(
+  args: readonly string[],
+  opts: { cwd: string; env?: Record<string, string>; timeoutMs?: number },
+): Promise<PipeResult> {
+  const r = await execa(process.execPath, [PIPE_BIN, ...args], {
+    cwd: opts.cwd,
+    env: { CI: '1', ...opts.env },
+    reject: false,
+    timeout: opts.timeoutMs ?? 60_000,
+  });
+  return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** `runPipe([... '--json'])` parsed: the run summary document. */
+export async function runPipeJson(
+  args: readonly string[],
+  opts: { cwd: string; env?: Record<string, string> },
+): Promise<{ exitCode: number; stderr: string; doc: RunDoc }> {
+  const r = await runPipe([...args, '--json'], opts);
+  let doc: RunDoc;
+  try {
+    doc = JSON.parse(r.stdout) as RunDoc;
+  } catch {
+    throw new Error(`pipe ${args.join(' ')} --json printed no JSON (exit ${r.exitCode}):\n${r.stdout}\n${r.stderr}`);
+  }
+  return { exitCode: r.exitCode, stderr: r.stderr, doc };
+}
+
+export interface RunDoc {
+  readonly run: number | null;
+  readonly status: string;
+  readonly instances: readonly {
+    readonly id: string;
+    readonly status: 'ran' | 'cached' | 'failed' | 'skipped';
+    readonly duration_ms: number;
+    readonly key: string | null;
+    readonly outputs?: Record<string, string>;
+    readonly error?: string;
+    readonly log?: string;
+    readonly log_tail?: string[];
+    readonly reason?: string;
+    readonly would_run?: boolean;
+  }[];
+}
+
+/** Instance ids by status, for compact assertions. */
+export function byStatus(doc: RunDoc): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const i of doc.instances) (out[i.status] ??= []).push(i.id);
+  for (const v of Object.values(out)) v.sort();
+  return out;
+}
