@@ -6,5 +6,6 @@ export interface CommandModule {
 }
 
 export const COMMANDS: Readonly<Record<string, () => Promise<CommandModule>>> = {
+  model: () => import('./commands/model.js'),
   run: () => import('./commands/run.js'),
 };
