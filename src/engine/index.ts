@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { formatDiagnostic, loadPipeline } from '../pipeline/load.js';
 import type { Diagnostic, Pipeline } from '../pipeline/types.js';
+import type { StageKind } from '../stage-api.js';
 import { execPipeline, type ExecOptions } from './runner.js';
 import type { RunResult } from './results.js';
 
@@ -19,6 +20,8 @@ export interface PipelineOptions {
   /** `name=value` param overrides. */
   readonly sets?: readonly string[];
   readonly env?: NodeJS.ProcessEnv;
+  /** Stage kinds defined in-process, in addition to the built-in registry. */
+  readonly kinds?: Readonly<Record<string, StageKind<unknown>>>;
 }
 
 export type RunPipelineOptions = PipelineOptions & ExecOptions;
@@ -33,7 +36,7 @@ export class PipelineInvalidError extends Error {
 
 export async function openPipeline(o: PipelineOptions): Promise<Pipeline> {
   const workspace = resolve(o.workspace ?? process.cwd());
-  const loaded = await loadPipeline(o.file, { workspace, sets: o.sets ?? [], env: o.env ?? process.env });
+  const loaded = await loadPipeline(o.file, { workspace, sets: o.sets ?? [], env: o.env ?? process.env, ...(o.kinds ? { kinds: o.kinds } : {}) });
   if (!loaded.ok) throw new PipelineInvalidError(loaded.diagnostics);
   return loaded.pipeline;
 }

@@ -19,6 +19,8 @@ export interface LoadOptions {
   /** `name=value` overrides; the value is parsed as YAML (`--set seeds=[0,1]`). */
   readonly sets?: readonly string[];
   readonly env?: NodeJS.ProcessEnv;
+  /** Kinds defined in-process (tools, tests, plugins): looked up before the built-in registry. */
+  readonly kinds?: Readonly<Record<string, StageKind<unknown>>>;
 }
 
 export type LoadResult =
@@ -215,9 +217,9 @@ export async function loadPipeline(fileArg: string, opts: LoadOptions): Promise<
       if (typeof s.uses === 'string') {
         for (const f of ['run', 'deps', 'outs', 'shell', 'env'] as const)
           if (s[f] !== undefined) report([...at, f], true, `stages.${s.name}.${f}: applies only to command stages (run:)`, 'remove it; built-in kinds declare their inputs in with:');
-        const kind = await loadKind(s.uses);
+        const kind = opts.kinds?.[s.uses] ?? (await loadKind(s.uses));
         if (!kind) {
-          const all = knownKinds();
+          const all = [...new Set([...knownKinds(), ...Object.keys(opts.kinds ?? {})])].sort();
           report([...at, 'uses'], false, `stages.${s.name}.uses: unknown stage kind "${s.uses}"`, all.length ? `known kinds: ${all.join(', ')}` : 'no built-in kinds are registered (src/stage-registry.ts)');
         } else kinds.set(s.name, kind);
       } else if (s.run !== undefined) {

@@ -1,0 +1,146 @@
+// Built-in (in-process) stage kinds through the programmatic API: the full StageContext, `format:
+// "path"` params at any depth hashed into the key, metrics committed with the outputs.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runPipeline } from '../../src/engine/index.js';
+import { defineStage, type StageKind } from '../../src/stage-api.js';
+import { openStore } from '../../src/store/index.js';
+import { tempWorkspace, type TempWorkspace } from '../support/index.js';
+
+interface SumParams {
+  eval_sets: { manifest: string; name: string }[];
+  extra: { file: string };
+  factor: number;
+}
+
+const seen: { params?: SumParams; resume?: string; kindCache?: string; hashes?: string[] } = {};
+
+const sum = defineStage<SumParams>({
+  kind: 'test/sum',
+  version: '1',
+  description: 'Sums numbers in text files; records one metric per eval set.',
+  params: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['eval_sets', 'extra'],
+    properties: {
+      eval_sets: {
+        type: 'array',
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { manifest: { type: 'string', format: 'path' }, name: { type: 'string' } },
+        },
+      },
+      extra: { type: 'object', properties: { file: { type: 'string', format: 'path' } } },
+      factor: { type: 'number', default: 2 },
+    },
+  },
+  outputs: { summary: { path: 'summary.json', description: 'totals per eval set' } },
+  async run(ctx) {
+    seen.params = ctx.params;
+    seen.resume = ctx.resumeDir;
+    seen.kindCache = ctx.kindCacheDir;
+    writeFileSync(join(ctx.resumeDir, 'checkpoint'), 'x');
+    const totals: Record<string, number> = {};
+    ctx.params.eval_sets.forEach((s, i) => {
+      totals[s.name] = Number(readFileSync(s.manifest, 'utf8')) * ctx.params.factor;
+      ctx.progress({ done: i + 1, total: ctx.params.eval_sets.length, unit: 'sets' });
+      ctx.metric({ method: 'random', dataset: s.name, taxonomy: 't2', seed: null, epoch: null, metric: 'accuracy', value: totals[s.name] });
+    });
+    seen.hashes = await ctx.hashFiles(ctx.params.eval_sets.map((s) => s.manifest));
+    ctx.log(`totals ${JSON.stringify(totals)}`);
+    writeFileSync(ctx.output('summary'), JSON.stringify(totals));
+  },
+});
+
+const double = defineStage<{ input: string }>({
+  kind: 'test/double',
+  version: '1',
+  description: 'Doubles a summary.',
+  params: { type: 'object', additionalProperties: false, required: ['input'], properties: { input: { type: 'string', format: 'path' } } },
+  outputs: { out: { path: 'out/double.json', description: 'doubled totals' } },
+  async run(ctx) {
+    const t = JSON.parse(readFileSync(ctx.params.input, 'utf8')) as Record<string, number>;
+    mkdirSync(join(ctx.output('out'), '..'), { recursive: true });
+    writeFileSync(ctx.output('out'), JSON.stringify(Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v * 2]))));
+  },
+});
+
+const kinds = { 'test/sum': sum, 'test/double': double } as Record<string, StageKind<unknown>>;
+
+const PIPELINE = `
+params: { root: data }
+stages:
+  sum:
+    uses: test/sum
+    with:
+      eval_sets:
+        - { manifest: "\${params.root}/a.txt", name: a }
+        - { manifest: "\${params.root}/b.txt", name: b }
+      extra: { file: "\${params.root}/dir" }
+  double:
+    uses: test/double
+    with: { input: "\${stages.sum.outputs.summary}" }
+`;
+
+let ws: TempWorkspace;
+afterEach(() => ws?.cleanup());
+
+describe('built-in stage kinds', () => {
+  it('gets absolute paths, buffers metrics, hashes path params at any depth into the key', async () => {
+    ws = tempWorkspace();
+    ws.write('p.yaml', PIPELINE);
+    ws.write('data/a.txt', '1');
+    ws.write('data/b.txt', '5');
+    ws.write('data/dir/x.txt', 'x');
+    const opts = { file: 'p.yaml', workspace: ws.dir, kinds };
+    const r1 = await runPipeline(opts);
+    expect(r1.status).toBe('succeeded');
+    expect(r1.instances.map((i) => i.status)).toEqual(['ran', 'ran']);
+    expect(seen.params!.eval_sets[0].manifest).toBe(ws.path('data/a.txt'));
+    expect(seen.params!.extra.file).toBe(ws.path('data/dir'));
+    expect(seen.params!.factor).toBe(2); // schema default applied
+    expect(seen.hashes).toHaveLength(2);
+    expect(existsSync(seen.resume!)).toBe(false); // resumeDir removed after success
+    expect(seen.kindCache).toBe(ws.path('runs/kind-cache/test/sum'));
+    const sumOut = r1.instances[0].outputs!;
+    expect(JSON.parse(readFileSync(sumOut.summary, 'utf8'))).toEqual({ a: 2, b: 10 });
+    expect(readFileSync(sumOut.metrics, 'utf8').trim().split('\n')).toHaveLength(2);
+    expect(JSON.parse(readFileSync(r1.instances[1].outputs!.out, 'utf8'))).toEqual({ a: 4, b: 20 });
+
+    // A change inside a directory param (nested object) changes the key.
+    ws.write('data/dir/x.txt', 'y');
+    const r2 = await runPipeline(opts);
+    expect(r2.instances.map((i) => i.status)).toEqual(['ran', 'cached']); // same summary bytes: downstream hit
+
+    // A change in a file listed inside an array of objects changes the key; reverting is a hit.
+    ws.write('data/b.txt', '6');
+    const r3 = await runPipeline(opts);
+    expect(r3.instances.map((i) => i.status)).toEqual(['ran', 'ran']);
+    ws.write('data/b.txt', '5');
+    const r4 = await runPipeline(opts);
+    expect(r4.instances.map((i) => i.status)).toEqual(['cached', 'cached']);
+
+    const store = openStore(ws.path('runs/pipe.db'));
+    try {
+      const m = store.metricsForRun(r4.run!);
+      expect(m.map((x) => [x.dataset, x.value])).toEqual([['a', 2], ['b', 10]]);
+      expect(m[0].stageKey).toBe(r4.instances[0].key);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('reports a missing path input as a failed instance with the path', async () => {
+    ws = tempWorkspace();
+    ws.write('p.yaml', PIPELINE);
+    ws.write('data/a.txt', '1');
+    const r = await runPipeline({ file: 'p.yaml', workspace: ws.dir, kinds });
+    expect(r.status).toBe('failed');
+    expect(r.instances[0].status).toBe('failed');
+    expect(r.instances[0].error).toContain('data/b.txt');
+    expect(r.instances[1]).toMatchObject({ status: 'skipped', reason: 'upstream sum failed' });
+  });
+});
