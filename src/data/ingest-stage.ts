@@ -27,7 +27,8 @@ export const INGEST_OUTPUTS = {
   summary: { path: 'summary.json', description: 'counts per class and split, unreadable/missing/excluded files, duplicates, taxonomy settings' },
 } as const;
 
-export function ingestTaxonomy(id: string, p: CommonIngestParams): Taxonomy {
+/** A taxonomy with the stage's settings and extra taxonomy directory. */
+export function ingestTaxonomy(id: string, p: Pick<CommonIngestParams, 'confusion' | 'taxonomies'>): Taxonomy {
   return loadTaxonomy(id, { confusion: p.confusion, dirs: p.taxonomies ? [p.taxonomies] : [] });
 }
 
