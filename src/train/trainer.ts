@@ -54,6 +54,8 @@ export interface TrainOptions {
   readonly adam?: AdamConfig;
   /** Which epoch's weights become the final head: the early-stopping selection or the last one run. */
   readonly headEpoch: 'best' | 'last';
+  /** Start from these weights (W1, b1, W2, b2) instead of the seeded Glorot initialisation. */
+  readonly init?: readonly Float32Array[];
   /** onnxruntime intra-op threads and execution providers (`cpu`, `cuda`). */
   readonly threads?: number;
   readonly executionProviders?: readonly string[];
@@ -174,7 +176,7 @@ export async function train(task: TrainTask, opts: TrainOptions, hooks: TrainHoo
   const lossSession = await ort.InferenceSession.create(task.stepGraph(false), sessionOptions);
   const log = hooks.log ?? (() => {});
 
-  let weights = initialWeights(task.meta, opts.seed);
+  let weights = opts.init ? opts.init.map((w) => Float32Array.from(w)) : initialWeights(task.meta, opts.seed);
   const adam = new Adam(weights.map((w) => w.length), opts.adam ?? KERAS_ADAM);
   let state: LoopState = { schedule: initialSchedule(opts.lr), history: [], rows: [] };
   let resumedFrom: number | null = null;
