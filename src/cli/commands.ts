@@ -8,4 +8,10 @@ export interface CommandModule {
 export const COMMANDS: Readonly<Record<string, () => Promise<CommandModule>>> = {
   model: () => import('./commands/model.js'),
   run: () => import('./commands/run.js'),
+  status: () => import('./commands/status.js'),
+  dag: () => import('./commands/dag.js'),
+  runs: () => import('./commands/runs.js'),
+  show: () => import('./commands/show.js'),
+  validate: () => import('./commands/validate.js'),
+  tables: () => import('./commands/tables.js'),
 };

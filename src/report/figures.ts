@@ -131,7 +131,8 @@ function summedConfusion(s: Series): { confusion: Confusion; seeds: number } | n
   const rows = s.byEpoch.size
     ? [...s.byEpoch].map(([seed, epochs]) => epochs.get(finals.get(seed)!)!)
     : [...s.flat.values()];
-  const parts = rows.filter((r) => r.detail !== undefined && r.detail !== null).map(asConfusion);
+  // Rows with value null are 'X' cells: their detail holds the reason, not a matrix.
+  const parts = rows.filter((r) => r.value !== null).map(asConfusion);
   if (parts.length === 0) return null;
   const labels = parts[0].labels;
   const matrix = labels.map(() => labels.map(() => 0));

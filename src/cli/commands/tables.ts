@@ -1,0 +1,83 @@
+// `pipe tables RUN`: Tables I and II of a recorded run, rendered from the results store (the same files
+// the `report/tables` stage writes), whatever that run ran and what it restored from cache.
+import { join } from 'node:path';
+import { UsageError } from '../../engine/index.js';
+import { renderCsv, renderJson } from '../../report/export.js';
+import { runDocument, runReportInput, RunNotFoundError } from '../../report/from-store.js';
+import { renderTablesMarkdown } from '../../report/markdown.js';
+import { writeReport } from '../../report/report.js';
+import { ReportDataError } from '../../report/series.js';
+import { openStore } from '../../store/index.js';
+import { EXIT_FAILED, EXIT_OK, WORKSPACE_OPTION, guard, parse, workspaceOf } from '../common.js';
+
+export const summary = 'Tables I and II of a run (markdown, CSV, JSON, figures) from the results store';
+
+const USAGE = `usage: pipe tables RUN|latest [--format md|csv|json] [--out DIR] [--tag key=value]... [--workspace DIR]
+
+Prints the tables of run RUN (\`pipe runs\` lists them) to stdout in --format (default md). --out DIR also
+writes tables.md, cells.csv, cells.json, figures/*.svg and report.md into DIR. --tag keeps only rows with
+that tag (e.g. --tag loss=hard when a run holds two variants of a method).`;
+
+const OPTIONS = {
+  ...WORKSPACE_OPTION,
+  format: { type: 'string', short: 'f' },
+  out: { type: 'string', short: 'o' },
+  tag: { type: 'string', multiple: true },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const FORMATS = ['md', 'csv', 'json'] as const;
+
+function parseTags(items: readonly string[]): Record<string, string> {
+  return Object.fromEntries(
+    items.map((t) => {
+      const eq = t.indexOf('=');
+      if (eq <= 0) throw new UsageError(`--tag expects key=value, got "${t}"`, USAGE);
+      return [t.slice(0, eq), t.slice(eq + 1)];
+    }),
+  );
+}
+
+export async function run(argv: string[]): Promise<number> {
+  return guard(async () => {
+    const { values, positionals } = parse(argv, OPTIONS, USAGE);
+    if (values.help) {
+      process.stdout.write(`${USAGE}\n`);
+      return EXIT_OK;
+    }
+    if (positionals.length !== 1) throw new UsageError(positionals.length ? 'expected one run id' : 'missing the run id', USAGE);
+    const format = (values.format ?? 'md') as (typeof FORMATS)[number];
+    if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, got "${values.format}"`, USAGE);
+    const tags = parseTags(values.tag ?? []);
+    const workspace = workspaceOf(values);
+    const store = openStore(join(workspace, 'runs', 'pipe.db'));
+    try {
+      const which = positionals[0];
+      const runId = which === 'latest' ? store.listRuns(1)[0]?.id : Number(which);
+      if (runId === undefined || !Number.isInteger(runId)) {
+        throw new UsageError(which === 'latest' ? `no runs recorded in ${workspace}` : `RUN must be a run number or "latest", got "${which}"`, USAGE);
+      }
+      const doc = values.out
+        ? writeReport(runReportInput(store, runId, tags), {
+            tables: join(values.out, 'tables.md'),
+            csv: join(values.out, 'cells.csv'),
+            json: join(values.out, 'cells.json'),
+            figures: join(values.out, 'figures'),
+            report: join(values.out, 'report.md'),
+          })
+        : runDocument(store, runId, tags);
+      process.stdout.write(format === 'md' ? renderTablesMarkdown(doc) : format === 'csv' ? renderCsv(doc) : renderJson(doc));
+      if (values.out) process.stderr.write(`wrote tables.md, cells.csv, cells.json, figures/, report.md to ${values.out}\n`);
+      return EXIT_OK;
+    } catch (e) {
+      if (e instanceof RunNotFoundError) throw new UsageError(e.message);
+      if (e instanceof ReportDataError) {
+        process.stderr.write(`pipe tables: ${e.message}\n${e.hint ? `  hint: ${e.hint}\n` : ''}`);
+        return EXIT_FAILED;
+      }
+      throw e;
+    } finally {
+      store.close();
+    }
+  });
+}
