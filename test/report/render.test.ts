@@ -26,7 +26,7 @@ function study(): MetricRow[] {
   }
   for (const m of ['clipe_cross_entropy', 'clipe_contrastive']) {
     for (const s of seeds) {
-      rows.push({ method: m, dataset: DATASET.webemo6, taxonomy: 'webemo6', seed: s, epoch: 4, metric: 'confusion', value: null, detail: { labels: ['anger', 'fear', 'joy'], matrix: [[5, 1, 0], [2, 3, 1], [0, 0, 9]] } });
+      rows.push({ method: m, dataset: DATASET.webemo6, taxonomy: 'webemo6', seed: s, epoch: 4, metric: 'confusion', value: 27, detail: { labels: ['anger', 'fear', 'joy'], matrix: [[5, 1, 0], [2, 3, 1], [0, 0, 9]] } });
     }
   }
   return rows.map((r) => (r.metric === 'accuracy' && r.method.startsWith('clipe_') ? { ...r, tags: { confusion: 'sadness' } } : r));
@@ -111,7 +111,7 @@ describe('writeReport', () => {
 
 describe('figures', () => {
   it('rejects a malformed confusion detail with the row it came from', () => {
-    const bad: MetricRow = { method: 'clipe_contrastive', dataset: 'webemo', taxonomy: 'webemo2', seed: 0, epoch: 1, metric: 'confusion', value: null, detail: { labels: ['a'], matrix: [[1, 2]] } };
+    const bad: MetricRow = { method: 'clipe_contrastive', dataset: 'webemo', taxonomy: 'webemo2', seed: 0, epoch: 1, metric: 'confusion', value: 3, detail: { labels: ['a'], matrix: [[1, 2]] } };
     expect(() => buildFigures([bad])).toThrow(/clipe_contrastive\/webemo2 seed 0 epoch 1: confusion detail/);
   });
 });
