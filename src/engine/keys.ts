@@ -5,7 +5,7 @@
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { Json } from '../stage-api.js';
 import type { HashCache } from '../hash/cache.js';
-import { InterpolationError } from '../pipeline/interpolate.js';
+import { collectRefs, InterpolationError } from '../pipeline/interpolate.js';
 import { mapPathParams, paramsValidator } from '../pipeline/kinds.js';
 import { resolveInstance, type ResolveScope } from '../pipeline/resolve.js';
 import type { Instance } from '../pipeline/types.js';
@@ -145,7 +145,14 @@ export async function prepare(
       typeof keyArgv === 'string'
         ? { shell: keyArgv, outs: { ...(s.outs ?? {}) } }
         : { argv: flattenArgv(keyArgv), outs: { ...(s.outs ?? {}) } };
-    const components: Components = { code, params: { env: keyEnv }, inputs, env: {} };
+    // The pipeline params the command reads: already inside argv, but named here so that `pipe status`
+    // can say "param n: 4 -> 5" rather than only "argv[4] changed".
+    const used: { [k: string]: Json } = {};
+    for (const { ref } of collectRefs([s.run ?? null, (s.env ?? null) as Json, s.deps ?? null]).refs)
+      if (ref.root === 'params') used[ref.name] = scope.params[ref.name] ?? null;
+    const declaredEnv: { [k: string]: string } = {};
+    for (const [k, v] of Object.entries(keyEnv)) declaredEnv[k] = String(v);
+    const components: Components = { code, params: used, inputs, env: declaredEnv };
     const key = sha256(canonicalJson(components as unknown as Json));
     return typeof runArgv === 'string'
       ? { key, components, shellCommand: runArgv, env }

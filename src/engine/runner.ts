@@ -113,6 +113,16 @@ function demandOf(inst: Instance, prepared: Prepared): Demand {
   return { cpu: r.cpu ?? 1, gpu: r.gpu ?? 0, memoryMb: r.memoryMb ?? 0 };
 }
 
+/**
+ * The committed outputs of a key, or undefined when the key is absent. A row whose store dir is gone
+ * (deleted by hand) counts as absent; so does a store dir without a row (an interrupted commit).
+ */
+export function committedOutputs(store: Store, layout: Layout, key: string): Map<string, Artifact> | undefined {
+  const c = store.getCommitted(key);
+  if (!c || !existsSync(layout.store(key))) return undefined;
+  return new Map(c.artifacts.map((a) => [a.name, { path: resolve(layout.workspace, a.path), hash: a.hash }]));
+}
+
 export async function execPipeline(p: Pipeline, o: ExecOptions): Promise<RunResult> {
   const sel = select(p, o);
   const layout = new Layout(p.workspace);
@@ -189,11 +199,8 @@ class Run {
     return this.finish(r);
   }
 
-  /** The committed outputs of a key, or undefined when the key is absent (or its store dir is gone). */
   private hit(key: string): Map<string, Artifact> | undefined {
-    const c = this.store.getCommitted(key);
-    if (!c || !existsSync(this.layout.store(key))) return undefined;
-    return new Map(c.artifacts.map((a) => [a.name, { path: resolve(this.p.workspace, a.path), hash: a.hash }]));
+    return committedOutputs(this.store, this.layout, key);
   }
 
   private outputsOf(arts: ReadonlyMap<string, Artifact>): Record<string, string> {

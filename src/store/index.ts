@@ -129,7 +129,12 @@ export class Store {
       ),
       runInstances: p(`SELECT * FROM run_instances WHERE run_id = ? ORDER BY instance_id`),
       instanceHistory: p(
-        `SELECT * FROM run_instances WHERE instance_id = ? ORDER BY run_id DESC LIMIT ?`,
+        `SELECT * FROM run_instances WHERE instance_id = ? OR instance_id LIKE ? ESCAPE '\\'
+         ORDER BY run_id DESC, instance_id LIMIT ?`,
+      ),
+      runCounts: p(
+        `SELECT run_id, status, COUNT(*) AS n FROM run_instances
+         WHERE run_id IN (SELECT id FROM runs ORDER BY id DESC LIMIT ?) GROUP BY run_id, status`,
       ),
       getInstance: p(`SELECT * FROM stage_instances WHERE key = ?`),
       getArtifacts: p(`SELECT name, path, hash FROM artifacts WHERE key = ? ORDER BY name`),
@@ -211,8 +216,21 @@ export class Store {
     return (this.q.runInstances.all(runId) as RawRunInstance[]).map(toRunInstance);
   }
 
-  instanceHistory(instanceId: string, limit = 20): RunInstanceRow[] {
-    return (this.q.instanceHistory.all(instanceId, limit) as RawRunInstance[]).map(toRunInstance);
+  /** Attempts of an instance id (or of every instance of a stage, given its name), newest first. */
+  instanceHistory(idOrStage: string, limit = 50): RunInstanceRow[] {
+    const like = `${idOrStage.replace(/[\\%_]/g, (c) => `\\${c}`)}@%`;
+    return (this.q.instanceHistory.all(idOrStage, like, limit) as RawRunInstance[]).map(toRunInstance);
+  }
+
+  /** Instance counts by status for the latest `limit` runs: run id -> status -> count. */
+  runCounts(limit = 50): Map<number, Partial<Record<InstanceStatus, number>>> {
+    const out = new Map<number, Partial<Record<InstanceStatus, number>>>();
+    for (const r of this.q.runCounts.all(limit) as { run_id: number; status: InstanceStatus; n: number }[]) {
+      const m = out.get(r.run_id) ?? {};
+      m[r.status] = r.n;
+      out.set(r.run_id, m);
+    }
+    return out;
   }
 
   /** The committed instance of a stage key, or undefined when the key never completed. */

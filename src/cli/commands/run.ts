@@ -74,7 +74,7 @@ export async function run(argv: string[]): Promise<number> {
         verbose: !!values.verbose,
         reporter: pickReporter(!!values.json),
         signal: controller.signal,
-        argv,
+        argv: ['run', ...argv],
       });
       if (values.json) {
         const doc = {
