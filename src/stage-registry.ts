@@ -14,4 +14,11 @@ export const STAGE_KINDS: Readonly<Record<string, () => Promise<StageModule>>> =
   'train/contrastive': () => import('../stages/train/contrastive.js'),
   'eval/zero-shot': () => import('../stages/eval/zero-shot.js'),
   'eval/baselines': () => import('../stages/eval/baselines.js'),
+  'ingest/webemo': () => import('../stages/ingest/webemo.js'),
+  'ingest/folder-per-class': () => import('../stages/ingest/folder-per-class.js'),
+  'ingest/manifest': () => import('../stages/ingest/manifest.js'),
+  'captions/import': () => import('../stages/captions/import.js'),
+  'synonyms/table': () => import('../stages/synonyms/table.js'),
+  'prompts/build': () => import('../stages/prompts/build.js'),
+  'demo/synthetic-data': () => import('../stages/demo/synthetic-data.js'),
 };

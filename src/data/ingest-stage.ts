@@ -10,14 +10,14 @@ export interface CommonIngestParams {
   /** WEBEmo's level-2 `confusion`: `sadness` (default) or its `own` class. Ignored by other taxonomies. */
   readonly confusion: 'sadness' | 'own';
   /** A directory of extra taxonomy files (searched before the built-in ones). */
-  readonly taxonomies?: string;
+  readonly taxonomy_dir?: string;
   readonly check_images: ImageCheck;
   readonly unreadable: 'skip' | 'fail';
 }
 
 export const COMMON_INGEST_PROPERTIES: Readonly<Record<string, JsonSchema>> = {
   confusion: { enum: ['sadness', 'own'], default: 'sadness', description: "WEBEmo's level-2 confusion label: mapped to sadness, or its own class" },
-  taxonomies: { type: 'string', format: 'path', description: 'directory of extra <id>.yaml taxonomy files' },
+  taxonomy_dir: { type: 'string', format: 'path', description: 'directory of extra <id>.yaml taxonomy files' },
   check_images: { enum: ['none', 'header', 'decode'], default: 'header', description: 'how images are checked for readability' },
   unreadable: { enum: ['skip', 'fail'], default: 'skip', description: 'unreadable images: leave out and report, or fail' },
 };
@@ -28,8 +28,8 @@ export const INGEST_OUTPUTS = {
 } as const;
 
 /** A taxonomy with the stage's settings and extra taxonomy directory. */
-export function ingestTaxonomy(id: string, p: Pick<CommonIngestParams, 'confusion' | 'taxonomies'>): Taxonomy {
-  return loadTaxonomy(id, { confusion: p.confusion, dirs: p.taxonomies ? [p.taxonomies] : [] });
+export function ingestTaxonomy(id: string, p: Pick<CommonIngestParams, 'confusion' | 'taxonomy_dir'>): Taxonomy {
+  return loadTaxonomy(id, { confusion: p.confusion, dirs: p.taxonomy_dir ? [p.taxonomy_dir] : [] });
 }
 
 /** Content hashes of the taxonomy files a stage reads: editing a built-in taxonomy re-runs the stage. */

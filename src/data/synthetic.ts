@@ -25,7 +25,7 @@ export interface SyntheticOptions {
   readonly out: string;
   readonly seed: number;
   readonly sizes: SyntheticSizes;
-  /** WEBEmo as the official release (`webemo/`), the class-folder layout (`webemo-folders/`), or both. */
+  /** WEBEmo as the official release or the class-folder layout in `webemo/`, or both (folders in `webemo-folders/`). */
   readonly webemoLayout: 'official' | 'folders' | 'both';
   /** Share of WEBEmo URLs listed without a downloaded image (the release's dead links). */
   readonly missingUrlFraction: number;
@@ -186,6 +186,7 @@ export async function generateSyntheticData(opts: SyntheticOptions): Promise<Syn
   const captions: { id: string; path: string; caption: string }[] = [];
   const labels = spread(w25.classes.map((c) => c.id), sizes.webemo, rand);
   const lines: Record<'train' | 'test', string[]> = { train: [], test: [] };
+  const foldersDir = opts.webemoLayout === 'both' ? 'webemo-folders' : 'webemo';
   let missingUrls = 0;
   labels.forEach((cls, i) => {
     const parent = w25.parents.webemo6[cls];
@@ -199,7 +200,7 @@ export async function generateSyntheticData(opts: SyntheticOptions): Promise<Syn
     const dead = rand() < opts.missingUrlFraction;
     if (dead) missingUrls++;
     if (opts.webemoLayout !== 'folders' && !dead) job('webemo', join(out, 'webemo', 'images', `${name}.jpg`), l, w, h);
-    if (opts.webemoLayout !== 'official') job('webemo-folders', join(out, 'webemo-folders', split, cls, `${name}.jpg`), l, w, h);
+    if (opts.webemoLayout !== 'official') job(foldersDir, join(out, foldersDir, split, cls, `${name}.jpg`), l, w, h);
     const scenes = SCENES[parent];
     const syn = synonyms[cls] ?? [cls];
     captions.push({ id: name, path: `images/${name}.jpg`, caption: `${scenes[i % scenes.length]}, with a feeling of ${syn[i % syn.length]}` });

@@ -10,7 +10,7 @@ import { defineStage, StageError } from '../../src/stage-api.js';
 export interface SynonymsParams {
   readonly taxonomy: string;
   readonly confusion: 'sadness' | 'own';
-  readonly taxonomies?: string;
+  readonly taxonomy_dir?: string;
   /** A YAML table; without it (and without `generate`) the built-in data/synonyms/webemo.yaml. */
   readonly file?: string;
   readonly count: number;
@@ -49,7 +49,7 @@ export default defineStage<SynonymsParams>({
     properties: {
       taxonomy: { type: 'string', default: 'webemo25' },
       confusion: { enum: ['sadness', 'own'], default: 'sadness' },
-      taxonomies: { type: 'string', format: 'path', description: 'directory of extra taxonomy files' },
+      taxonomy_dir: { type: 'string', format: 'path', description: 'directory of extra taxonomy files' },
       file: { type: 'string', format: 'path', description: 'YAML table { taxonomy, synonyms: { class: [words] } }' },
       count: { type: 'integer', minimum: 1, default: 5, description: 'synonyms per class' },
       generate: {
