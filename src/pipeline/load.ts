@@ -9,7 +9,7 @@ import type { Json, StageKind } from '../stage-api.js';
 import { collectRefs, InterpolationError, resolveValue } from './interpolate.js';
 import { knownKinds, loadKind, newAjv, outputNames, paramsValidator } from './kinds.js';
 import { Locator, type JsonPath } from './locate.js';
-import { envValue, matchUpstream, resolveInstance } from './resolve.js';
+import { envValue, matchUpstream, paramValue, resolveInstance } from './resolve.js';
 import schema from './schema.json' with { type: 'json' };
 import type { Diagnostic, Instance, Pipeline, Scalar, StageDecl } from './types.js';
 
@@ -30,7 +30,7 @@ export type LoadResult =
 let validatePipeline: ReturnType<ReturnType<typeof newAjv>['compile']> | undefined;
 
 function dotted(path: JsonPath): string {
-  return path.map(String).join('.');
+  return path.map((s, i) => (typeof s === 'number' ? `[${s}]` : i ? `.${s}` : s)).join('');
 }
 
 function decodePointer(p: string): string[] {
@@ -241,15 +241,20 @@ export async function loadPipeline(fileArg: string, opts: LoadOptions): Promise<
       const at = ['stages', s.name, 'matrix', axis];
       let values: Json;
       try {
-        values = typeof spec === 'string' ? resolveValue(spec, (ref) => (ref.root === 'params' ? paramRef(params, ref.name, ref.path) : bad(ref.root))) : spec;
+        values = typeof spec === 'string' ? resolveValue(spec, (ref) => (ref.root === 'params' ? paramValue(params, ref.name, ref.path) : bad(ref.root))) : spec;
       } catch (e) {
         if (!(e instanceof InterpolationError)) throw e;
         report(at, false, `stages.${s.name}.matrix.${axis}: ${e.message}`, e.hint);
         ok = false;
         continue;
       }
-      if (!Array.isArray(values) || values.length === 0 || values.some((v) => v === null || typeof v === 'object')) {
-        report(at, false, `stages.${s.name}.matrix.${axis}: must be a non-empty list of strings, numbers or booleans`, typeof spec === 'string' ? `the param ${spec} holds ${JSON.stringify(values)}` : 'e.g. seed: [0, 1, 2] or seed: ${params.seeds}');
+      // Literal lists are checked by the schema; a param's value is checked here.
+      if (typeof spec === 'string' && (!Array.isArray(values) || values.length === 0 || values.some((v) => v === null || typeof v === 'object'))) {
+        report(at, false, `stages.${s.name}.matrix.${axis}: must be a non-empty list of strings, numbers or booleans`, `the param ${spec} holds ${JSON.stringify(values)}`);
+        ok = false;
+        continue;
+      }
+      if (!Array.isArray(values)) {
         ok = false;
         continue;
       }
@@ -276,8 +281,14 @@ export async function loadPipeline(fileArg: string, opts: LoadOptions): Promise<
       for (const { error, path } of errors) report(path, false, `${dotted(path)}: ${error.message}`, error.hint);
       for (const { ref, path } of refs) {
         const where = dotted(path);
-        if (ref.root === 'params' && !(ref.name in params))
-          report(path, false, `${where}: unknown param "${ref.name}"`, `declare it under params: (declared: ${Object.keys(params).join(', ') || 'none'})`);
+        if (ref.root === 'params') {
+          try {
+            paramValue(params, ref.name, ref.path);
+          } catch (e) {
+            if (!(e instanceof InterpolationError)) throw e;
+            report(path, false, `${where}: ${e.message}`, e.hint);
+          }
+        }
         else if (ref.root === 'matrix' && !axes.has(ref.axis))
           report(path, false, `${where}: unknown matrix axis "${ref.axis}"`, axes.size ? `axes of ${s.name}: ${[...axes].join(', ')}` : `stage ${s.name} has no matrix: add matrix: { ${ref.axis}: [...] }`);
         else if (ref.root === 'env' && ref.fallback === undefined && !env[ref.name])
@@ -384,13 +395,6 @@ export async function loadPipeline(fileArg: string, opts: LoadOptions): Promise<
       byStage,
     },
   };
-}
-
-function paramRef(params: { [k: string]: Json }, name: string, path: readonly string[]): Json {
-  if (!(name in params)) throw new InterpolationError(`unknown param "${name}"`, `declare it under params: (declared: ${Object.keys(params).join(', ') || 'none'})`);
-  let v: Json = params[name];
-  for (const k of path) v = isRecord(v) && k in v ? v[k] : null;
-  return v;
 }
 
 function bad(root: string): never {
