@@ -3,7 +3,9 @@ import { resolve } from 'node:path';
 import { formatDiagnostic, loadPipeline } from '../pipeline/load.js';
 import type { Diagnostic, Pipeline } from '../pipeline/types.js';
 import type { StageKind } from '../stage-api.js';
+import { missingInputs } from './preflight.js';
 import { execPipeline, type ExecOptions } from './runner.js';
+import { select } from './select.js';
 import type { RunResult } from './results.js';
 
 export type { InstanceResult, Outcome, RunResult } from './results.js';
@@ -43,5 +45,9 @@ export async function openPipeline(o: PipelineOptions): Promise<Pipeline> {
 
 /** Loads, validates and runs a pipeline; per-instance results (ran, cached, failed, skipped). */
 export async function runPipeline(o: RunPipelineOptions): Promise<RunResult> {
-  return execPipeline(await openPipeline(o), o);
+  const p = await openPipeline(o);
+  // Every missing outside input at once, before any stage starts (see preflight.ts).
+  const missing = missingInputs(p, select(p, o).considered, o.env);
+  if (missing.length) throw new PipelineInvalidError(missing);
+  return execPipeline(p, o);
 }
