@@ -123,7 +123,8 @@ export async function fetchModel(repo: string, opts: FetchOptions = {}): Promise
     }
     // Pinned to the resolved commit, so a branch moving mid-download cannot mix two versions.
     const url = `${endpoint}/${repo}/resolve/${info.sha}/${s.rfilename.split('/').map(encodeURIComponent).join('/')}`;
-    opts.onFile?.({ file: s.rfilename, status: await download(url, dest, s, headers, opts) });
+    const status = await download(url, dest, s, headers, opts);
+    opts.onFile?.({ file: s.rfilename, status });
   }
   return dir;
 }
