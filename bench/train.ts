@@ -1,0 +1,175 @@
+// `npm run bench:train`: training throughput of the CLIP-E heads on onnxruntime-node, side by side with
+// (a) the ceiling: the same GEMMs (forward + backward) through bare onnxruntime at the same shapes, one
+//     session.run per step like the trainer;
+// (b) the design's original choice: the same CE head in @tensorflow/tfjs with the wasm backend (model.fit);
+// plus the cost of the pieces of one step (session.run of the step graph alone, the fused Adam loop alone),
+// to say which bound the trainer hits.
+//
+// Data: random 512-d embeddings; an "epoch" is WEBEmo's 213,952 training images. By default each
+// configuration runs on a slice (`--samples N`, default 32,768 CE / 8,192 contrastive pairs) and the epoch
+// time is extrapolated; `--full` runs whole epochs. `--threads T` sets onnxruntime intra-op threads.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import * as ort from 'onnxruntime-node';
+import { GraphBuilder, modelBytes } from '../src/onnx/builder.js';
+import { Adam } from '../src/train/adam.js';
+import { contrastiveStepGraph, crossEntropyStepGraph, WEIGHT_NAMES, type MlpDims } from '../src/train/graphs.js';
+import { initialWeights, train, type Examples, type TrainTask } from '../src/train/trainer.js';
+import { Rng } from '../src/train/rng.js';
+import { weightShapes } from '../src/train/checkpoint.js';
+
+const WEBEMO_TRAIN = 213_952;
+const D = 512;
+const args = process.argv.slice(2);
+const arg = (name: string, def: number): number => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : def;
+};
+const full = args.includes('--full');
+const threads = arg('threads', 2);
+const skipTfjs = args.includes('--no-tfjs');
+
+function randomTable(rows: number, dim: number, seed: number): Float32Array {
+  const rng = new Rng(seed, 'bench');
+  const a = new Float32Array(rows * dim);
+  for (let i = 0; i < a.length; i++) a[i] = rng.next() * 2 - 1;
+  return a;
+}
+
+interface Figure {
+  readonly name: string;
+  readonly samplesPerS: number;
+  readonly stepsPerS: number;
+}
+
+const figures: Figure[] = [];
+function record(name: string, samples: number, batch: number, seconds: number): Figure {
+  const f = { name, samplesPerS: samples / seconds, stepsPerS: samples / batch / seconds };
+  figures.push(f);
+  console.log(`${name.padEnd(58)} ${f.samplesPerS.toFixed(0).padStart(8)} samples/s ${f.stepsPerS.toFixed(0).padStart(6)} steps/s  (epoch ${(WEBEMO_TRAIN / f.samplesPerS).toFixed(1)} s)`);
+  return f;
+}
+
+/** The trainer end to end (batch copy, session.run, Adam) over `n` samples, one epoch, tiny validation. */
+async function trainer(name: string, n: number, batch: number, dims: MlpDims, targets: { data: Float32Array; dim: number }, targetInput: 'y' | 't', graph: (g: boolean) => Uint8Array, reduction: 'sum' | 'mean'): Promise<Figure> {
+  const images = { data: randomTable(n, D, 1), dim: D };
+  const rng = new Rng(3, 'targets');
+  const tRows = Uint32Array.from({ length: n }, () => rng.int(targets.data.length / targets.dim));
+  const ex: Examples = { xRows: Uint32Array.from({ length: n }, (_, i) => i), targetRows: tRows };
+  const task: TrainTask = {
+    meta: { format: 'pipe-clipe-head/1', type: targetInput === 'y' ? 'cross_entropy' : 'contrastive', ceOutput: targetInput === 'y' ? 'softmax' : null, dims, taxonomy: 'webemo6', classes: [], taxonomySettings: {}, training: {} },
+    images, targets, targetInput,
+    epochExamples: () => ex,
+    val: { xRows: ex.xRows.subarray(0, batch), targetRows: tRows.subarray(0, batch) },
+    stepGraph: graph,
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'pipe-bench-train-'));
+  const t0 = performance.now();
+  await train(task, { seed: 0, epochs: 1, batchSize: batch, lr: 1e-3, reduction, headEpoch: 'last', threads, plateau: { factor: 0.1, patience: 1, minDelta: 0, minLr: 0 }, earlyStopping: { patience: 1, minDelta: 0 } }, { checkpointsDir: dir });
+  const s = (performance.now() - t0) / 1000;
+  rmSync(dir, { recursive: true, force: true });
+  return record(name, n, batch, s);
+}
+
+/** session.run of a graph alone, `steps` times with fixed feeds (no batch copy, no Adam). */
+async function runOnly(name: string, bytes: Uint8Array, feeds: Record<string, ort.Tensor>, steps: number, batch: number): Promise<Figure> {
+  const s = await ort.InferenceSession.create(bytes, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+  for (let i = 0; i < 20; i++) await s.run(feeds);
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) await s.run(feeds);
+  const sec = (performance.now() - t0) / 1000;
+  await s.release();
+  return record(name, steps * batch, batch, sec);
+}
+
+/** The ceiling: the five GEMMs of one step (2 forward, 3 backward) at the head's shapes, nothing else. */
+function gemmGraph(b: number, dims: MlpDims): Uint8Array {
+  const g = new GraphBuilder('gemm_ceiling');
+  g.input('x', 'float32', [b, dims.inputDim]);
+  g.input('W1', 'float32', [dims.inputDim, dims.hidden]);
+  g.input('W2', 'float32', [dims.hidden, dims.outputDim]);
+  g.input('dz', 'float32', [b, dims.outputDim]);
+  const h = g.op('MatMul', ['x', 'W1']);
+  g.op('MatMul', [h, 'W2'], {}, 'z');
+  g.op('Gemm', [h, 'dz'], { transA: 1 }, 'dW2');
+  const dh = g.op('Gemm', ['dz', 'W2'], { transB: 1 });
+  g.op('Gemm', ['x', dh], { transA: 1 }, 'dW1');
+  for (const o of ['z', 'dW2', 'dW1']) g.output(o, 'float32');
+  return modelBytes(g);
+}
+
+function stepFeeds(b: number, dims: MlpDims, target: { name: string; dim: number }): Record<string, ort.Tensor> {
+  const w = initialWeights({ format: 'pipe-clipe-head/1', type: 'cross_entropy', ceOutput: 'softmax', dims, taxonomy: '', classes: [], taxonomySettings: {}, training: {} }, 0);
+  const shapes = weightShapes(dims);
+  const feeds: Record<string, ort.Tensor> = {
+    x: new ort.Tensor('float32', randomTable(b, D, 5), [b, D]),
+    [target.name]: new ort.Tensor('float32', new Float32Array(b * target.dim).fill(1 / target.dim), [b, target.dim]),
+    scale: new ort.Tensor('float32', Float32Array.of(1), []),
+  };
+  WEIGHT_NAMES.forEach((n, k) => (feeds[n] = new ort.Tensor('float32', w[k], shapes[k])));
+  return feeds;
+}
+
+function adamOnly(name: string, dims: MlpDims, steps: number, batch: number): Figure {
+  const sizes = weightShapes(dims).map((s) => s.reduce((a, b) => a * b, 1));
+  const w = sizes.map((n) => randomTable(n, 1, 7));
+  const g = sizes.map((n) => randomTable(n, 1, 8));
+  const adam = new Adam(sizes);
+  for (let i = 0; i < 20; i++) adam.update(w, g, 1e-3);
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) adam.update(w, g, 1e-3);
+  return record(`${name} (${(sizes.reduce((a, b) => a + b, 0) / 1e3).toFixed(0)}k params)`, steps * batch, batch, (performance.now() - t0) / 1000);
+}
+
+async function tfjsCe(n: number, batch: number, c: number): Promise<Figure> {
+  const tf = await import('@tensorflow/tfjs');
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  const { createRequire } = await import('node:module');
+  const { dirname } = await import('node:path');
+  wasm.setWasmPaths(dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm')) + '/');
+  await tf.setBackend('wasm');
+  await tf.ready();
+  const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [D], units: 512, activation: 'relu' }), tf.layers.dense({ units: c, activation: 'softmax' })] });
+  model.compile({ optimizer: tf.train.adam(1e-3, 0.9, 0.999, 1e-7), loss: 'categoricalCrossentropy' });
+  const x = tf.tensor2d(randomTable(n, D, 1), [n, D]);
+  const rng = new Rng(3, 'targets');
+  const y = tf.oneHot(tf.tensor1d(Array.from({ length: n }, () => rng.int(c)), 'int32'), c);
+  await model.fit(x.slice(0, batch * 4), y.slice(0, batch * 4), { batchSize: batch, epochs: 1, verbose: 0 });
+  const t0 = performance.now();
+  await model.fit(x, y, { batchSize: batch, epochs: 1, verbose: 0, shuffle: false });
+  const s = (performance.now() - t0) / 1000;
+  return record(`CE tfjs-wasm model.fit (${tf.getBackend()})`, n, batch, s);
+}
+
+async function main(): Promise<void> {
+  const ceN = full ? WEBEMO_TRAIN : arg('samples', 32_768);
+  const coN = full ? WEBEMO_TRAIN : arg('contrastive-samples', 8_192);
+  console.log(`bench:train — onnxruntime-node ${ort.env.versions.common}, ${threads} intra-op thread(s), CE on ${ceN} samples, contrastive on ${coN} pairs`);
+  const C = 6;
+  const ce: MlpDims = { inputDim: D, hidden: 512, outputDim: C };
+  const co: MlpDims = { inputDim: D, hidden: 512, outputDim: 512 };
+  const oneHot = { data: new Float32Array(C * C).map((_, i) => (i % (C + 1) === 0 ? 1 : 0)), dim: C };
+  const texts = { data: randomTable(64, 512, 9), dim: 512 };
+
+  console.log('\n-- CE head, batch 32, webemo6');
+  const ceTrain = await trainer('CE trainer (copy + session.run + Adam)', ceN, 32, ce, oneHot, 'y', (g) => crossEntropyStepGraph(ce, 'softmax', g), 'mean');
+  const ceRun = await runOnly('CE step graph session.run alone', crossEntropyStepGraph(ce, 'softmax', true), stepFeeds(32, ce, { name: 'y', dim: C }), 2000, 32);
+  const ceAdam = adamOnly('CE fused Adam alone', ce, 2000, 32);
+  const ceGemm = await runOnly('ceiling: bare ORT GEMMs of a CE step', gemmGraph(32, ce), { x: new ort.Tensor('float32', randomTable(32, D, 1), [32, D]), W1: new ort.Tensor('float32', randomTable(D, 512, 2), [D, 512]), W2: new ort.Tensor('float32', randomTable(512, C, 3), [512, C]), dz: new ort.Tensor('float32', randomTable(32, C, 4), [32, C]) }, 2000, 32);
+  const tfjs = skipTfjs ? null : await tfjsCe(Math.min(ceN, arg('tfjs-samples', 8_192)), 32, C);
+
+  console.log('\n-- contrastive head, batch 8, soft targets');
+  const coTrain = await trainer('contrastive trainer (copy + session.run + Adam)', coN, 8, co, texts, 't', (g) => contrastiveStepGraph(co, 'soft', 0.075, g), 'sum');
+  const coRun = await runOnly('contrastive step graph session.run alone', contrastiveStepGraph(co, 'soft', 0.075, true), stepFeeds(8, co, { name: 't', dim: 512 }), 2000, 8);
+  const coAdam = adamOnly('contrastive fused Adam alone', co, 2000, 8);
+  const coGemm = await runOnly('ceiling: bare ORT GEMMs of a contrastive step', gemmGraph(8, co), { x: new ort.Tensor('float32', randomTable(8, D, 1), [8, D]), W1: new ort.Tensor('float32', randomTable(D, 512, 2), [D, 512]), W2: new ort.Tensor('float32', randomTable(512, 512, 3), [512, 512]), dz: new ort.Tensor('float32', randomTable(8, 512, 4), [8, 512]) }, 2000, 8);
+
+  const pct = (part: Figure, whole: Figure): string => `${((whole.samplesPerS / part.samplesPerS) * 100).toFixed(0)}%`;
+  console.log('\n-- ratios (same run)');
+  console.log(`CE: trainer / GEMM ceiling = ${(ceTrain.samplesPerS / ceGemm.samplesPerS).toFixed(2)}; trainer / tfjs-wasm = ${tfjs ? (ceTrain.samplesPerS / tfjs.samplesPerS).toFixed(1) : 'n/a'}; time share: session.run ${pct(ceRun, ceTrain)}, Adam ${pct(ceAdam, ceTrain)}`);
+  console.log(`contrastive: trainer / GEMM ceiling = ${(coTrain.samplesPerS / coGemm.samplesPerS).toFixed(2)}; time share: session.run ${pct(coRun, coTrain)}, Adam ${pct(coAdam, coTrain)}`);
+}
+
+await main();
