@@ -35,6 +35,13 @@ function sameValue(a: MetricRow, b: MetricRow): boolean {
   return a.value === b.value && JSON.stringify(a.detail ?? null) === JSON.stringify(b.detail ?? null);
 }
 
+/** Stores `row` at `k` unless a computable row is there; returns the row that was there. */
+function keep<K>(map: Map<K, MetricRow>, k: K, row: MetricRow): MetricRow | undefined {
+  const previous = map.get(k);
+  if (!previous || (previous.value === null && row.value !== null)) map.set(k, row);
+  return previous;
+}
+
 /** Whether every tag in `wanted` has that value on the row (rows without the tag do not match). */
 export function matchesTags(row: MetricRow, wanted: Readonly<Record<string, string>>): boolean {
   return Object.entries(wanted).every(([k, v]) => row.tags?.[k] === v);
@@ -42,9 +49,11 @@ export function matchesTags(row: MetricRow, wanted: Readonly<Record<string, stri
 
 /**
  * Groups the rows of one metric. The same (method, taxonomy, seed, epoch) twice is accepted when the
- * values agree (the same metrics file listed twice, a cached instance restored in a later run) and is an
- * error otherwise: two variants of a method (e.g. soft and hard contrastive loss) must be told apart by a
- * tag filter, never averaged together silently.
+ * values agree (the same metrics file listed twice, a cached instance restored in a later run), and a
+ * not-computable row gives way to a computable one: a method with one head per taxonomy (CE on 2, 6 and 25
+ * classes) evaluates every head on every set, and only the head whose classes fit fills the cell. Two
+ * different numbers are an error: two variants of a method (e.g. soft and hard contrastive loss) must be
+ * told apart by a tag filter, never averaged together silently.
  */
 export function indexSeries(rows: Iterable<MetricRow>, metric: string, tags: Readonly<Record<string, string>> = {}): SeriesIndex {
   const index: SeriesIndex = new Map();
@@ -64,15 +73,13 @@ export function indexSeries(rows: Iterable<MetricRow>, metric: string, tags: Rea
     }
     let previous: MetricRow | undefined;
     if (row.epoch === null) {
-      previous = s.flat.get(row.seed);
-      if (!previous) s.flat.set(row.seed, row);
+      previous = keep(s.flat, row.seed, row);
     } else {
       let epochs = s.byEpoch.get(row.seed);
       if (!epochs) s.byEpoch.set(row.seed, (epochs = new Map()));
-      previous = epochs.get(row.epoch);
-      if (!previous) epochs.set(row.epoch, row);
+      previous = keep(epochs, row.epoch, row);
     }
-    if (previous && !sameValue(previous, row)) {
+    if (previous && row.value !== null && previous.value !== null && !sameValue(previous, row)) {
       throw new ReportDataError(
         `two different ${metric} values for ${describe(row)} (other: ${describe(previous)})`,
         'select one variant with the tables stage param `tags` (e.g. `tags: { loss: soft }`), or list each metrics file once',
@@ -83,6 +90,13 @@ export function indexSeries(rows: Iterable<MetricRow>, metric: string, tags: Rea
         `${row.method}/${row.taxonomy} has rows with and without an epoch`,
         'a method is either trained per epoch or not; check which stages write this method id',
       );
+    }
+  }
+  // Heads of one method stop at different epochs: a seed's X rows from a head that cannot express the
+  // taxonomy must not outlast the epochs of the head that can (its final epoch would read as 'X').
+  for (const s of index.values()) {
+    for (const epochs of s.byEpoch.values()) {
+      if ([...epochs.values()].some((r) => r.value !== null)) for (const [e, r] of epochs) if (r.value === null) epochs.delete(e);
     }
   }
   return index;

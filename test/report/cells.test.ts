@@ -84,3 +84,18 @@ describe('table cells', () => {
     expect(unplacedRows([row('random', 'webemo2', 0, null, 0.5), { ...row('random', 'webemo2', 0, null, 0.5), taxonomy: 'webemo7' }, row('mystery', 'fi2', 0, null, 0.1)])).toEqual(['mystery/fi2', 'random/webemo7']);
   });
 });
+
+describe('a method with one head per taxonomy', () => {
+  it("fills a cell from the head that can express it; 'X' rows of the others give way, whatever epoch they stop at", () => {
+    // CE: the 2-class head stops at epoch 3, the 6-class head at epoch 5; both are evaluated on iaps2.
+    const binary = trained('clipe_cross_entropy', 'iaps2', [0], () => 3, (_, e) => 0.7 + e / 100);
+    const six = trained('clipe_cross_entropy', 'iaps2', [0], () => 5, () => null);
+    for (const rows of [[...binary, ...six], [...six, ...binary]]) {
+      const c = find(buildCells(rows, { mode: 'final' }), 'clipe_cross_entropy', 'iaps2');
+      expect(c.status).toBe('value');
+      expect(c.epochs).toEqual([3]);
+      expect(c.mean).toBeCloseTo(73, 10);
+    }
+    expect(find(buildCells(six, { mode: 'final' }), 'clipe_cross_entropy', 'iaps2').status).toBe('x');
+  });
+});
