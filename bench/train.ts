@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import { GraphBuilder, modelBytes } from '../src/onnx/builder.js';
 import { Adam } from '../src/train/adam.js';
-import { contrastiveStepGraph, crossEntropyStepGraph, WEIGHT_NAMES, type MlpDims } from '../src/train/graphs.js';
+import { ceStepBuilder, contrastiveStepBuilder, contrastiveStepGraph, crossEntropyStepGraph, WEIGHT_NAMES, type MlpDims, type StepBuilder } from '../src/train/graphs.js';
 import { initialWeights, train, type Examples, type TrainTask } from '../src/train/trainer.js';
 import { Rng } from '../src/train/rng.js';
 import { weightShapes } from '../src/train/checkpoint.js';
@@ -53,7 +53,7 @@ function record(name: string, samples: number, batch: number, seconds: number): 
 }
 
 /** The trainer end to end (batch copy, session.run, Adam) over `n` samples, one epoch, tiny validation. */
-async function trainer(name: string, n: number, batch: number, dims: MlpDims, targets: { data: Float32Array; dim: number }, targetInput: 'y' | 't', graph: (g: boolean) => Uint8Array, reduction: 'sum' | 'mean'): Promise<Figure> {
+async function trainer(name: string, n: number, batch: number, dims: MlpDims, targets: { data: Float32Array; dim: number }, targetInput: 'y' | 't', step: StepBuilder, reduction: 'sum' | 'mean', stepsPerRun: number): Promise<Figure> {
   const images = { data: randomTable(n, D, 1), dim: D };
   const rng = new Rng(3, 'targets');
   const tRows = Uint32Array.from({ length: n }, () => rng.int(targets.data.length / targets.dim));
@@ -63,11 +63,11 @@ async function trainer(name: string, n: number, batch: number, dims: MlpDims, ta
     images, targets, targetInput,
     epochExamples: () => ex,
     val: { xRows: ex.xRows.subarray(0, batch), targetRows: tRows.subarray(0, batch) },
-    stepGraph: graph,
+    step,
   };
   const dir = mkdtempSync(join(tmpdir(), 'pipe-bench-train-'));
   const t0 = performance.now();
-  await train(task, { seed: 0, epochs: 1, batchSize: batch, lr: 1e-3, reduction, headEpoch: 'last', threads, plateau: { factor: 0.1, patience: 1, minDelta: 0, minLr: 0 }, earlyStopping: { patience: 1, minDelta: 0 } }, { checkpointsDir: dir });
+  await train(task, { seed: 0, epochs: 1, stepsPerRun, batchSize: batch, lr: 1e-3, reduction, headEpoch: 'last', threads, plateau: { factor: 0.1, patience: 1, minDelta: 0, minLr: 0 }, earlyStopping: { patience: 1, minDelta: 0 } }, { checkpointsDir: dir });
   const s = (performance.now() - t0) / 1000;
   rmSync(dir, { recursive: true, force: true });
   return record(name, n, batch, s);
@@ -154,22 +154,25 @@ async function main(): Promise<void> {
   const texts = { data: randomTable(64, 512, 9), dim: 512 };
 
   console.log('\n-- CE head, batch 32, webemo6');
-  const ceTrain = await trainer('CE trainer (copy + session.run + Adam)', ceN, 32, ce, oneHot, 'y', (g) => crossEntropyStepGraph(ce, 'softmax', g), 'mean');
+  const ceTrain = await trainer('CE trainer, ONNX Loop of 32 steps/run, Adam in graph', ceN, 32, ce, oneHot, 'y', ceStepBuilder('softmax'), 'mean', 32);
+  const ceTrain1 = await trainer('CE trainer, 1 step/run, typed-array Adam', ceN, 32, ce, oneHot, 'y', ceStepBuilder('softmax'), 'mean', 1);
   const ceRun = await runOnly('CE step graph session.run alone', crossEntropyStepGraph(ce, 'softmax', true), stepFeeds(32, ce, { name: 'y', dim: C }), 2000, 32);
   const ceAdam = adamOnly('CE fused Adam alone', ce, 2000, 32);
   const ceGemm = await runOnly('ceiling: bare ORT GEMMs of a CE step', gemmGraph(32, ce), { x: new ort.Tensor('float32', randomTable(32, D, 1), [32, D]), W1: new ort.Tensor('float32', randomTable(D, 512, 2), [D, 512]), W2: new ort.Tensor('float32', randomTable(512, C, 3), [512, C]), dz: new ort.Tensor('float32', randomTable(32, C, 4), [32, C]) }, 2000, 32);
   const tfjs = skipTfjs ? null : await tfjsCe(Math.min(ceN, arg('tfjs-samples', 8_192)), 32, C);
 
   console.log('\n-- contrastive head, batch 8, soft targets');
-  const coTrain = await trainer('contrastive trainer (copy + session.run + Adam)', coN, 8, co, texts, 't', (g) => contrastiveStepGraph(co, 'soft', 0.075, g), 'sum');
+  const coTrain = await trainer('contrastive trainer, ONNX Loop of 32 steps/run', coN, 8, co, texts, 't', contrastiveStepBuilder('soft', 0.075), 'sum', 32);
+  const coTrain1 = await trainer('contrastive trainer, 1 step/run, typed-array Adam', coN, 8, co, texts, 't', contrastiveStepBuilder('soft', 0.075), 'sum', 1);
   const coRun = await runOnly('contrastive step graph session.run alone', contrastiveStepGraph(co, 'soft', 0.075, true), stepFeeds(8, co, { name: 't', dim: 512 }), 2000, 8);
   const coAdam = adamOnly('contrastive fused Adam alone', co, 2000, 8);
   const coGemm = await runOnly('ceiling: bare ORT GEMMs of a contrastive step', gemmGraph(8, co), { x: new ort.Tensor('float32', randomTable(8, D, 1), [8, D]), W1: new ort.Tensor('float32', randomTable(D, 512, 2), [D, 512]), W2: new ort.Tensor('float32', randomTable(512, 512, 3), [512, 512]), dz: new ort.Tensor('float32', randomTable(8, 512, 4), [8, 512]) }, 2000, 8);
 
   const pct = (part: Figure, whole: Figure): string => `${((whole.samplesPerS / part.samplesPerS) * 100).toFixed(0)}%`;
   console.log('\n-- ratios (same run)');
-  console.log(`CE: trainer / GEMM ceiling = ${(ceTrain.samplesPerS / ceGemm.samplesPerS).toFixed(2)}; trainer / tfjs-wasm = ${tfjs ? (ceTrain.samplesPerS / tfjs.samplesPerS).toFixed(1) : 'n/a'}; time share: session.run ${pct(ceRun, ceTrain)}, Adam ${pct(ceAdam, ceTrain)}`);
-  console.log(`contrastive: trainer / GEMM ceiling = ${(coTrain.samplesPerS / coGemm.samplesPerS).toFixed(2)}; time share: session.run ${pct(coRun, coTrain)}, Adam ${pct(coAdam, coTrain)}`);
+  const r = (a: Figure, b: Figure): string => (a.samplesPerS / b.samplesPerS).toFixed(2);
+  console.log(`CE: Loop trainer / GEMM ceiling = ${r(ceTrain, ceGemm)}; Loop / 1-step trainer = ${r(ceTrain, ceTrain1)}; Loop trainer / tfjs-wasm = ${tfjs ? r(ceTrain, tfjs) : 'n/a'}; 1-step trainer time share: session.run ${pct(ceRun, ceTrain1)}, JS Adam ${pct(ceAdam, ceTrain1)}`);
+  console.log(`contrastive: Loop trainer / GEMM ceiling = ${r(coTrain, coGemm)}; Loop / 1-step trainer = ${r(coTrain, coTrain1)}; 1-step trainer time share: session.run ${pct(coRun, coTrain1)}, JS Adam ${pct(coAdam, coTrain1)}`);
 }
 
 await main();

@@ -13,7 +13,7 @@ import type { PromptKind, PromptRow } from '../formats.js';
 import { dataError } from '../data/errors.js';
 import type { Taxonomy } from '../data/taxonomy.js';
 import type { LabelledSplit } from './data.js';
-import { contrastiveStepGraph, type ContrastiveLoss } from './graphs.js';
+import { contrastiveStepBuilder, type ContrastiveLoss } from './graphs.js';
 import { Rng } from './rng.js';
 import type { Examples, Table, TrainTask } from './trainer.js';
 
@@ -115,6 +115,6 @@ export function contrastiveTask(s: ContrastiveSetup): TrainTask {
     epochExamples: (epoch) => pairs(s, pools, s.train, new Rng(s.seed, 'draw', epoch), new Rng(s.seed, 'shuffle', epoch)),
     // One fixed draw and order, so that validation losses of different epochs compare the same pairs.
     val: pairs(s, pools, s.val, new Rng(s.seed, 'val-draw'), new Rng(s.seed, 'val-shuffle')),
-    stepGraph: (gradients) => contrastiveStepGraph(dims, s.loss, s.tau, gradients),
+    step: contrastiveStepBuilder(s.loss, s.tau),
   };
 }

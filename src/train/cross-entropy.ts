@@ -3,7 +3,7 @@
 import { dataError } from '../data/errors.js';
 import type { Taxonomy } from '../data/taxonomy.js';
 import type { LabelledSplit } from './data.js';
-import { crossEntropyStepGraph, type CeOutput } from './graphs.js';
+import { ceStepBuilder, type CeOutput } from './graphs.js';
 import { Rng } from './rng.js';
 import type { Examples, Table, TrainTask } from './trainer.js';
 
@@ -53,6 +53,6 @@ export function crossEntropyTask(s: CrossEntropySetup): TrainTask {
     epochExamples: (epoch) => shuffled(s.train, new Rng(s.seed, 'shuffle', epoch)),
     // Validation order does not change the loss; kept in manifest order.
     val: { xRows: s.val.rows, targetRows: Uint32Array.from(s.val.labels) },
-    stepGraph: (gradients) => crossEntropyStepGraph(dims, s.output, gradients),
+    step: ceStepBuilder(s.output),
   };
 }

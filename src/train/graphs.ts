@@ -27,29 +27,51 @@ function weightInputs(g: GraphBuilder, dims: MlpDims, dtype: DType): void {
   g.input('b2', dtype, [dims.outputDim]);
 }
 
+/** Value names one training step reads and writes; the loop body renames them per iteration. */
+export interface StepIO {
+  readonly x: string;
+  /** `y` (CE) or `t` (contrastive). */
+  readonly target: string;
+  readonly scale: string;
+  /** W1, b1, W2, b2. */
+  readonly weights: readonly string[];
+  /** Names for the loss and (when computed) dW1, db1, dW2, db2; undefined = fresh names. */
+  readonly loss?: string;
+  readonly grads?: readonly string[];
+}
+
+export interface StepValues {
+  readonly loss: string;
+  readonly grads: readonly string[];
+}
+
+const TOP_IO = (target: string): StepIO => ({ x: 'x', target, scale: 'scale', weights: WEIGHT_NAMES, loss: 'loss', grads: GRAD_NAMES });
+
 interface Mlp {
   readonly a1: string;
   readonly h: string;
   readonly z: string;
 }
 
-function mlpForward(g: GraphBuilder): Mlp {
-  const a1 = g.op('Gemm', ['x', 'W1', 'b1']);
+function mlpForward(g: GraphBuilder, x: string, weights: readonly string[]): Mlp {
+  const [W1, b1, W2, b2] = weights;
+  const a1 = g.op('Gemm', [x, W1, b1]);
   const h = g.op('Relu', [a1]);
-  const z = g.op('Gemm', [h, 'W2', 'b2']);
+  const z = g.op('Gemm', [h, W2, b2]);
   return { a1, h, z };
 }
 
-/** Appends the MLP backward pass from `dz` and marks dW1, db1, dW2, db2 as outputs. */
-function mlpBackward(g: GraphBuilder, m: Mlp, dz: string, dtype: FloatType): void {
-  g.op('Gemm', [m.h, dz], { transA: 1 }, 'dW2');
-  g.op('ReduceSum', [dz, g.constant(BigInt64Array.of(0n))], { keepdims: 0 }, 'db2');
-  const dh = g.op('Gemm', [dz, 'W2'], { transB: 1 });
+/** Appends the MLP backward pass from `dz`; returns dW1, db1, dW2, db2. */
+function mlpBackward(g: GraphBuilder, io: StepIO, m: Mlp, dz: string, dtype: FloatType): string[] {
+  const out = io.grads ?? [];
+  const dW2 = g.op('Gemm', [m.h, dz], { transA: 1 }, out[2]);
+  const db2 = g.op('ReduceSum', [dz, g.constant(BigInt64Array.of(0n))], { keepdims: 0 }, out[3]);
+  const dh = g.op('Gemm', [dz, io.weights[2]], { transB: 1 });
   const zero = constant(g, 0, dtype);
   const da1 = g.op('Where', [g.op('Greater', [m.a1, zero]), dh, zero]);
-  g.op('Gemm', ['x', da1], { transA: 1 }, 'dW1');
-  g.op('ReduceSum', [da1, g.constant(BigInt64Array.of(0n))], { keepdims: 0 }, 'db1');
-  for (const name of GRAD_NAMES) g.output(name, dtype);
+  const dW1 = g.op('Gemm', [io.x, da1], { transA: 1 }, out[0]);
+  const db1 = g.op('ReduceSum', [da1, g.constant(BigInt64Array.of(0n))], { keepdims: 0 }, out[1]);
+  return [dW1, db1, dW2, db2];
 }
 
 const sumAll = (g: GraphBuilder, v: string): string => g.op('ReduceSum', [v], { keepdims: 0 });
@@ -61,40 +83,33 @@ const rowNorm = (g: GraphBuilder, v: string, eps: string): string =>
   g.op('Max', [g.op('Sqrt', [sumAxis(g, g.op('Mul', [v, v]), 1, 1)]), eps]);
 
 /**
- * Cross-entropy head step. Inputs x, y (one-hot [B, C] for softmax; {0,1} as [B, 1] for the authors'
- * one-unit sigmoid head), scale, weights. Outputs `loss` (scale · Σ per-sample CE) and, when
- * `gradients`, dW1, db1, dW2, db2.
+ * Cross-entropy head step: target y (one-hot [B, C] for softmax; {0,1} as [B, 1] for the authors'
+ * one-unit sigmoid head). loss = scale · Σ per-sample CE.
  *   softmax: ℓ = -Σ_c y_c log p_c,  dz = scale · (p - y)
  *   sigmoid: ℓ = softplus(z) - y z (computed as relu(z) - y z + log(1 + e^-|z|)),  dz = scale · (σ(z) - y)
  */
-export function crossEntropyStepGraph(dims: MlpDims, output: CeOutput, gradients: boolean, dtype: FloatType = 'float32'): Uint8Array {
-  const g = new GraphBuilder(`ce_${output}_step`);
-  g.input('x', dtype, ['batch', dims.inputDim]);
-  g.input('y', dtype, ['batch', dims.outputDim]);
-  g.input('scale', dtype, []);
-  weightInputs(g, dims, dtype);
-  const m = mlpForward(g);
+export function crossEntropyStep(g: GraphBuilder, io: StepIO, output: CeOutput, gradients: boolean, dtype: FloatType): StepValues {
+  const m = mlpForward(g, io.x, io.weights);
+  const y = io.target;
   let perSample: string;
   let residual: string;
   if (output === 'softmax') {
     const logp = g.op('LogSoftmax', [m.z], { axis: -1 });
-    perSample = g.op('Neg', [g.op('Mul', ['y', logp])]);
-    residual = g.op('Sub', [g.op('Exp', [logp]), 'y']);
+    perSample = g.op('Neg', [g.op('Mul', [y, logp])]);
+    residual = g.op('Sub', [g.op('Exp', [logp]), y]);
   } else {
     const one = constant(g, 1, dtype);
     const softplus = g.op('Add', [g.op('Relu', [m.z]), g.op('Log', [g.op('Add', [one, g.op('Exp', [g.op('Neg', [g.op('Abs', [m.z])])])])])]);
-    perSample = g.op('Sub', [softplus, g.op('Mul', ['y', m.z])]);
-    residual = g.op('Sub', [g.op('Sigmoid', [m.z]), 'y']);
+    perSample = g.op('Sub', [softplus, g.op('Mul', [y, m.z])]);
+    residual = g.op('Sub', [g.op('Sigmoid', [m.z]), y]);
   }
-  g.op('Mul', [sumAll(g, perSample), 'scale'], {}, 'loss');
-  g.output('loss', dtype, []);
-  if (gradients) mlpBackward(g, m, g.op('Mul', [residual, 'scale']), dtype);
-  return modelBytes(g, { opset: OPSET });
+  const loss = g.op('Mul', [sumAll(g, perSample), io.scale], {}, io.loss);
+  return { loss, grads: gradients ? mlpBackward(g, io, m, g.op('Mul', [residual, io.scale]), dtype) : [] };
 }
 
 /**
- * Contrastive head step over B (image, text) pairs. Inputs x [B, D], t [B, E] (frozen CLIP text
- * embeddings, L2-normalised by the caller), scale, weights. With u = mlp(x), I = u/‖u‖ (rows), T = t:
+ * Contrastive head step over B (image, text) pairs; target t [B, E] = frozen CLIP text embeddings,
+ * L2-normalised by the caller. With u = mlp(x), I = u/‖u‖ (rows), T = t:
  *   L = T Iᵀ / τ;  P = softmax_rows(L);  Q = softmax_cols(L)
  *   soft (authors' code): S = softmax_rows((T Tᵀ + I Iᵀ) / 2τ);  hard (CLIP InfoNCE): S = identity
  *   loss = scale · ½ Σ_ij S_ij (-log P_ij - log Q_ij)
@@ -104,44 +119,128 @@ export function crossEntropyStepGraph(dims: MlpDims, output: CeOutput, gradients
  *     dS = -scale · ½(log P + log Q);  dA = S ⊙ (dS - rowsum(S ⊙ dS));  dI += (dA + dAᵀ) I / 2τ
  *   dI += dLᵀ T / τ;  du = (dI - I ⊙ rowsum(dI ⊙ I)) / ‖u‖;  then the MLP backward pass from du.
  */
-export function contrastiveStepGraph(dims: MlpDims, loss: ContrastiveLoss, tau: number, gradients: boolean, dtype: FloatType = 'float32'): Uint8Array {
-  const g = new GraphBuilder(`contrastive_${loss}_step`);
-  g.input('x', dtype, ['batch', dims.inputDim]);
-  g.input('t', dtype, ['batch', dims.outputDim]);
-  g.input('scale', dtype, []);
-  weightInputs(g, dims, dtype);
-  const m = mlpForward(g);
+export function contrastiveStep(g: GraphBuilder, io: StepIO, loss: ContrastiveLoss, tau: number, gradients: boolean, dtype: FloatType): StepValues {
+  const t = io.target;
+  const m = mlpForward(g, io.x, io.weights);
   const norm = rowNorm(g, m.z, constant(g, 1e-12, dtype));
   const I = g.op('Div', [m.z, norm]);
-  const L = g.op('Gemm', ['t', I], { transB: 1, alpha: float(1 / tau) });
+  const L = g.op('Gemm', [t, I], { transB: 1, alpha: float(1 / tau) });
   const logP = g.op('LogSoftmax', [L], { axis: 1 });
   const logQ = g.op('LogSoftmax', [L], { axis: 0 });
   const S = loss === 'soft'
     ? g.op('Softmax', [g.op('Add', [
-        g.op('Gemm', ['t', 't'], { transB: 1, alpha: float(1 / (2 * tau)) }),
+        g.op('Gemm', [t, t], { transB: 1, alpha: float(1 / (2 * tau)) }),
         g.op('Gemm', [I, I], { transB: 1, alpha: float(1 / (2 * tau)) }),
       ])], { axis: 1 })
     : g.op('EyeLike', [L]);
-  const half = constant(g, 0.5, dtype);
-  const halfScale = g.op('Mul', ['scale', half]);
+  const halfScale = g.op('Mul', [io.scale, constant(g, 0.5, dtype)]);
   const logPQ = g.op('Add', [logP, logQ]);
-  g.op('Mul', [g.op('Neg', [sumAll(g, g.op('Mul', [S, logPQ]))]), halfScale], {}, 'loss');
-  g.output('loss', dtype, []);
-  if (gradients) {
-    const P = g.op('Exp', [logP]);
-    const Q = g.op('Exp', [logQ]);
-    const dLraw = g.op('Sub', [g.op('Add', [P, g.op('Mul', [Q, sumAxis(g, S, 0, 1)])]), g.op('Add', [S, S])]);
-    const dL = g.op('Mul', [dLraw, halfScale]);
-    let dI = g.op('Gemm', [dL, 't'], { transA: 1, alpha: float(1 / tau) });
-    if (loss === 'soft') {
-      const dS = g.op('Neg', [g.op('Mul', [logPQ, halfScale])]);
-      const dA = g.op('Mul', [S, g.op('Sub', [dS, sumAxis(g, g.op('Mul', [S, dS]), 1, 1)])]);
-      const dAsym = g.op('Add', [dA, g.op('Transpose', [dA], { perm: [1, 0] })]);
-      dI = g.op('Add', [dI, g.op('Gemm', [dAsym, I], { alpha: float(1 / (2 * tau)) })]);
-    }
-    const du = g.op('Div', [g.op('Sub', [dI, g.op('Mul', [I, sumAxis(g, g.op('Mul', [dI, I]), 1, 1)])]), norm]);
-    mlpBackward(g, m, du, dtype);
+  const lossValue = g.op('Mul', [g.op('Neg', [sumAll(g, g.op('Mul', [S, logPQ]))]), halfScale], {}, io.loss);
+  if (!gradients) return { loss: lossValue, grads: [] };
+  const P = g.op('Exp', [logP]);
+  const Q = g.op('Exp', [logQ]);
+  const dLraw = g.op('Sub', [g.op('Add', [P, g.op('Mul', [Q, sumAxis(g, S, 0, 1)])]), g.op('Add', [S, S])]);
+  const dL = g.op('Mul', [dLraw, halfScale]);
+  let dI = g.op('Gemm', [dL, t], { transA: 1, alpha: float(1 / tau) });
+  if (loss === 'soft') {
+    const dS = g.op('Neg', [g.op('Mul', [logPQ, halfScale])]);
+    const dA = g.op('Mul', [S, g.op('Sub', [dS, sumAxis(g, g.op('Mul', [S, dS]), 1, 1)])]);
+    const dAsym = g.op('Add', [dA, g.op('Transpose', [dA], { perm: [1, 0] })]);
+    dI = g.op('Add', [dI, g.op('Gemm', [dAsym, I], { alpha: float(1 / (2 * tau)) })]);
   }
+  const du = g.op('Div', [g.op('Sub', [dI, g.op('Mul', [I, sumAxis(g, g.op('Mul', [dI, I]), 1, 1)])]), norm]);
+  return { loss: lossValue, grads: mlpBackward(g, io, m, du, dtype) };
+}
+
+/** A head's training step, built into any graph (top level or a Loop body). */
+export type StepBuilder = (g: GraphBuilder, io: StepIO, gradients: boolean, dtype: FloatType) => StepValues;
+
+export const ceStepBuilder = (output: CeOutput): StepBuilder => (g, io, gradients, dtype) => crossEntropyStep(g, io, output, gradients, dtype);
+export const contrastiveStepBuilder = (loss: ContrastiveLoss, tau: number): StepBuilder => (g, io, gradients, dtype) => contrastiveStep(g, io, loss, tau, gradients, dtype);
+
+/**
+ * One step as a graph: inputs x, the target (`y` or `t`), scale and the weights; outputs `loss` and,
+ * with `gradients`, dW1, db1, dW2, db2.
+ */
+export function stepGraph(step: StepBuilder, target: 'y' | 't', dims: MlpDims, gradients: boolean, dtype: FloatType = 'float32'): Uint8Array {
+  const g = new GraphBuilder('train_step');
+  g.input('x', dtype, ['batch', dims.inputDim]);
+  g.input(target, dtype, ['batch', target === 'y' ? dims.outputDim : 'text_dim']);
+  g.input('scale', dtype, []);
+  weightInputs(g, dims, dtype);
+  const v = step(g, TOP_IO(target), gradients, dtype);
+  g.output(v.loss, dtype, []);
+  for (const d of v.grads) g.output(d, dtype);
+  return modelBytes(g, { opset: OPSET });
+}
+
+export function crossEntropyStepGraph(dims: MlpDims, output: CeOutput, gradients: boolean, dtype: FloatType = 'float32'): Uint8Array {
+  return stepGraph(ceStepBuilder(output), 'y', dims, gradients, dtype);
+}
+
+export function contrastiveStepGraph(dims: MlpDims, loss: ContrastiveLoss, tau: number, gradients: boolean, dtype: FloatType = 'float32'): Uint8Array {
+  return stepGraph(contrastiveStepBuilder(loss, tau), 't', dims, gradients, dtype);
+}
+
+/** Names of the Adam moment inputs/outputs of the loop graph: m_W1 ... v_b2. */
+export const MOMENT_NAMES = [...WEIGHT_NAMES.map((n) => `m_${n}`), ...WEIGHT_NAMES.map((n) => `v_${n}`)];
+
+/**
+ * K training steps in one session.run: an ONNX Loop over K batches of B rows with weights and Adam
+ * moments as loop-carried state, the Keras Adam update in the graph. Saves K-1 round trips through
+ * JS (feeds, gradient output buffers, the typed-array Adam) per K steps.
+ * Inputs: X [K·B, D], T [K·B, ·] (batch k = rows kB..kB+B), `steps` (int64 K), `alphas` [K] (the
+ * bias-corrected step size lr·sqrt(1-β2^t)/(1-β1^t) of each step, from the caller), scale, W1..b2,
+ * m_W1..v_b2. Outputs W1_out..v_b2_out and `losses` [K].
+ */
+export function loopGraph(step: StepBuilder, target: 'y' | 't', dims: MlpDims, batch: number, adam: { beta1: number; beta2: number; epsilon: number }): Uint8Array {
+  const state = [...WEIGHT_NAMES, ...MOMENT_NAMES];
+  const body = new GraphBuilder('train_loop_body');
+  const it = body.input('it', 'int64', []);
+  body.input('cond_in', 'bool', []);
+  const carried = state.map((n) => body.input(`in_${n}`));
+  const cond = body.op('Identity', ['cond_in'], {}, 'cond_out');
+  const start = body.op('Reshape', [body.op('Mul', [it, body.scalar(batch, 'int64')]), body.constant(BigInt64Array.of(1n))]);
+  const end = body.op('Add', [start, body.constant(BigInt64Array.of(BigInt(batch)))]);
+  const axis0 = body.constant(BigInt64Array.of(0n));
+  const io: StepIO = {
+    x: body.op('Slice', ['X', start, end, axis0]),
+    target: body.op('Slice', ['T', start, end, axis0]),
+    scale: 'scale',
+    weights: carried.slice(0, 4),
+  };
+  const v = step(body, io, true, 'float32');
+  const alpha = body.op('Gather', ['alphas', it]);
+  const b1 = body.scalar(adam.beta1);
+  const c1 = body.scalar(1 - adam.beta1);
+  const b2 = body.scalar(adam.beta2);
+  const c2 = body.scalar(1 - adam.beta2);
+  const eps = body.scalar(adam.epsilon);
+  const next = { w: [] as string[], m: [] as string[], v: [] as string[] };
+  for (let k = 0; k < 4; k++) {
+    const gk = v.grads[k];
+    const m = body.op('Add', [body.op('Mul', [carried[4 + k], b1]), body.op('Mul', [gk, c1])], {}, `m_next_${k}`);
+    const vv = body.op('Add', [body.op('Mul', [carried[8 + k], b2]), body.op('Mul', [body.op('Mul', [gk, gk]), c2])], {}, `v_next_${k}`);
+    const w = body.op('Sub', [carried[k], body.op('Div', [body.op('Mul', [m, alpha]), body.op('Add', [body.op('Sqrt', [vv]), eps])])], {}, `w_next_${k}`);
+    next.w.push(w);
+    next.m.push(m);
+    next.v.push(vv);
+  }
+  body.output(cond, 'bool', []);
+  for (const n of [...next.w, ...next.m, ...next.v]) body.output(n, 'float32');
+  body.output(body.op('Identity', [v.loss], {}, 'loss_out'), 'float32', []);
+
+  const g = new GraphBuilder('train_loop');
+  g.input('X', 'float32', ['rows', dims.inputDim]);
+  g.input('T', 'float32', ['rows', target === 'y' ? dims.outputDim : 'text_dim']);
+  g.input('steps', 'int64', []);
+  g.input('alphas', 'float32', ['k']);
+  g.input('scale', 'float32', []);
+  weightInputs(g, dims, 'float32');
+  const shapes = [[dims.inputDim, dims.hidden], [dims.hidden], [dims.hidden, dims.outputDim], [dims.outputDim]];
+  MOMENT_NAMES.forEach((n, k) => g.input(n, 'float32', shapes[k % 4]));
+  const outs = g.opN('Loop', ['steps', '', ...state], [...state.map((n) => `${n}_out`), 'losses'], { body: { graph: body } });
+  outs.forEach((o) => g.output(o, 'float32'));
   return modelBytes(g, { opset: OPSET });
 }
 
@@ -155,7 +254,7 @@ export function inferenceGraph(type: HeadType, ceOutput: CeOutput | null, dims: 
   g.input('x', 'float32', ['batch', dims.inputDim]);
   const shapes = [[dims.inputDim, dims.hidden], [dims.hidden], [dims.hidden, dims.outputDim], [dims.outputDim]];
   WEIGHT_NAMES.forEach((n, k) => g.initializer(n, weights[k], shapes[k]));
-  const m = mlpForward(g);
+  const m = mlpForward(g, 'x', WEIGHT_NAMES);
   if (type === 'contrastive') {
     g.op('Div', [m.z, rowNorm(g, m.z, g.scalar(1e-12))], {}, 'y');
   } else if (ceOutput === 'sigmoid') {

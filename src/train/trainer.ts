@@ -1,15 +1,19 @@
-// The training loop shared by both heads: mini-batches through an onnxruntime step graph (forward, loss,
-// gradients), the Adam update as a fused typed-array loop, validation loss, the plateau schedule, early
-// stopping, a head checkpoint per epoch and an atomic resume checkpoint per epoch.
+// The training loop shared by both heads: mini-batches through onnxruntime (forward, loss, gradients,
+// Adam), validation loss, the plateau schedule, early stopping, a head checkpoint per epoch and an
+// atomic resume checkpoint per epoch.
 //
-// Per step: the batch is copied into two reused buffers that back reused ort.Tensors (as do the weights,
-// which Adam updates in place), so a step allocates nothing on the JS side but the gradient outputs.
+// Two execution paths with the same arithmetic: by default `stepsPerRun` full batches go through one
+// session.run of an ONNX Loop (weights and Adam moments loop-carried, Adam in the graph), which removes
+// the per-step JS round trip (feeds, ~MB gradient outputs, GC); a trailing partial batch, or
+// `stepsPerRun: 1`, runs the single-step graph and the fused typed-array Adam (adam.ts). The batch
+// buffers and weight tensors are allocated once and reused.
 import { cpSync, existsSync } from 'node:fs';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { MetricRow } from '../stage-api.js';
 import { StageError } from '../stage-api.js';
 import { Adam, KERAS_ADAM, type AdamConfig } from './adam.js';
 import { epochDir, loadHead, loadResume, resumeEpochs, saveHead, saveResume, weightShapes, type Head, type HeadMeta } from './checkpoint.js';
+import type { StepBuilder } from './graphs.js';
 import { GRAD_NAMES, WEIGHT_NAMES } from './head-spec.js';
 import { glorotUniform, Rng } from './rng.js';
 import { afterEpoch, initialSchedule, type EarlyStopConfig, type PlateauConfig, type ScheduleState } from './schedule.js';
@@ -38,8 +42,8 @@ export interface TrainTask {
   /** Training pairs of epoch `epoch` (1-based), shuffled; a pure function of (seed, epoch). */
   epochExamples(epoch: number): Examples;
   readonly val: Examples;
-  /** ONNX bytes of the step graph, with or without gradient outputs. */
-  stepGraph(gradients: boolean): Uint8Array;
+  /** Builds the head's forward + loss (+ gradients) into a graph (see graphs.ts). */
+  readonly step: StepBuilder;
 }
 
 export interface TrainOptions {
@@ -56,6 +60,8 @@ export interface TrainOptions {
   readonly headEpoch: 'best' | 'last';
   /** Start from these weights (W1, b1, W2, b2) instead of the seeded Glorot initialisation. */
   readonly init?: readonly Float32Array[];
+  /** Full batches per session.run (an ONNX Loop); 1 = one step per run with the JS Adam. Default 32. */
+  readonly stepsPerRun?: number;
   /** onnxruntime intra-op threads and execution providers (`cpu`, `cuda`). */
   readonly threads?: number;
   readonly executionProviders?: readonly string[];
@@ -110,74 +116,136 @@ export function initialWeights(meta: Omit<HeadMeta, 'epoch'>, seed: number): Flo
 
 type Ort = typeof import('onnxruntime-node');
 
-/** Runs the step graph over `ex` in batches; calls `each` with the batch's summed loss and the outputs. */
+/** Feeds batches of `task` to the step, loop and loss sessions; buffers and weight tensors are reused. */
 class BatchRunner {
   private readonly x: Float32Array;
   private readonly t: Float32Array;
-  private readonly full: { x: Tensor; t: Tensor; scale: Tensor };
-  private readonly weightFeeds: Record<string, Tensor>;
+  private readonly shapes: number[][];
+  private readonly stateFeeds: Record<string, Tensor>;
+  private readonly stateArrays: readonly Float32Array[];
 
   constructor(
     private readonly ort: Ort,
     private readonly task: TrainTask,
     private readonly batch: number,
+    private readonly k: number,
     private readonly reduction: 'sum' | 'mean',
-    weights: readonly Float32Array[],
+    private readonly weights: readonly Float32Array[],
+    private readonly adam: Adam,
+    private readonly momentNames: readonly string[],
   ) {
-    this.x = new Float32Array(batch * task.images.dim);
-    this.t = new Float32Array(batch * task.targets.dim);
-    this.full = this.tensors(batch);
-    const shapes = weightShapes(task.meta.dims);
-    this.weightFeeds = Object.fromEntries(WEIGHT_NAMES.map((n, k) => [n, new ort.Tensor('float32', weights[k], shapes[k])]));
+    this.x = new Float32Array(k * batch * task.images.dim);
+    this.t = new Float32Array(k * batch * task.targets.dim);
+    this.shapes = weightShapes(task.meta.dims);
+    this.stateArrays = [...weights, ...adam.m, ...adam.v];
+    const names = [...WEIGHT_NAMES, ...momentNames];
+    this.stateFeeds = Object.fromEntries(names.map((n, j) => [n, new ort.Tensor('float32', this.stateArrays[j], this.shapes[j % 4])]));
   }
 
-  private tensors(b: number): { x: Tensor; t: Tensor; scale: Tensor } {
+  /** Copies `rows` examples from `start` into the batch buffers. */
+  private fill(ex: Examples, start: number, rows: number): { x: Tensor; t: Tensor } {
     const { images, targets } = this.task;
+    for (let i = 0; i < rows; i++) {
+      const xr = ex.xRows[start + i];
+      const tr = ex.targetRows[start + i];
+      this.x.set(images.data.subarray(xr * images.dim, (xr + 1) * images.dim), i * images.dim);
+      this.t.set(targets.data.subarray(tr * targets.dim, (tr + 1) * targets.dim), i * targets.dim);
+    }
     return {
-      x: new this.ort.Tensor('float32', this.x.subarray(0, b * images.dim), [b, images.dim]),
-      t: new this.ort.Tensor('float32', this.t.subarray(0, b * targets.dim), [b, targets.dim]),
-      scale: new this.ort.Tensor('float32', Float32Array.of(this.reduction === 'mean' ? 1 / b : 1), []),
+      x: new this.ort.Tensor('float32', this.x.subarray(0, rows * images.dim), [rows, images.dim]),
+      t: new this.ort.Tensor('float32', this.t.subarray(0, rows * targets.dim), [rows, targets.dim]),
     };
   }
 
-  async run(session: InferenceSession, ex: Examples, signal: AbortSignal | undefined, each: (batchLossSum: number, out: InferenceSession.ReturnType) => void): Promise<number> {
-    const { images, targets, targetInput } = this.task;
-    const n = ex.xRows.length;
+  private scale(b: number): Tensor {
+    return new this.ort.Tensor('float32', Float32Array.of(this.reduction === 'mean' ? 1 / b : 1), []);
+  }
+
+  private weightFeeds(): Record<string, Tensor> {
+    return Object.fromEntries(WEIGHT_NAMES.map((n) => [n, this.stateFeeds[n]]));
+  }
+
+  /** Mean per-sample loss of `ex` without training. */
+  async loss(session: InferenceSession, ex: Examples, signal: AbortSignal | undefined): Promise<number> {
     let total = 0;
-    for (let start = 0; start < n; start += this.batch) {
+    for (let start = 0; start < ex.xRows.length; start += this.batch) {
+      if (signal?.aborted) throw new StageError('training cancelled');
+      const b = Math.min(this.batch, ex.xRows.length - start);
+      const f = this.fill(ex, start, b);
+      const out = await session.run({ x: f.x, [this.task.targetInput]: f.t, scale: this.scale(1), ...this.weightFeeds() });
+      total += (out.loss.data as Float32Array)[0];
+    }
+    return total / ex.xRows.length;
+  }
+
+  /** One epoch of training; returns the mean per-sample loss and the number of steps. */
+  async train(sessions: { step: InferenceSession; loop: InferenceSession | null }, ex: Examples, lr: number, signal: AbortSignal | undefined): Promise<{ loss: number; steps: number }> {
+    const n = ex.xRows.length;
+    const { beta1, beta2 } = this.adam.config;
+    const toSum = (loss: number, b: number): number => (this.reduction === 'mean' ? loss * b : loss);
+    let total = 0;
+    let steps = 0;
+    let start = 0;
+    const full = Math.floor(n / this.batch);
+    if (sessions.loop) {
+      const scale = this.scale(this.batch);
+      while (steps < full) {
+        if (signal?.aborted) throw new StageError('training cancelled');
+        const k = Math.min(this.k, full - steps);
+        const f = this.fill(ex, start, k * this.batch);
+        const alphas = new Float32Array(k);
+        for (let j = 0; j < k; j++) {
+          const t = this.adam.step + j + 1;
+          alphas[j] = (lr * Math.sqrt(1 - beta2 ** t)) / (1 - beta1 ** t);
+        }
+        const out = await sessions.loop.run({
+          X: f.x, T: f.t, scale, ...this.stateFeeds,
+          steps: new this.ort.Tensor('int64', BigInt64Array.of(BigInt(k)), []),
+          alphas: new this.ort.Tensor('float32', alphas, [k]),
+        });
+        [...WEIGHT_NAMES, ...this.momentNames].forEach((name, j) => this.stateArrays[j].set(out[`${name}_out`].data as Float32Array));
+        for (const l of out.losses.data as Float32Array) total += toSum(l, this.batch);
+        this.adam.step += k;
+        steps += k;
+        start += k * this.batch;
+      }
+    }
+    const grads = new Array<Float32Array>(GRAD_NAMES.length);
+    for (; start < n; start += this.batch) {
       if (signal?.aborted) throw new StageError('training cancelled');
       const b = Math.min(this.batch, n - start);
-      for (let i = 0; i < b; i++) {
-        const xr = ex.xRows[start + i];
-        const tr = ex.targetRows[start + i];
-        this.x.set(images.data.subarray(xr * images.dim, (xr + 1) * images.dim), i * images.dim);
-        this.t.set(targets.data.subarray(tr * targets.dim, (tr + 1) * targets.dim), i * targets.dim);
-      }
-      const f = b === this.batch ? this.full : this.tensors(b);
-      const out = await session.run({ x: f.x, [targetInput]: f.t, scale: f.scale, ...this.weightFeeds });
-      const loss = (out.loss.data as Float32Array)[0];
-      const sum = this.reduction === 'mean' ? loss * b : loss;
-      total += sum;
-      each(sum, out);
+      const f = this.fill(ex, start, b);
+      const out = await sessions.step.run({ x: f.x, [this.task.targetInput]: f.t, scale: this.scale(b), ...this.weightFeeds() });
+      total += toSum((out.loss.data as Float32Array)[0], b);
+      for (let j = 0; j < GRAD_NAMES.length; j++) grads[j] = out[GRAD_NAMES[j]].data as Float32Array;
+      this.adam.update(this.weights, grads, lr);
+      steps++;
     }
-    return total / n;
+    return { loss: total / n, steps };
   }
 }
 
 export async function train(task: TrainTask, opts: TrainOptions, hooks: TrainHooks): Promise<TrainResult> {
   const ort = await import('onnxruntime-node');
+  const graphs = await import('./graphs.js');
   const sessionOptions: InferenceSession.SessionOptions = {
     executionProviders: [...(opts.executionProviders ?? ['cpu'])],
     intraOpNumThreads: opts.threads ?? 1,
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
   };
-  const stepSession = await ort.InferenceSession.create(task.stepGraph(true), sessionOptions);
-  const lossSession = await ort.InferenceSession.create(task.stepGraph(false), sessionOptions);
+  const { dims } = task.meta;
+  const k = opts.stepsPerRun ?? 32;
+  const adamConfig = opts.adam ?? KERAS_ADAM;
+  const sessions = {
+    step: await ort.InferenceSession.create(graphs.stepGraph(task.step, task.targetInput, dims, true), sessionOptions),
+    loop: k > 1 ? await ort.InferenceSession.create(graphs.loopGraph(task.step, task.targetInput, dims, opts.batchSize, adamConfig), sessionOptions) : null,
+  };
+  const lossSession = await ort.InferenceSession.create(graphs.stepGraph(task.step, task.targetInput, dims, false), sessionOptions);
   const log = hooks.log ?? (() => {});
 
   let weights = opts.init ? opts.init.map((w) => Float32Array.from(w)) : initialWeights(task.meta, opts.seed);
-  const adam = new Adam(weights.map((w) => w.length), opts.adam ?? KERAS_ADAM);
+  const adam = new Adam(weights.map((w) => w.length), adamConfig);
   let state: LoopState = { schedule: initialSchedule(opts.lr), history: [], rows: [] };
   let resumedFrom: number | null = null;
 
@@ -199,21 +267,14 @@ export async function train(task: TrainTask, opts: TrainOptions, hooks: TrainHoo
     log(`resumed after epoch ${last} (${adam.step} steps)`);
   }
 
-  const runner = new BatchRunner(ort, task, opts.batchSize, opts.reduction, weights);
+  const runner = new BatchRunner(ort, task, opts.batchSize, k, opts.reduction, weights, adam, graphs.MOMENT_NAMES);
   const headAt = (epoch: number): Head => ({ meta: { ...task.meta, epoch }, weights });
 
   for (let epoch = state.history.length + 1; epoch <= opts.epochs && !state.schedule.stopped; epoch++) {
     const lr = state.schedule.lr;
     const examples = task.epochExamples(epoch);
-    let steps = 0;
-    const grads: Float32Array[] = new Array<Float32Array>(GRAD_NAMES.length);
-    const trainLoss = await runner.run(stepSession, examples, hooks.signal, (_sum, out) => {
-      for (let k = 0; k < GRAD_NAMES.length; k++) grads[k] = out[GRAD_NAMES[k]].data as Float32Array;
-      adam.update(weights, grads, lr);
-      steps++;
-      if (steps % 256 === 0) hooks.progress?.(epoch - 1 + (steps * opts.batchSize) / examples.xRows.length, opts.epochs);
-    });
-    const valLoss = await runner.run(lossSession, task.val, hooks.signal, () => {});
+    const { loss: trainLoss, steps } = await runner.train(sessions, examples, lr, hooks.signal);
+    const valLoss = await runner.loss(lossSession, task.val, hooks.signal);
     const decision = afterEpoch(state.schedule, epoch, valLoss, opts.plateau, opts.earlyStopping);
     state.history.push({ epoch, trainLoss, valLoss, lr, lrReduced: decision.lrReduced, steps });
     log(`epoch ${epoch}: train_loss ${trainLoss.toFixed(5)} val_loss ${valLoss.toFixed(5)} lr ${lr}${decision.lrReduced ? ` -> ${state.schedule.lr}` : ''}${decision.stop ? ' (early stop)' : ''}`);
@@ -224,7 +285,8 @@ export async function train(task: TrainTask, opts: TrainOptions, hooks: TrainHoo
     if (hooks.resumeDir) saveResume(hooks.resumeDir, head, adam.m, adam.v, { epoch, adamStep: adam.step, state });
     hooks.progress?.(epoch, opts.epochs);
   }
-  await stepSession.release();
+  await sessions.step.release();
+  await sessions.loop?.release();
   await lossSession.release();
 
   const lastEpoch = state.history.length;

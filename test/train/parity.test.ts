@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { readNpy } from '../../src/io/npy.js';
-import { contrastiveStepGraph, crossEntropyStepGraph, type MlpDims } from '../../src/train/graphs.js';
+import { ceStepBuilder, contrastiveStepBuilder, contrastiveStepGraph, type MlpDims, type StepBuilder } from '../../src/train/graphs.js';
 import { train, type TrainTask } from '../../src/train/trainer.js';
 
 const GOLDEN = join(import.meta.dirname, '..', 'golden', 'train');
@@ -40,7 +40,7 @@ function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return num / den;
 }
 
-async function replay(head: 'cross_entropy' | 'contrastive', dims: MlpDims, targetDim: number, graph: (g: boolean) => Uint8Array) {
+async function replay(head: 'cross_entropy' | 'contrastive', dims: MlpDims, targetDim: number, step: StepBuilder, stepsPerRun: number) {
   const g = summary[head];
   const order = i32(head, 'order');
   const [epochs, n] = order.shape;
@@ -55,11 +55,11 @@ async function replay(head: 'cross_entropy' | 'contrastive', dims: MlpDims, targ
       return { xRows: rows, targetRows: rows };
     },
     val: { xRows: val, targetRows: val },
-    stepGraph: graph,
+    step,
   };
   const never = { patience: 1e9, minDelta: 0 };
   const result = await train(task, {
-    seed: 0, epochs, batchSize: g.batch, lr: g.lr, reduction: g.reduction, headEpoch: 'last',
+    seed: 0, epochs, stepsPerRun, batchSize: g.batch, lr: g.lr, reduction: g.reduction, headEpoch: 'last',
     plateau: { factor: 0.1, patience: 1e9, minDelta: 0, minLr: 0 }, earlyStopping: never,
     init: ['W1', 'b1', 'W2', 'b2'].map((w) => f32(head, `${w}_init`)),
   }, { checkpointsDir: mkdtempSync(join(tmpdir(), 'pipe-parity-')) });
@@ -70,16 +70,18 @@ async function replay(head: 'cross_entropy' | 'contrastive', dims: MlpDims, targ
 describe('parity with PyTorch (goldens from tools/torch_clipe_parity.py)', () => {
   const { D, H, C, E } = summary.dims;
 
-  it('CE head: 320 steps, per-epoch losses and final weights', async () => {
-    const { result, golden } = await replay('cross_entropy', { inputDim: D, hidden: H, outputDim: C }, C, (g) => crossEntropyStepGraph({ inputDim: D, hidden: H, outputDim: C }, 'softmax', g));
+  // stepsPerRun 1: single-step graph + typed-array Adam; 5: the ONNX Loop with Adam in the graph (8 and 16
+  // steps per epoch, so both the Loop and the single-step path for the remainder are exercised).
+  it.each([1, 5])('CE head: 320 steps, per-epoch losses and final weights (stepsPerRun %i)', async (k) => {
+    const { result, golden } = await replay('cross_entropy', { inputDim: D, hidden: H, outputDim: C }, C, ceStepBuilder('softmax'), k);
     expect(relDiff(result.history.map((h) => h.trainLoss), golden.train_loss)).toBeLessThan(1e-5);
     expect(relDiff(result.history.map((h) => h.valLoss), golden.val_loss)).toBeLessThan(1e-5);
     ['W1', 'b1', 'W2', 'b2'].forEach((w, k) => expect(relDiff(result.head.weights[k], f32('cross_entropy', `${w}_final`)), w).toBeLessThan(1e-5));
   });
 
-  it("contrastive head (authors' soft targets, summed): 320 steps, per-epoch losses and final weights", async () => {
+  it.each([1, 5])("contrastive head (authors' soft targets, summed): 320 steps, losses and final weights (stepsPerRun %i)", async (k) => {
     const dims = { inputDim: D, hidden: H, outputDim: E };
-    const { result, golden } = await replay('contrastive', dims, E, (g) => contrastiveStepGraph(dims, 'soft', summary.tau, g));
+    const { result, golden } = await replay('contrastive', dims, E, contrastiveStepBuilder('soft', summary.tau), k);
     expect(relDiff(result.history.map((h) => h.trainLoss), golden.train_loss)).toBeLessThan(1e-5);
     expect(relDiff(result.history.map((h) => h.valLoss), golden.val_loss)).toBeLessThan(1e-5);
     ['W1', 'b1', 'W2', 'b2'].forEach((w, k) => expect(relDiff(result.head.weights[k], f32('contrastive', `${w}_final`)), w).toBeLessThan(1e-5));
