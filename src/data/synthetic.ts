@@ -29,6 +29,11 @@ export interface SyntheticOptions {
   readonly webemoLayout: 'official' | 'folders' | 'both';
   /** Share of WEBEmo URLs listed without a downloaded image (the release's dead links). */
   readonly missingUrlFraction: number;
+  /**
+   * Share of images drawn with the look of a random class (default 0.25): real labels are noisy, and
+   * without it every head would score 100% and the demo's numbers would say nothing.
+   */
+  readonly hardFraction?: number;
 }
 
 export interface SyntheticReport {
@@ -90,33 +95,47 @@ function hsvToRgb(h: number, s: number, v: number): [number, number, number] {
   return [f(5) * 255, f(3) * 255, f(1) * 255];
 }
 
+const SINE_STEPS = 4096;
+const SINE = Float32Array.from({ length: SINE_STEPS }, (_, k) => 0.5 + 0.5 * Math.sin((2 * Math.PI * k) / SINE_STEPS));
+/** Uniform noise in [-0.5, 0.5), drawn once; each image reads it from a random offset (fast, deterministic). */
+const NOISE = (() => {
+  const r = rng('pipe-synthetic-noise');
+  return Float32Array.from({ length: 1 << 16 }, () => r() - 0.5);
+})();
+
 /** Raw RGB pixels: two class colours blended by an oriented stripe pattern, plus a blob and noise. */
 function paint(l: Look, w: number, h: number, rand: () => number): Buffer {
   const hue = (l.hue + (rand() - 0.5) * 24 + 360) % 360;
   const v = l.positive ? 0.95 : 0.6;
-  const c1 = hsvToRgb(hue, 0.85, v);
-  const c2 = hsvToRgb((hue + 35) % 360, 0.45, v * 0.45);
+  const [r1, g1, b1] = hsvToRgb(hue, 0.85, v);
+  const [r2, g2, b2] = hsvToRgb((hue + 35) % 360, 0.45, v * 0.45);
   const freq = 3 + 4 * l.variant + rand() * 1.5;
   const angle = (l.variant * 37 + (rand() - 0.5) * 12) * (Math.PI / 180);
-  const ca = Math.cos(angle) / Math.max(w, h);
-  const sa = Math.sin(angle) / Math.max(w, h);
-  const phase = rand() * 2 * Math.PI;
+  // Stripe phase in table steps: linear in x and y, so the sine comes from a lookup table.
+  const stepX = (freq * Math.cos(angle) * SINE_STEPS) / Math.max(w, h);
+  const stepY = (freq * Math.sin(angle) * SINE_STEPS) / Math.max(w, h);
+  const phase = rand() * SINE_STEPS;
   const bx = rand() * w;
   const by = rand() * h;
-  const br = (0.15 + rand() * 0.2) * Math.min(w, h);
+  const br2 = ((0.15 + rand() * 0.2) * Math.min(w, h)) ** 2;
   const noise = 28;
-  const px = Buffer.alloc(w * h * 3);
+  let n = Math.floor(rand() * NOISE.length);
+  const px = new Uint8ClampedArray(w * h * 3); // clamps and rounds on store
   let i = 0;
   for (let y = 0; y < h; y++) {
+    const rowPhase = phase + y * stepY + SINE_STEPS * 64;
     for (let x = 0; x < w; x++) {
-      let t = 0.5 + 0.5 * Math.sin(2 * Math.PI * freq * (x * ca + y * sa) + phase);
+      let t = SINE[Math.floor(rowPhase + x * stepX) & (SINE_STEPS - 1)];
       const dx = x - bx;
       const dy = y - by;
-      if (dx * dx + dy * dy < br * br) t = 1 - t; // a "subject" blob with inverted stripes
-      for (let c = 0; c < 3; c++) px[i++] = Math.max(0, Math.min(255, c1[c] * t + c2[c] * (1 - t) + (rand() - 0.5) * noise));
+      if (dx * dx + dy * dy < br2) t = 1 - t; // a "subject" blob with inverted stripes
+      const d = NOISE[n++ & 0xffff] * noise;
+      px[i++] = r1 * t + r2 * (1 - t) + d;
+      px[i++] = g1 * t + g2 * (1 - t) + d;
+      px[i++] = b1 * t + b2 * (1 - t) + d;
     }
   }
-  return px;
+  return Buffer.from(px.buffer);
 }
 
 interface ImageJob {
@@ -175,8 +194,12 @@ export async function generateSyntheticData(opts: SyntheticOptions): Promise<Syn
   const rand = rng(seed, 'layout');
   const jobs: ImageJob[] = [];
   const counts: Record<string, number> = {};
+  const hard = opts.hardFraction ?? 0.25;
+  const emotions = Object.keys(HUE).filter((e) => e !== 'confusion');
   const job = (dataset: string, path: string, l: Look, w: number, h: number, format: 'jpeg' | 'png' = 'jpeg'): void => {
-    jobs.push({ path, look: l, width: w, height: h, format, key: `${dataset}:${relative(out, path)}` });
+    const r = rng(seed, 'hard', dataset, relative(out, path));
+    const drawn = r() < hard ? look(emotions[Math.floor(r() * emotions.length)], Math.floor(r() * 4)) : l;
+    jobs.push({ path, look: drawn, width: w, height: h, format, key: `${dataset}:${relative(out, path)}` });
     counts[dataset] = (counts[dataset] ?? 0) + 1;
   };
 
