@@ -1,6 +1,7 @@
 // The data stage kinds through the real `pipe` CLI (subprocess, real store): synthetic data -> ingest of
-// all five layouts -> captions -> synonyms -> prompts; cached re-runs; a re-ingest after adding one file
-// re-reads one file; errors reach the user with the expected layout; generated synonyms never leak the key.
+// all five layouts -> captions (imported, and from an external captioner command) -> synonyms -> prompts;
+// cached re-runs; a re-ingest after adding one file re-reads one file; errors reach the user with the
+// expected layout; generated synonyms never leak the key.
 import { copyFileSync, cpSync, readdirSync, readFileSync, utimesSync, writeFileSync, renameSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,13 +11,15 @@ import type { ManifestRow, PromptRow } from '../../src/formats.js';
 import type { IngestSummary } from '../../src/data/manifest.js';
 import { readJsonl } from '../../src/io/jsonl.js';
 import { openStore } from '../../src/store/index.js';
-import { byStatus, runPipe, runPipeJson, tempWorkspace, type RunDoc } from '../support/index.js';
+import { byStatus, REPO_ROOT, runPipe, runPipeJson, tempWorkspace, type RunDoc } from '../support/index.js';
 
 const ws = tempWorkspace('pipe-data-stages-');
 afterAll(() => ws.cleanup());
 
 const PIPELINE = `
 description: data stages
+params:
+  tools: ${join(REPO_ROOT, 'tools')}
 stages:
   data:
     uses: demo/synthetic-data
@@ -42,6 +45,13 @@ stages:
   captions:
     uses: captions/import
     with: { manifest: "\${stages.webemo.outputs.manifest}", file: "\${stages.data.outputs.captions}" }
+  caption:
+    run: [node, "\${params.tools}/colour-captioner.mjs", --manifest, "\${stages.webemo.outputs.manifest}", --out, "\${outs.captions}"]
+    deps: ["\${params.tools}/colour-captioner.mjs"]
+    outs: { captions: captions.jsonl }
+  captions-cmd:
+    uses: captions/import
+    with: { manifest: "\${stages.webemo.outputs.manifest}", file: "\${stages.caption.outputs.captions}" }
   synonyms:
     uses: synonyms/table
   prompts:
@@ -69,7 +79,7 @@ describe('data stages through pipe run', () => {
   });
 
   it('ingests all five layouts and builds SC/SSC/IC prompts', async () => {
-    expect(byStatus(doc).ran).toHaveLength(10);
+    expect(byStatus(doc).ran).toHaveLength(12);
     const w = summary(doc, 'webemo');
     expect(w.settings).toEqual({ confusion: 'sadness' });
     expect(w.images + w.missing.length).toBe(150);
@@ -88,11 +98,15 @@ describe('data stages through pipe run', () => {
     expect(count('ic')).toBe(w.images);
     const coverage = JSON.parse(readFileSync(out(doc, 'captions', 'coverage'), 'utf8')) as { extra: number };
     expect(coverage.extra).toBe(w.missing.length); // captions of the dead URLs match no image
+    // The external captioner's output, imported with the default policy (every image captioned).
+    const cmd = readJsonl<{ id: string; text: string }>(out(doc, 'captions-cmd', 'captions'));
+    expect(cmd).toHaveLength(w.images);
+    expect(cmd[0].text).toMatch(/^a photo that contains a (bright|dark) [a-z]+ pattern of stripes with a round shape$/);
   });
 
   it('a second run restores everything from the cache', async () => {
     const r = await runPipeJson(['run', 'data.yaml'], { cwd: ws.dir });
-    expect(byStatus(r.doc).cached).toHaveLength(10);
+    expect(byStatus(r.doc).cached).toHaveLength(12);
   });
 
   it('re-ingest after adding one file re-reads that file only', async () => {
