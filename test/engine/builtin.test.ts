@@ -133,14 +133,10 @@ describe('built-in stage kinds', () => {
     }
   });
 
-  it('reports a missing path input as a failed instance with the path', async () => {
+  it('refuses to start when a path input is missing, naming it', async () => {
     ws = tempWorkspace();
     ws.write('p.yaml', PIPELINE);
     ws.write('data/a.txt', '1');
-    const r = await runPipeline({ file: 'p.yaml', workspace: ws.dir, kinds });
-    expect(r.status).toBe('failed');
-    expect(r.instances[0].status).toBe('failed');
-    expect(r.instances[0].error).toContain('data/b.txt');
-    expect(r.instances[1]).toMatchObject({ status: 'skipped', reason: 'upstream sum failed' });
+    await expect(runPipeline({ file: 'p.yaml', workspace: ws.dir, kinds })).rejects.toThrow(/input data\/b\.txt does not exist \(read by sum\)/);
   });
 });
