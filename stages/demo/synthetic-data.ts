@@ -15,7 +15,7 @@ const size = (n: number) => ({ type: 'integer', minimum: 1, maximum: 100000, def
 
 export default defineStage<SyntheticDataParams>({
   kind: 'demo/synthetic-data',
-  version: '1',
+  version: '2',
   description: 'Synthetic (obviously fake) images in the real layouts of the five datasets, with captions and synonyms',
   params: {
     type: 'object',
