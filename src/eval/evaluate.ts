@@ -40,6 +40,8 @@ export interface PreparedSet {
   readonly x: Float32Array;
   readonly n: number;
   readonly dim: number;
+  /** Images of the split left out because they have no embedding. */
+  readonly missing: number;
   readonly taxonomies: readonly { readonly tax: Taxonomy; readonly truth: Int32Array }[];
 }
 
@@ -49,15 +51,15 @@ export function prepareEvalSets(specs: readonly EvalSetSpec[], settings: Readonl
     const table = loadEmbeddingTable(spec.embeddings, spec.index);
     const manifest: ManifestRow[] = readManifest(spec.manifest);
     const split = spec.split ?? 'test';
-    let rows: Uint32Array | undefined;
+    let first: { rows: Uint32Array; missing: number } | undefined;
     const taxonomies = spec.taxonomies.map((id) => {
       const tax = loadTaxonomy(id, { settings });
       const ls = labelledSplit(spec.manifest, manifest, table, tax, split);
-      rows ??= ls.rows;
+      first ??= ls;
       return { tax, truth: ls.labels };
     });
-    const r = rows as Uint32Array;
-    return { spec, x: gatherRows(table, r), n: r.length, dim: table.dim, taxonomies };
+    const { rows, missing } = first as { rows: Uint32Array; missing: number };
+    return { spec, x: gatherRows(table, rows), n: rows.length, dim: table.dim, missing, taxonomies };
   });
 }
 
@@ -88,12 +90,13 @@ function metricNames(tax: Taxonomy): string[] {
   return ['accuracy', 'per_class_accuracy', 'macro_f1', 'confusion', ...TOP_K.filter((k) => k < tax.classes.length).map((k) => `top${k}_accuracy`), 'hier_accuracy'];
 }
 
-function rowsOf(base: RowBase, dataset: string, tax: Taxonomy, ev: Evaluation, tags: Readonly<Record<string, string>>): MetricRow[] {
+function rowsOf(base: RowBase, set: PreparedSet, tax: Taxonomy, ev: Evaluation, tags: Readonly<Record<string, string>>): MetricRow[] {
+  const dataset = set.spec.dataset;
   const labels = tax.classes.map((c) => c.id);
   const hier = parentIndex(tax);
   const row = (metric: string, value: number | null, detail?: Json): MetricRow => ({ method: base.method, dataset, taxonomy: tax.id, seed: base.seed, epoch: base.epoch, metric, value, detail, tags });
   return [
-    row('accuracy', ev.accuracy, { n: ev.n }),
+    row('accuracy', ev.accuracy, { n: ev.n, missing_embeddings: set.missing }),
     row('per_class_accuracy', ev.balancedAccuracy, Object.fromEntries(labels.map((l, k) => [l, ev.perClass[k]]))),
     row('macro_f1', ev.macroF1),
     row('confusion', ev.n, { labels, matrix: ev.confusion.map((r) => [...r]) }),
@@ -116,7 +119,7 @@ export async function evaluateSets(sets: readonly PreparedSet[], scorer: Scorer,
       if ('notComputable' in r) {
         out.push(...notComputableRows(base, set.spec.dataset, tax, r.notComputable, tags));
       } else {
-        out.push(...rowsOf(base, set.spec.dataset, tax, evaluate(r.scores, tax.classes.length, truth, TOP_K, parentIndex(tax)?.parentOf), tags));
+        out.push(...rowsOf(base, set, tax, evaluate(r.scores, tax.classes.length, truth, TOP_K, parentIndex(tax)?.parentOf), tags));
       }
     }
   }

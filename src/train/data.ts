@@ -31,6 +31,8 @@ export interface LabelledSplit {
   readonly ids: readonly string[];
   readonly rows: Uint32Array;
   readonly labels: Int32Array;
+  /** Images of the split without an embedding (unreadable files `clip/embed-images` left out). */
+  readonly missing: number;
 }
 
 /**
@@ -72,11 +74,13 @@ export function labelledSplit(manifestPath: string, manifest: readonly ManifestR
     rows.push(row);
     labels.push(classIndex(tax, cls));
   }
-  if (missing > 0) {
-    throw dataError(manifestPath, `${missing} ${split} images have no row in ${table.file} (e.g. ${example})`, 'Embed the same manifest that you train or evaluate on.');
+  if (ids.length === 0) {
+    throw missing > 0
+      ? dataError(manifestPath, `none of the ${missing} ${split} images has a row in ${table.file} (e.g. ${example})`, 'Embed the same manifest that you train or evaluate on.')
+      : dataError(manifestPath, `no images in split "${split}"`, 'Check the split name (train, val, test) and the manifest.');
   }
-  if (ids.length === 0) throw dataError(manifestPath, `no images in split "${split}"`, 'Check the split name (train, val, test) and the manifest.');
-  return { ids, rows: Uint32Array.from(rows), labels: Int32Array.from(labels) };
+  // A few images the embedding stage could not read are left out (and counted), not fatal.
+  return { ids, rows: Uint32Array.from(rows), labels: Int32Array.from(labels), missing };
 }
 
 export function readManifest(path: string): ManifestRow[] {

@@ -81,16 +81,15 @@ export interface TrainingData {
   readonly val: LabelledSplit;
 }
 
-export function loadTrainingData(p: CommonTrainParams): TrainingData {
+export function loadTrainingData(p: CommonTrainParams, log: (line: string) => void): TrainingData {
   const taxonomy = loadTaxonomy(p.taxonomy, { confusion: p.confusion });
   const table = loadEmbeddingTable(p.embeddings, p.index);
   const manifest = readManifest(p.manifest);
-  return {
-    taxonomy,
-    table,
-    train: labelledSplit(p.manifest, manifest, table, taxonomy, p.train_split),
-    val: labelledSplit(p.manifest, manifest, table, taxonomy, p.val_split),
-  };
+  const train = labelledSplit(p.manifest, manifest, table, taxonomy, p.train_split);
+  const val = labelledSplit(p.manifest, manifest, table, taxonomy, p.val_split);
+  // Images without an embedding (files the embedding stage could not read) are left out, and said so.
+  if (train.missing + val.missing > 0) log(`${train.missing} train and ${val.missing} val images have no embedding and are left out`);
+  return { taxonomy, table, train, val };
 }
 
 export async function trainFingerprint(p: CommonTrainParams): Promise<Record<string, string>> {
@@ -109,6 +108,7 @@ export async function runTraining(ctx: StageContext<CommonTrainParams>, task: Tr
   const p = ctx.params;
   const sets = prepareEvalSets(p.eval_sets, { confusion: p.confusion });
   ctx.log(`${method}: ${p.taxonomy}, seed ${p.seed}, ${task.val.xRows.length} validation pairs, ${sets.length} evaluation set(s)`);
+  for (const s of sets) if (s.missing > 0) ctx.log(`${s.spec.dataset}: ${s.missing} ${s.spec.split ?? 'test'} images have no embedding and are not evaluated`);
   const result = await train(task, {
     seed: p.seed,
     epochs: p.epochs,

@@ -62,7 +62,7 @@ export default defineStage<ContrastiveParams>({
     const { loadPromptTable } = await import('../../src/eval/prompts.js');
     const { contrastiveHeadScorer } = await import('../../src/eval/scorers.js');
     const { contrastiveTask } = await import('../../src/train/contrastive.js');
-    const data = loadTrainingData(p);
+    const data = loadTrainingData(p, (l) => ctx.log(l));
     const prompts = loadPromptTable(p.prompts);
     const captions = CAPTION_ORDER.filter((k) => p.captions.includes(k));
     const tags = { loss: p.loss, reduction: p.reduction, captions: captions.join('+') };

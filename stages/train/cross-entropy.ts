@@ -29,7 +29,7 @@ export default defineStage<CrossEntropyParams>({
     const ort = await import('onnxruntime-node');
     const { ceHeadScorer } = await import('../../src/eval/scorers.js');
     const { crossEntropyTask } = await import('../../src/train/cross-entropy.js');
-    const data = loadTrainingData(p);
+    const data = loadTrainingData(p, (l) => ctx.log(l));
     const tags = { head: p.output, reduction: p.reduction };
     const task = crossEntropyTask({
       images: data.table, train: data.train, val: data.val, taxonomy: data.taxonomy, output: p.output, hidden: p.hidden, seed: p.seed,
