@@ -1,0 +1,134 @@
+// Orchestrator benchmark: the no-op re-run (everything cached) of a 1,001-instance pipeline over
+// 100,000 small files, pipe vs Snakemake on the equivalent Snakefile, measured in the same run.
+// Usage: npm run bench:orchestrator [-- --repeat N]   (needs `npm run build` and Debian's snakemake)
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const WORK = join(ROOT, 'bench', '.work', 'orchestrator');
+const PIPE = join(ROOT, 'bin', 'pipe.js');
+const SHARDS = 1000;
+const FILES_PER_SHARD = 100;
+const repeatArg = process.argv.indexOf('--repeat');
+const REPEAT = repeatArg > 0 ? Number(process.argv[repeatArg + 1]) : 5;
+
+const shardName = (i) => String(i).padStart(4, '0');
+
+function generate() {
+  const marker = join(WORK, 'data', '.complete');
+  if (existsSync(marker)) return;
+  rmSync(WORK, { recursive: true, force: true });
+  for (let s = 0; s < SHARDS; s++) {
+    const dir = join(WORK, 'data', `shard-${shardName(s)}`);
+    mkdirSync(dir, { recursive: true });
+    for (let f = 0; f < FILES_PER_SHARD; f++) writeFileSync(join(dir, `f${String(f).padStart(3, '0')}.txt`), `shard ${s} file ${f}\n`);
+  }
+  writeFileSync(marker, '');
+}
+
+function writeWorkflows() {
+  const shards = Array.from({ length: SHARDS }, (_, i) => `"${shardName(i)}"`).join(', ');
+  writeFileSync(
+    join(WORK, 'pipeline.yaml'),
+    `description: orchestrator benchmark, ${SHARDS} shards x ${FILES_PER_SHARD} files
+params:
+  shards: [${shards}]
+stages:
+  count:
+    matrix: { shard: "\${params.shards}" }
+    run: [cp, "data/shard-\${matrix.shard}/f000.txt", "\${outs.first}"]
+    deps: ["data/shard-\${matrix.shard}"]
+    outs: { first: first.txt }
+  aggregate:
+    run: [sort, -o, "\${outs.all}", "\${stages.count.outputs.first}"]
+    outs: { all: all.txt }
+`,
+  );
+  writeFileSync(
+    join(WORK, 'Snakefile'),
+    `SHARDS = [f"{i:04d}" for i in range(${SHARDS})]
+
+rule all:
+    input: "sm/all.txt"
+
+rule count:
+    input: "data/shard-{shard}"
+    output: "sm/count/{shard}/first.txt"
+    shell: "cp {input}/f000.txt {output}"
+
+rule aggregate:
+    input: expand("sm/count/{shard}/first.txt", shard=SHARDS)
+    output: "sm/all.txt"
+    shell: "sort -o {output} {input}"
+`,
+  );
+}
+
+/** Runs a command under GNU time; returns wall seconds and peak RSS (MiB). */
+function timed(cmd, args) {
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', cmd, ...args], { cwd: WORK, encoding: 'utf8', env: { ...process.env, CI: '1' }, maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`);
+  const last = r.stderr.trim().split('\n').pop();
+  const [wall, rssKb] = last.split(' ').map(Number);
+  return { wall, rssMb: rssKb / 1024, stdout: r.stdout, stderr: r.stderr };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+function main() {
+  if (!existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js'))) throw new Error('run `npm run build` first');
+  const snakemake = spawnSync('snakemake', ['--version'], { encoding: 'utf8' });
+  if (snakemake.status !== 0) throw new Error('snakemake not found: apt-get install snakemake');
+  const t0 = Date.now();
+  generate();
+  writeWorkflows();
+  console.error(`data ready (${SHARDS * FILES_PER_SHARD} files) in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+
+  // First runs (not timed for the comparison): build everything once with each tool.
+  const pipeFirst = timed('node', [PIPE, 'run', 'pipeline.yaml', '--json']);
+  const doc = JSON.parse(pipeFirst.stdout);
+  if (doc.status !== 'succeeded') throw new Error(`pipe first run: ${doc.status}`);
+  const smFirst = timed('snakemake', ['--cores', String(cpus().length), '--quiet']);
+  console.error(`first runs: pipe ${pipeFirst.wall}s (${doc.instances.length} instances), snakemake ${smFirst.wall}s`);
+
+  const pipeRuns = [];
+  const smRuns = [];
+  for (let i = 0; i < REPEAT; i++) {
+    const p = timed('node', [PIPE, 'run', 'pipeline.yaml', '--json']);
+    const d = JSON.parse(p.stdout);
+    const notCached = d.instances.filter((x) => x.status !== 'cached').length;
+    if (notCached) throw new Error(`pipe no-op re-ran ${notCached} instances`);
+    pipeRuns.push(p);
+    const s = timed('snakemake', ['--cores', String(cpus().length)]);
+    if (!/Nothing to be done/.test(s.stdout + s.stderr)) throw new Error(`snakemake no-op did work:\n${s.stderr.slice(-1500)}`);
+    smRuns.push(s);
+  }
+  const status = timed('node', [PIPE, 'status', 'pipeline.yaml', '--json']);
+  const pipeWall = median(pipeRuns.map((r) => r.wall));
+  const smWall = median(smRuns.map((r) => r.wall));
+  const result = {
+    machine: `${cpus().length} x ${cpus()[0]?.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`,
+    snakemake: snakemake.stdout.trim(),
+    instances: doc.instances.length,
+    files: SHARDS * FILES_PER_SHARD,
+    repeat: REPEAT,
+    pipe_noop_s: pipeWall,
+    pipe_noop_all_s: pipeRuns.map((r) => r.wall),
+    pipe_peak_rss_mb: Math.round(Math.max(...pipeRuns.map((r) => r.rssMb))),
+    pipe_status_s: status.wall,
+    snakemake_noop_s: smWall,
+    snakemake_noop_all_s: smRuns.map((r) => r.wall),
+    snakemake_peak_rss_mb: Math.round(Math.max(...smRuns.map((r) => r.rssMb))),
+    ratio_snakemake_over_pipe: Number((smWall / pipeWall).toFixed(2)),
+  };
+  writeFileSync(join(WORK, 'result.json'), JSON.stringify(result, null, 2));
+  console.log(JSON.stringify(result, null, 2));
+  console.log(
+    `\n| no-op re-run, ${result.instances} instances over ${result.files} files | pipe ${pipeWall.toFixed(2)} s (peak RSS ${result.pipe_peak_rss_mb} MiB) | Snakemake ${smWall.toFixed(2)} s (${result.snakemake_peak_rss_mb} MiB) | ${result.ratio_snakemake_over_pipe}x |`,
+  );
+}
+
+main();
