@@ -1,6 +1,6 @@
 // Training stages end to end on generated embeddings: train -> per-epoch evaluation on three datasets,
 // every metric row written (null where not computable), early stopping and the LR schedule, resuming.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -146,6 +146,21 @@ describe('train/contrastive', () => {
     expect(one(run.metrics, { dataset: 'emotion6', taxonomy: 'emotion6_2', metric: 'accuracy' }).tags).toMatchObject({ loss: 'hard', prompts: 'mapped', prompt_taxonomy: 'webemo6' });
     // webemo6 prompts cannot be mapped onto FI's 8 classes: an X cell.
     expect(one(run.metrics, { dataset: 'fi', taxonomy: 'fi8', metric: 'accuracy' }).value).toBeNull();
+  });
+});
+
+describe('input problems', () => {
+  it('leaves out (and counts) images without an embedding; rejects a caption set outside the ablation', async () => {
+    const index = join(world.dir, 'emotion6', 'index-partial.jsonl');
+    writeFileSync(index, readFileSync(world.emotion6.index, 'utf8').split('\n').filter(Boolean).slice(5).join('\n') + '\n');
+    const run = await runStage(baselines, { eval_sets: [{ dataset: 'emotion6', ...world.emotion6, index, taxonomies: ['emotion6_6'] }] });
+    expect(one(run.metrics, { method: 'most_represented_class', metric: 'accuracy' }).detail).toEqual({ n: 115, missing_embeddings: 5 });
+    await expect(runStage(contrastive, { ...world.webemo, prompts: world.prompts, captions: ['ssc'] })).rejects.toThrow(/not one of the paper's combinations/);
+  });
+
+  it('says which prompts are missing', async () => {
+    await expect(runStage(zeroShot, { prompts: world.prompts, eval_sets: [{ dataset: 'fi', ...world.fi, taxonomies: ['fi8'] }], prompt_source: 'own_synonyms' })).resolves.toBeDefined();
+    await expect(runStage(contrastive, { ...world.webemo, prompts: world.prompts, taxonomy: 'webemo6', captions: ['sc', 'ssc'], epochs: 1 })).rejects.toThrow(/no ssc prompt for webemo6 class\(es\) anger/);
   });
 });
 
