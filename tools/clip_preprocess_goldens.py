@@ -7,7 +7,7 @@ Run with Debian's Python (python3-pil, python3-numpy), never needed by CI or tes
 
 It generates small deterministic test images covering the cases the issue lists (WEBEmo-like 220x147 and
 146x220 thumbnails that CLIP upsamples, a large downscale, greyscale, palette, PNG with alpha, CMYK JPEG,
-an EXIF-rotated JPEG), then preprocesses each one exactly like Hugging Face's CLIPImageProcessor does
+an EXIF-rotated JPEG, 16-bit RGB and grey PNGs), then preprocesses each one exactly like Hugging Face's CLIPImageProcessor does
 with Pillow (convert RGB, shortest side -> 224 with BICUBIC, floor center crop, rescale, normalise in
 float32), and stores:
   <name>.crop.npy   uint8 [112, 112, 3]   the Pillow-resized, cropped RGB, every 2nd pixel (exact comparison)
@@ -16,6 +16,8 @@ plus goldens.json (file list, Pillow/numpy versions, shapes).
 """
 import json
 import os
+import struct
+import zlib
 
 import numpy as np
 import PIL
@@ -47,6 +49,18 @@ def scene(w, h, seed, noise=4.0):
     return np.clip(np.round(img), 0, 255).astype(np.uint8)
 
 
+def png16(path, arr, color_type):
+    """A 16-bit PNG written by hand: Pillow cannot save 16-bit RGB."""
+    h, w = arr.shape[:2]
+    raw = b''.join(b'\x00' + arr[y].astype('>u2').tobytes() for y in range(h))
+
+    def chunk(tag, data):
+        return struct.pack('>I', len(data)) + tag + data + struct.pack('>I', zlib.crc32(tag + data) & 0xffffffff)
+    with open(path, 'wb') as f:
+        f.write(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 16, color_type, 0, 0, 0))
+                + chunk(b'IDAT', zlib.compress(raw, 9)) + chunk(b'IEND', b''))
+
+
 def make_images():
     os.makedirs(IMAGES, exist_ok=True)
     out = {}
@@ -70,6 +84,12 @@ def make_images():
     exif = Image.Exif()
     exif[0x0112] = 6  # Orientation: rotate 90 CW to display; PIL (and CLIP) ignore it
     save('exif6-200x260.jpg', Image.fromarray(scene(200, 260, 12)), quality=90, exif=exif.tobytes())
+    deep = scene(160, 120, 13, noise=0).astype(np.uint16) * 257
+    png16(os.path.join(IMAGES, 'rgb16-160x120.png'), deep, 2)
+    out['rgb16-160x120.png'] = os.path.join(IMAGES, 'rgb16-160x120.png')
+    # Mostly above 255: PIL clips 16-bit grey when converting to RGB (a quirk we reproduce).
+    png16(os.path.join(IMAGES, 'grey16-120x160.png'), (scene(120, 160, 14, noise=0)[..., 0].astype(np.uint16) * 2), 0)
+    out['grey16-120x160.png'] = os.path.join(IMAGES, 'grey16-120x160.png')
     return out
 
 

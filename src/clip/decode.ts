@@ -52,6 +52,15 @@ export async function decodeRgb(input: Buffer): Promise<Image8> {
       const pixels = info.width * info.height;
       return { width: info.width, height: info.height, channels: 3, data: cmykToRgb(data, pixels) };
     }
+    if (meta.space === 'grey16' && meta.channels === 1) {
+      // PIL opens 16-bit grey as a 32-bit integer image and convert('RGB') clips it at 255 (mostly white):
+      // a Pillow quirk that the authors' pipeline inherits, so we keep it for parity.
+      const { data, info } = await img.pipelineColourspace('grey16').toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
+      const grey = new Uint16Array(data.buffer, data.byteOffset, info.width * info.height);
+      const out = new Uint8Array(grey.length * 3);
+      for (let p = 0; p < grey.length; p++) out[p * 3] = out[p * 3 + 1] = out[p * 3 + 2] = grey[p] > 255 ? 255 : grey[p];
+      return { width: info.width, height: info.height, channels: 3, data: out };
+    }
     const { data, info } = await img.removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new ImageDecodeError(`image decoded to ${info.channels} channels, expected RGB`);
     return { width: info.width, height: info.height, channels: 3, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
