@@ -8,6 +8,8 @@ export interface Reporter {
   started(id: string): void;
   progress(id: string, p: Progress): void;
   waiting(id: string, why: string): void;
+  /** A stage's log line (only with --verbose). */
+  log(id: string, line: string): void;
   finished(r: InstanceResult): void;
   end(r: RunResult): void;
 }
@@ -63,6 +65,9 @@ export class PlainReporter implements Reporter {
   waiting(id: string, why: string): void {
     this.write(`wait    ${id}: ${why}\n`);
   }
+  log(id: string, line: string): void {
+    this.write(`log     ${id}: ${line}\n`);
+  }
   finished(r: InstanceResult): void {
     const label = r.would_run ? 'would run' : r.status;
     if (r.status === 'cached' && !this.dryRun) return; // hits are summarised at the end
@@ -91,6 +96,8 @@ export class TtyReporter implements Reporter {
   private timer: NodeJS.Timeout | undefined;
   private dryRun = false;
   private started_ = Date.now();
+  /** Durations of executed (not cached) instances, for the run's ETA. */
+  private ranMs: number[] = [];
   constructor(private readonly out: NodeJS.WriteStream) {}
 
   begin(info: { runId: number | null; pipeline: string; total: number; dryRun: boolean }): void {
@@ -113,9 +120,13 @@ export class TtyReporter implements Reporter {
   waiting(id: string, why: string): void {
     this.print(`\x1b[33mwait\x1b[0m    ${id}: ${why}`);
   }
+  log(id: string, line: string): void {
+    this.print(`\x1b[90m${id}:\x1b[0m ${line}`);
+  }
   finished(r: InstanceResult): void {
     this.live.delete(r.id);
     this.done++;
+    if (r.status === 'ran') this.ranMs.push(r.duration_ms);
     if (r.status === 'cached' && !this.dryRun) return;
     const color = r.status === 'ran' ? '32' : r.status === 'failed' ? '31' : '90';
     const label = r.would_run ? 'would run' : r.status;
@@ -155,7 +166,13 @@ export class TtyReporter implements Reporter {
       }
       return s.slice(0, width + 9);
     });
-    lines.push(`  ${this.done}/${this.total} done, ${this.live.size} running, ${fmtMs(now - this.started_)}`);
+    let eta = '';
+    if (this.ranMs.length && this.live.size) {
+      // Rough: the mean duration of executed instances, over the current parallelism.
+      const mean = this.ranMs.reduce((a, b) => a + b, 0) / this.ranMs.length;
+      eta = `, ETA ~${fmtMs(Math.round((mean * (this.total - this.done)) / this.live.size))}`;
+    }
+    lines.push(`  ${this.done}/${this.total} done, ${this.live.size} running, ${fmtMs(now - this.started_)}${eta}`);
     this.out.write(lines.join('\n') + '\n');
     this.drawn = lines.length;
   }
@@ -167,6 +184,7 @@ export const silentReporter: Reporter = {
   started() {},
   progress() {},
   waiting() {},
+  log() {},
   finished() {},
   end() {},
 };

@@ -331,7 +331,7 @@ class Run {
         signal: this.abort.signal,
         hashes: this.hashes,
         onProgress: (pr) => this.reporter.progress(inst.id, pr),
-        ...(this.o.verbose ? { onLog: (line: string) => this.reporter.progress(inst.id, { done: 0, message: line }) } : {}),
+        ...(this.o.verbose ? { onLog: (line: string) => this.reporter.log(inst.id, line) } : {}),
       }));
       fsyncTree(tmp);
     } catch (e) {
