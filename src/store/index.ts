@@ -156,11 +156,13 @@ export class Store {
          WHERE ri.run_id = ? AND ri.status IN ('ran', 'cached') ORDER BY m.id`,
       ),
       metricsForKey: p(`SELECT * FROM metrics WHERE stage_key = ? ORDER BY id`),
+      // Per instance id, its newest ran/cached row only (the history grows by one row per run).
       lastGood: p(
         `SELECT ri.instance_id AS instance_id, si.key AS key, si.components AS components
-         FROM run_instances ri JOIN runs r ON r.id = ri.run_id JOIN stage_instances si ON si.key = ri.key
-         WHERE r.pipeline = ? AND ri.status IN ('ran', 'cached')
-         ORDER BY ri.run_id ASC`,
+         FROM run_instances ri JOIN stage_instances si ON si.key = ri.key
+         WHERE ri.rowid IN (
+           SELECT MAX(x.rowid) FROM run_instances x JOIN runs r ON r.id = x.run_id
+           WHERE r.pipeline = ? AND x.status IN ('ran', 'cached') GROUP BY x.instance_id)`,
       ),
       hashRows: p(`SELECT * FROM hash_cache WHERE kind = ?`),
       getLock: p(`SELECT pid FROM locks WHERE key = ?`),
