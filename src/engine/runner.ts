@@ -170,7 +170,15 @@ class Run {
     if (!o.dryRun) this.runId = this.store.createRun(p.relFile, o.argv ?? [], p.params);
     const considered = p.instances.filter((i) => this.sel.considered.has(i.id));
     this.reporter.begin({ runId: this.runId, pipeline: p.relFile, total: considered.length, dryRun: !!o.dryRun });
-    for (const inst of considered) this.outcomes.set(inst.id, this.process(inst));
+    for (const inst of considered)
+      this.outcomes.set(
+        inst.id,
+        // A bug or an I/O error (disk full while committing) fails this instance, not the whole run.
+        this.process(inst).catch((e: unknown) => {
+          const err = e as NodeJS.ErrnoException;
+          return this.fail(inst, null, 0, `${err.code ?? err.name}: ${err.message}`, err.code === 'ENOSPC' ? 'free disk space, then run again: finished stages are kept' : err.stack?.split('\n').slice(1, 4).join('\n'));
+        }),
+      );
     const results: InstanceResult[] = [];
     for (const inst of considered) {
       const r = (await this.outcomes.get(inst.id)!).result;
@@ -336,6 +344,7 @@ class Run {
       fsyncTree(tmp);
     } catch (e) {
       rmSync(tmp, { recursive: true, force: true });
+      if (this.abort.signal.aborted) return this.skip(inst, 'interrupted');
       const err = e as Error;
       const user = e instanceof StageError;
       return this.fail(inst, key, Date.now() - started, user ? err.message : `${err.name}: ${err.message}`, user ? e.hint : err.stack?.split('\n').slice(1, 4).join('\n'), logPath);
