@@ -36,15 +36,25 @@ export interface LabelledSplit {
 }
 
 /**
- * The class of a manifest row under `tax`: its own label for that taxonomy, else a label of another
- * taxonomy that maps onto it (`webemo25` -> `webemo2`, `webemo6` -> aligned `emotion6_6`).
+ * The class of a manifest row under `tax`. A finer label of the same hierarchy wins, re-mapped under
+ * `tax`'s settings (a manifest written with confusion -> sadness still trains a `confusion: own` head
+ * correctly); then the row's own label for `tax`; then any label that maps across (webemo6 -> aligned
+ * emotion6_6, binary -> binary).
  */
-function labelOf(row: ManifestRow, tax: Taxonomy): string | undefined {
+function labelOf(row: ManifestRow, tax: Taxonomy, resolve: (id: string) => Taxonomy | null): string | undefined {
+  const others: [Taxonomy, string][] = [];
+  for (const [tid, cls] of Object.entries(row.labels)) {
+    if (tid === tax.id) continue;
+    const from = resolve(tid);
+    if (!from) continue;
+    if (from.levels.includes(tax.id)) return mapLabel(from, tax, cls);
+    others.push([from, cls]);
+  }
   const own = row.labels[tax.id];
   if (own !== undefined) return own;
-  for (const [tid, cls] of Object.entries(row.labels)) {
+  for (const [from, cls] of others) {
     try {
-      return mapLabel(loadTaxonomy(tid, { settings: tax.settings }), tax, cls);
+      return mapLabel(from, tax, cls);
     } catch {
       // Not mappable from this taxonomy; try the row's next label.
     }
@@ -58,6 +68,17 @@ export function labelledSplit(manifestPath: string, manifest: readonly ManifestR
   const labels: number[] = [];
   let missing = 0;
   let example = '';
+  const known = new Map<string, Taxonomy | null>();
+  const resolve = (id: string): Taxonomy | null => {
+    if (!known.has(id)) {
+      try {
+        known.set(id, loadTaxonomy(id, { settings: tax.settings }));
+      } catch {
+        known.set(id, null); // a taxonomy this installation does not know: not usable for mapping
+      }
+    }
+    return known.get(id) ?? null;
+  };
   for (const r of manifest) {
     if (r.split !== split) continue;
     const row = table.rowOf.get(r.id);
@@ -66,7 +87,7 @@ export function labelledSplit(manifestPath: string, manifest: readonly ManifestR
       example ||= r.id;
       continue;
     }
-    const cls = labelOf(r, tax);
+    const cls = labelOf(r, tax, resolve);
     if (cls === undefined) {
       throw dataError(`${manifestPath}: image ${r.id}`, `has no label for taxonomy ${tax.id} (labels: ${JSON.stringify(r.labels)})`, `Evaluate ${tax.id} only on datasets labelled with it or with a taxonomy that maps to it.`);
     }

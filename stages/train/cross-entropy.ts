@@ -22,7 +22,7 @@ export default defineStage<CrossEntropyParams>({
     },
   },
   outputs: TRAIN_OUTPUTS,
-  resources: (p) => ({ cpu: p.threads, gpu: p.execution_provider === 'cuda' ? 1 : 0, memoryMb: 1500 }),
+  resources: (p) => ({ cpu: p.threads, gpu: p.execution_provider === 'cuda' ? 1 : 0, memoryMb: 3000 }),
   fingerprint: trainFingerprint,
   async run(ctx) {
     const p = ctx.params;
