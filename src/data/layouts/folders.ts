@@ -5,7 +5,7 @@
 // Datasets without an official split are evaluation-only: every image goes to `test` unless split lists
 // are given.
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, join, relative } from 'node:path';
+import { basename, join, relative, sep } from 'node:path';
 import { dataError } from '../errors.js';
 import { idFromRelative, isDir, isImageFile, listImages, subdirs } from '../files.js';
 import type { IngestItem, LayoutResult, Problem } from '../manifest.js';
@@ -105,9 +105,10 @@ function scanClassFolders(opts: FolderOptions, base: string, secondaryCounts?: R
       for (const rel of listImages(dir)) excluded.push({ ref: join(dir, rel), reason: `folder "${folder}" is not a class of ${opts.taxonomy.id}` });
       continue;
     }
+    const prefix = relative(opts.root, dir).split(sep).join('/');
     for (const rel of listImages(dir)) {
       const path = join(dir, rel);
-      items.push({ id: idFromRelative(relative(opts.root, path).split('\\').join('/')), path, split: 'test', classId: c.id });
+      items.push({ id: idFromRelative(prefix ? `${prefix}/${rel}` : rel), path, split: 'test', classId: c.id });
       if (secondaryCounts) {
         const parts = rel.split('/');
         const secondary = parts.length > 1 ? (opts.aliases[parts[0]] ?? parts[0]) : '(none)';
