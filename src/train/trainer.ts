@@ -7,12 +7,12 @@
 // the per-step JS round trip (feeds, ~MB gradient outputs, GC); a trailing partial batch, or
 // `stepsPerRun: 1`, runs the single-step graph and the fused typed-array Adam (adam.ts). The batch
 // buffers and weight tensors are allocated once and reused.
-import { cpSync, existsSync } from 'node:fs';
+import { cpSync, existsSync, rmSync } from 'node:fs';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { MetricRow } from '../stage-api.js';
 import { StageError } from '../stage-api.js';
 import { Adam, KERAS_ADAM, type AdamConfig } from './adam.js';
-import { epochDir, loadHead, loadResume, resumeEpochs, saveHead, saveResume, weightShapes, type Head, type HeadMeta } from './checkpoint.js';
+import { epochDir, loadHead, loadResume, resumeEpochs, saveHead, saveResume, weightShapes, type Head, type HeadMeta, type LoadedResume } from './checkpoint.js';
 import type { StepBuilder } from './graphs.js';
 import { GRAD_NAMES, WEIGHT_NAMES } from './head-spec.js';
 import { glorotUniform, Rng } from './rng.js';
@@ -115,6 +115,20 @@ export function initialWeights(meta: Omit<HeadMeta, 'epoch'>, seed: number): Flo
 }
 
 type Ort = typeof import('onnxruntime-node');
+
+/**
+ * The last resume checkpoint, or null (after clearing the directory) when it cannot be read — e.g. written
+ * by another version: the stage then reruns from epoch 1 instead of failing or mixing states.
+ */
+function tryLoadResume(root: string, done: readonly number[], log: (line: string) => void): LoadedResume<LoopState> | null {
+  try {
+    return loadResume<LoopState>(root, done[done.length - 1]);
+  } catch (e) {
+    log(`resume checkpoint unreadable (${(e as Error).message}); training from epoch 1`);
+    for (const epoch of done) rmSync(epochDir(root, epoch), { recursive: true, force: true });
+    return null;
+  }
+}
 
 /** Feeds batches of `task` to the step, loop and loss sessions; buffers and weight tensors are reused. */
 class BatchRunner {
@@ -250,14 +264,14 @@ export async function train(task: TrainTask, opts: TrainOptions, hooks: TrainHoo
   let resumedFrom: number | null = null;
 
   const done = hooks.resumeDir ? resumeEpochs(hooks.resumeDir) : [];
-  if (hooks.resumeDir && done.length > 0) {
+  const resumed = hooks.resumeDir && done.length > 0 ? tryLoadResume(hooks.resumeDir, done, log) : null;
+  if (hooks.resumeDir && resumed) {
     const last = done[done.length - 1];
-    const r = loadResume<LoopState>(hooks.resumeDir, last);
-    weights = r.head.weights.map((w) => Float32Array.from(w));
-    r.m.forEach((m, k) => adam.m[k].set(m));
-    r.v.forEach((v, k) => adam.v[k].set(v));
-    adam.step = r.resume.adamStep;
-    state = r.resume.state;
+    weights = resumed.head.weights.map((w) => Float32Array.from(w));
+    resumed.m.forEach((m, k) => adam.m[k].set(m));
+    resumed.v.forEach((v, k) => adam.v[k].set(v));
+    adam.step = resumed.resume.adamStep;
+    state = resumed.resume.state;
     resumedFrom = last;
     // Head checkpoints of the epochs before the interruption live on in the resume directory.
     for (const e of done) {

@@ -120,6 +120,15 @@ describe('train/cross-entropy', () => {
       expect(Buffer.compare(Buffer.from(readNpy(join(resumed.outDir, 'head', `${f}.npy`)).data.buffer), Buffer.from(readNpy(join(whole.outDir, 'head', `${f}.npy`)).data.buffer))).toBe(0);
     }
     expect(existsSync(join(resumed.outDir, 'checkpoints', 'epoch-001', 'head.json'))).toBe(true);
+
+    // An unreadable checkpoint (another version, a damaged disk) means a clean rerun, not a failure.
+    const damaged = mkdtempSync(join(tmpdir(), 'pipe-resume-'));
+    const abort2 = new AbortController();
+    await expect(runStage(ce, params, { resumeDir: damaged, signal: abort2.signal, onLog: (l) => l.startsWith('epoch 1:') && abort2.abort() })).rejects.toThrow(/cancelled/);
+    writeFileSync(join(damaged, 'epoch-001', 'state.json'), '{"epoch": 1, trunc');
+    const rerun = await runStage(ce, params, { resumeDir: damaged });
+    expect(rerun.logs.some((l) => l.startsWith('resume checkpoint unreadable'))).toBe(true);
+    expect(strip(rerun.metrics)).toEqual(strip(whole.metrics));
   });
 });
 
