@@ -135,6 +135,7 @@ async function checkImages(
   if (todo.length) {
     const { default: sharp } = await import('sharp');
     let next = 0;
+    let checked = 0;
     const worker = async (): Promise<void> => {
       while (next < todo.length) {
         const e = todo[next++];
@@ -149,6 +150,7 @@ async function checkImages(
         } catch (err) {
           cache[`${check}:${e.hash}`] = (err as Error).message.split('\n')[0];
         }
+        if (++checked % 1000 === 0 || checked === todo.length) io.progress({ done: checked, total: todo.length, unit: 'images', message: `checking (${check})` });
       }
     };
     await Promise.all(Array.from({ length: CHECK_CONCURRENCY }, worker));
