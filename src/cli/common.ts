@@ -44,5 +44,6 @@ export async function guard(body: () => Promise<number>): Promise<number> {
 
 export function requireFile(positionals: string[], usage: string): string {
   if (positionals.length !== 1) throw new UsageError(positionals.length ? `expected one pipeline file, got ${positionals.length}` : 'missing the pipeline file', usage);
-  return positionals[0];
+  // Relative to where the user typed it (not to --workspace), like any other CLI path argument.
+  return resolve(positionals[0]);
 }
