@@ -14,4 +14,5 @@ export const COMMANDS: Readonly<Record<string, () => Promise<CommandModule>>> = 
   show: () => import('./commands/show.js'),
   validate: () => import('./commands/validate.js'),
   tables: () => import('./commands/tables.js'),
+  predict: () => import('./commands/predict.js'),
 };

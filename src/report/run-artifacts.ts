@@ -1,0 +1,86 @@
+// What a recorded run produced, found through the results store: its trained heads, the CLIP model its
+// embedding stages read, and the prompts a contrastive head was trained with. `pipe predict` uses these so
+// that a prediction runs on exactly the artifacts of the run the user names.
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import type { Json } from '../stage-api.js';
+import type { Store } from '../store/index.js';
+import type { HeadMeta } from '../train/checkpoint.js';
+
+export class RunArtifactError extends Error {
+  override readonly name = 'RunArtifactError';
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Recorded {
+  readonly instanceId: string;
+  readonly key: string;
+  readonly kind: string;
+  readonly params: { readonly [k: string]: Json };
+  readonly artifacts: ReadonlyMap<string, string>;
+}
+
+/** Every instance the run ran or restored, with its kind, keyed params and absolute artifact paths. */
+export function recordedInstances(store: Store, workspace: string, runId: number): Recorded[] {
+  if (!store.getRun(runId)) throw new RunArtifactError(`no run ${runId} in ${workspace}`, '`pipe runs` lists the recorded runs');
+  const out: Recorded[] = [];
+  for (const ri of store.runInstances(runId)) {
+    if (ri.key === null || (ri.status !== 'ran' && ri.status !== 'cached')) continue;
+    const c = store.getCommitted(ri.key);
+    if (!c) continue;
+    const comp = c.components as { code?: { kind?: string }; params?: { [k: string]: Json } };
+    out.push({
+      instanceId: ri.instanceId,
+      key: ri.key,
+      kind: comp.code?.kind ?? '',
+      params: comp.params ?? {},
+      artifacts: new Map(c.artifacts.map((a) => [a.name, resolve(workspace, a.path)])),
+    });
+  }
+  return out;
+}
+
+/**
+ * The path a keyed param stands for: an upstream output (`artifact:INSTANCE:OUTPUT`, resolved through
+ * the same run) or a workspace-relative path.
+ */
+export function keyedPath(instances: readonly Recorded[], workspace: string, value: Json): string {
+  if (typeof value !== 'string') throw new RunArtifactError(`expected a path in the run's recorded params, found ${JSON.stringify(value)}`);
+  if (!value.startsWith('artifact:')) return isAbsolute(value) ? value : resolve(workspace, value);
+  const label = value.slice('artifact:'.length);
+  const cut = label.lastIndexOf(':');
+  const [id, output] = [label.slice(0, cut), label.slice(cut + 1)];
+  const path = instances.find((i) => i.instanceId === id)?.artifacts.get(output);
+  if (!path) throw new RunArtifactError(`the run has no recorded output "${output}" of ${id}`, 'run the pipeline to completion, then predict');
+  return path;
+}
+
+export interface RunHead {
+  readonly instanceId: string;
+  readonly dir: string;
+  readonly meta: HeadMeta;
+  /** The training instance's recorded params (prompt files of a contrastive head). */
+  readonly params: { readonly [k: string]: Json };
+}
+
+/** The `head` outputs of the run's training instances. */
+export function runHeads(instances: readonly Recorded[]): RunHead[] {
+  return instances
+    .filter((i) => i.artifacts.has('head'))
+    .map((i) => {
+      const dir = i.artifacts.get('head')!;
+      return { instanceId: i.instanceId, dir, params: i.params, meta: JSON.parse(readFileSync(join(dir, 'head.json'), 'utf8')) as HeadMeta };
+    });
+}
+
+/** The CLIP model folder and ONNX variant the run embedded its images with. */
+export function runModel(instances: readonly Recorded[], workspace: string): { dir: string; dtype: string } {
+  const embed = instances.find((i) => i.kind === 'clip/embed-images');
+  if (!embed) throw new RunArtifactError('the run has no clip/embed-images instance: no model to embed images with', 'pass --model DIR');
+  return { dir: keyedPath(instances, workspace, embed.params.model), dtype: typeof embed.params.dtype === 'string' ? embed.params.dtype : 'fp32' };
+}
