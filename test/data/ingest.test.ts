@@ -62,6 +62,13 @@ describe('ingest: WEBEmo', () => {
     const other = readWebemo({ root, layout: 'auto', valFraction: 0.2, seed: 4, taxonomy: tax });
     expect(other.items.map((i) => i.split)).not.toEqual(layout.items.map((i) => i.split));
     expect(m.summary.counts.webemo6.train.confusion).toBeUndefined();
+    // An image nobody lists is reported, not ingested.
+    copyFileSync(row.path, join(root, 'images', 'stray.jpg'));
+    try {
+      expect(webemo(root).excluded).toEqual([{ ref: join(root, 'images', 'stray.jpg'), reason: 'not listed in train25.txt or test25.txt' }]);
+    } finally {
+      rmSync(join(root, 'images', 'stray.jpg'));
+    }
   });
 
   it('confusion: own keeps a 7th webemo6 class and says so in the summary', async () => {

@@ -52,7 +52,8 @@ function readOfficial(opts: WebemoOptions): LayoutResult {
   // Index downloaded files by name and by stem (downloaders sometimes change the extension).
   const byName = new Map<string, string>();
   const byStem = new Map<string, string>();
-  for (const rel of listImages(imagesDir)) {
+  const onDisk = listImages(imagesDir);
+  for (const rel of onDisk) {
     const name = basename(rel);
     if (!byName.has(name)) byName.set(name, rel);
     const stem = idFromRelative(name);
@@ -90,6 +91,9 @@ function readOfficial(opts: WebemoOptions): LayoutResult {
       firstSeen.set(rel, where);
       items.push({ id: idFromRelative(rel), path: join(imagesDir, rel), split, classId: classes[label].id });
     });
+  }
+  for (const rel of onDisk) {
+    if (!firstSeen.has(rel)) excluded.push({ ref: join(imagesDir, rel), reason: 'not listed in train25.txt or test25.txt' });
   }
   const val = carveValidation(items, opts.valFraction, opts.seed);
   return { layout: 'official', items, missing, excluded, val };
