@@ -14,7 +14,7 @@ export interface WebemoParams extends CommonIngestParams {
 
 export default defineStage<WebemoParams>({
   kind: 'ingest/webemo',
-  version: '1',
+  version: '2',
   description: 'WEBEmo (25 -> 6 -> 2 classes) into a content-hashed manifest with a carved validation split',
   params: {
     type: 'object',
