@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ManifestRow, PromptRow } from '../../src/formats.js';
-import type { IngestSummary } from '../../src/data/manifest.js';
+import { readManifestSummary, type IngestSummary } from '../../src/data/manifest.js';
 import { readJsonl } from '../../src/io/jsonl.js';
 import { openStore } from '../../src/store/index.js';
 import { byStatus, REPO_ROOT, runPipe, runPipeJson, tempWorkspace, type RunDoc } from '../support/index.js';
@@ -89,6 +89,7 @@ describe('data stages through pipe run', () => {
     expect(summary(doc, 'emotion6').extra).toHaveProperty('secondary_folders');
     expect(summary(doc, 'emotionroi').splits).toMatchObject({ train: expect.any(Number), test: expect.any(Number) });
     expect(summary(doc, 'iaps').layout).toBe('iaps-ratings');
+    expect(readManifestSummary(out(doc, 'webemo-own', 'manifest')).settings).toEqual({ confusion: 'own' });
     const rows = readJsonl<ManifestRow>(out(doc, 'webemo', 'manifest'));
     expect(rows[0].labels).toHaveProperty('webemo2');
     const prompts = readJsonl<PromptRow>(out(doc, 'prompts', 'prompts'));

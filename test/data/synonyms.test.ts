@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { generateSynonyms, readSynonymFile, renderSynonymPrompt, DEFAULT_SYNONYM_PROMPT, type GenerateOptions } from '../../src/data/synonyms.js';
 import { projectFile } from '../../src/data/project-files.js';
 import { loadTaxonomy } from '../../src/data/taxonomy.js';
+import { StageError } from '../../src/stage-api.js';
 import { tempDir } from './support.js';
 
 const KEY = 'sk-test-SECRET-0123456789';
@@ -106,9 +107,12 @@ describe('synonym generation (OpenAI-compatible endpoint on loopback)', () => {
 
   it('401: names the environment variable, never the key', async () => {
     replies = [status(401, JSON.stringify({ error: { message: `Incorrect API key provided: ${KEY}` } }))];
-    const err = await generateSynonyms(tax, 5, options()).catch((e: Error & { hint?: string }) => e);
+    const err = await generateSynonyms(tax, 5, options()).then(
+      () => new StageError('no error'),
+      (e: StageError) => e,
+    );
     expect(err.message).toBe(`synonyms/table: ${baseUrl}/chat/completions: the server rejected the API key from ${ENV} (HTTP 401)`);
-    expect((err as { hint?: string }).hint).toBe(`Check the key in the environment variable ${ENV}.`);
+    expect(err.hint).toBe(`Check the key in the environment variable ${ENV}.`);
     expect(JSON.stringify(err) + err.message + String(err.stack)).not.toContain(KEY);
   });
 
