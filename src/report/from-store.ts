@@ -1,6 +1,10 @@
 // Tables of a recorded run, from the results store: the metric rows of every instance the run ran or
 // restored from cache, so `pipe tables RUN` shows what that run's pipeline produced, whatever was cached.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
 import type { Store } from '../store/index.js';
+import { recordedInstances, RunArtifactError, runModel } from './run-artifacts.js';
 import { buildDocument, type ReportInput } from './report.js';
 import type { TablesDocument } from './markdown.js';
 
@@ -9,7 +13,7 @@ export class RunNotFoundError extends Error {
 }
 
 /** The report input of run `runId` (throws RunNotFoundError with a hint when there is no such run). */
-export function runReportInput(store: Store, runId: number, tags: Readonly<Record<string, string>> = {}): ReportInput {
+export function runReportInput(store: Store, workspace: string, runId: number, tags: Readonly<Record<string, string>> = {}): ReportInput {
   const run = store.getRun(runId);
   if (!run) {
     const recent = store.listRuns(5).map((r) => r.id);
@@ -19,6 +23,15 @@ export function runReportInput(store: Store, runId: number, tags: Readonly<Recor
   }
   const rows = store.metricsForRun(runId);
   const instances = new Set(rows.map((r) => r.instanceId)).size;
+  const pipelineFile = resolve(workspace, run.pipeline);
+  let model: string | undefined;
+  try {
+    const m = runModel(recordedInstances(store, workspace, runId), workspace);
+    model = `${relative(workspace, m.dir) || m.dir} (${m.dtype}${m.hash ? `, sha256 ${m.hash}` : ''})`;
+  } catch (e) {
+    // A run without CLIP embeddings (e.g. only baselines) has no model to name.
+    if (!(e instanceof RunArtifactError)) throw e;
+  }
   return {
     rows,
     tags,
@@ -26,13 +39,16 @@ export function runReportInput(store: Store, runId: number, tags: Readonly<Recor
     provenance: {
       run: `${run.id} (${run.status}, \`${['pipe', ...run.argv].join(' ')}\`)`,
       rendered_by: 'pipe tables',
-      pipeline: run.pipeline,
+      pipeline: existsSync(pipelineFile)
+        ? `${run.pipeline} (sha256 ${createHash('sha256').update(readFileSync(pipelineFile)).digest('hex')}, the file as it is now)`
+        : `${run.pipeline} (no longer on disk)`,
+      model,
       params: run.params,
       sources: `${instances} stage instances of run ${run.id}`,
     },
   };
 }
 
-export function runDocument(store: Store, runId: number, tags: Readonly<Record<string, string>> = {}): TablesDocument {
-  return buildDocument(runReportInput(store, runId, tags));
+export function runDocument(store: Store, workspace: string, runId: number, tags: Readonly<Record<string, string>> = {}): TablesDocument {
+  return buildDocument(runReportInput(store, workspace, runId, tags));
 }

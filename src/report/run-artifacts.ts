@@ -22,6 +22,8 @@ interface Recorded {
   readonly key: string;
   readonly kind: string;
   readonly params: { readonly [k: string]: Json };
+  /** Content hash of each input, by the engine's label (`path:REL` or `INSTANCE:OUTPUT`). */
+  readonly inputs: { readonly [label: string]: string };
   readonly artifacts: ReadonlyMap<string, string>;
 }
 
@@ -33,12 +35,13 @@ export function recordedInstances(store: Store, workspace: string, runId: number
     if (ri.key === null || (ri.status !== 'ran' && ri.status !== 'cached')) continue;
     const c = store.getCommitted(ri.key);
     if (!c) continue;
-    const comp = c.components as { code?: { kind?: string }; params?: { [k: string]: Json } };
+    const comp = c.components as { code?: { kind?: string }; params?: { [k: string]: Json }; inputs?: { [label: string]: string } };
     out.push({
       instanceId: ri.instanceId,
       key: ri.key,
       kind: comp.code?.kind ?? '',
       params: comp.params ?? {},
+      inputs: comp.inputs ?? {},
       artifacts: new Map(c.artifacts.map((a) => [a.name, resolve(workspace, a.path)])),
     });
   }
@@ -78,9 +81,15 @@ export function runHeads(instances: readonly Recorded[]): RunHead[] {
     });
 }
 
-/** The CLIP model folder and ONNX variant the run embedded its images with. */
-export function runModel(instances: readonly Recorded[], workspace: string): { dir: string; dtype: string } {
+/** The CLIP model folder and ONNX variant the run embedded its images with, and the folder's content hash. */
+export function runModel(instances: readonly Recorded[], workspace: string): { dir: string; dtype: string; hash?: string } {
   const embed = instances.find((i) => i.kind === 'clip/embed-images');
   if (!embed) throw new RunArtifactError('the run has no clip/embed-images instance: no model to embed images with', 'pass --model DIR');
-  return { dir: keyedPath(instances, workspace, embed.params.model), dtype: typeof embed.params.dtype === 'string' ? embed.params.dtype : 'fp32' };
+  const keyed = embed.params.model;
+  const label = typeof keyed === 'string' ? (keyed.startsWith('artifact:') ? keyed.slice('artifact:'.length) : `path:${keyed}`) : '';
+  return {
+    dir: keyedPath(instances, workspace, keyed),
+    dtype: typeof embed.params.dtype === 'string' ? embed.params.dtype : 'fp32',
+    hash: embed.inputs[label],
+  };
 }

@@ -1,6 +1,9 @@
 // `report/tables`: Tables I and II (final and best epoch, with the paper's values), CSV, JSON, SVG figures
 // and a markdown report, from the `metrics.jsonl` files of upstream stages. The metric files are path
 // params, so the tables are re-rendered exactly when a number changes.
+import { createHash } from 'node:crypto';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { readJsonl } from '../../src/io/jsonl.js';
 import { PaperResultsError } from '../../src/report/paper.js';
 import { writeReport } from '../../src/report/report.js';
@@ -50,8 +53,18 @@ export default defineStage<TablesParams>({
     const files = p.metrics.flat();
     const rows = files.flatMap((f) => readJsonl<MetricRow>(f));
     ctx.log(`${rows.length} metric rows from ${files.length} files`);
-    const hashed = async (file: string | undefined): Promise<string | undefined> =>
-      file === undefined ? undefined : `${file} (sha256 ${(await ctx.hashFiles([file]))[0]})`;
+    // A folder (a CLIP model) is hashed as the sorted list of its files' paths and hashes.
+    const hashed = async (path: string | undefined): Promise<string | undefined> => {
+      if (path === undefined) return undefined;
+      if (!statSync(path).isDirectory()) return `${path} (sha256 ${(await ctx.hashFiles([path]))[0]})`;
+      const files = readdirSync(path, { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => join(e.parentPath, e.name))
+        .sort();
+      const hashes = await ctx.hashFiles(files);
+      const listing = files.map((f, i) => `${relative(path, f)} ${hashes[i]}\n`).join('');
+      return `${path} (sha256 of its ${files.length} files: ${createHash('sha256').update(listing).digest('hex')})`;
+    };
     try {
       const doc = writeReport(
         {

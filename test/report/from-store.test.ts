@@ -38,19 +38,19 @@ describe('tables of a recorded run', () => {
     ]);
     store.finishRun(r2, 'succeeded');
 
-    const one = runDocument(store, r1).cells.final.find((c) => c.method === 'clipe_cross_entropy' && c.taxonomy === 'webemo6')!;
+    const one = runDocument(store, dir, r1).cells.final.find((c) => c.method === 'clipe_cross_entropy' && c.taxonomy === 'webemo6')!;
     expect(one.values).toHaveLength(1);
-    const two = runDocument(store, r2);
+    const two = runDocument(store, dir, r2);
     const ce = two.cells.final.find((c) => c.method === 'clipe_cross_entropy' && c.taxonomy === 'webemo6')!;
     expect(ce.seeds).toEqual([0, 1]);
     expect(ce.mean).toBeCloseTo(53, 10);
     expect(two.cells.final.find((c) => c.method === 'clip_zero_shot' && c.taxonomy === 'webemo6')!.mean).toBeCloseTo(40, 10);
     expect(two.provenance.run).toContain(`${r2} (succeeded`);
-    expect(two.provenance.pipeline).toBe('pipelines/demo.yaml');
+    expect(two.provenance.pipeline).toBe('pipelines/demo.yaml (no longer on disk)');
   });
 
   it('names the recent runs when the run does not exist', () => {
-    expect(() => runDocument(store, 99)).toThrow(RunNotFoundError);
-    expect(() => runDocument(store, 99)).toThrow(/recent runs: 2, 1/);
+    expect(() => runDocument(store, dir, 99)).toThrow(RunNotFoundError);
+    expect(() => runDocument(store, dir, 99)).toThrow(/recent runs: 2, 1/);
   });
 });

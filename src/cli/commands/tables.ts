@@ -58,14 +58,14 @@ export async function run(argv: string[]): Promise<number> {
         throw new UsageError(which === 'latest' ? `no runs recorded in ${workspace}` : `RUN must be a run number or "latest", got "${which}"`, USAGE);
       }
       const doc = values.out
-        ? writeReport(runReportInput(store, runId, tags), {
+        ? writeReport(runReportInput(store, workspace, runId, tags), {
             tables: join(values.out, 'tables.md'),
             csv: join(values.out, 'cells.csv'),
             json: join(values.out, 'cells.json'),
             figures: join(values.out, 'figures'),
             report: join(values.out, 'report.md'),
           })
-        : runDocument(store, runId, tags);
+        : runDocument(store, workspace, runId, tags);
       process.stdout.write(format === 'md' ? renderTablesMarkdown(doc) : format === 'csv' ? renderCsv(doc) : renderJson(doc));
       if (values.out) process.stderr.write(`wrote tables.md, cells.csv, cells.json, figures/, report.md to ${values.out}\n`);
       return EXIT_OK;
