@@ -21,6 +21,7 @@ import { Adam } from '../src/train/adam.js';
 import { ceStepBuilder, contrastiveStepBuilder, contrastiveStepGraph, crossEntropyStepGraph, WEIGHT_NAMES, type MlpDims, type StepBuilder } from '../src/train/graphs.js';
 import { initialWeights, train, type Examples, type TrainTask } from '../src/train/trainer.js';
 import { Rng } from '../src/train/rng.js';
+import { ortSessionOptions } from '../src/train/ort-options.js';
 import { weightShapes } from '../src/train/checkpoint.js';
 
 const WEBEMO_TRAIN = 213_952;
@@ -94,7 +95,7 @@ async function trainer(name: string, n: number, batch: number, dims: MlpDims, ta
 
 /** session.run of a graph alone, `steps` times with fixed feeds (no batch copy, no Adam). */
 async function runOnly(name: string, bytes: Uint8Array, feeds: Record<string, ort.Tensor>, steps: number, batch: number): Promise<Figure> {
-  const s = await ort.InferenceSession.create(bytes, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+  const s = await ort.InferenceSession.create(bytes, ortSessionOptions(threads));
   for (let i = 0; i < 20; i++) await s.run(feeds);
   const t0 = performance.now();
   for (let i = 0; i < steps; i++) await s.run(feeds);

@@ -6,6 +6,7 @@ import { loadTaxonomy } from '../data/taxonomy.js';
 import { dataError } from '../data/errors.js';
 import { loadHead, type Head } from '../train/checkpoint.js';
 import { inferenceGraph } from '../train/graphs.js';
+import { ortSessionOptions } from '../train/ort-options.js';
 import type { PromptTable } from '../train/contrastive.js';
 import { classPrompts, promptClassScores, type PromptChoice } from './prompts.js';
 
@@ -24,7 +25,7 @@ export async function headOutputs(ort: Ort, head: Head, x: Float32Array, n: numb
   const { meta } = head;
   const d = meta.dims.inputDim;
   if (x.length !== n * d) throw dataError(`head ${meta.taxonomy}`, `expects ${d}-d embeddings, got ${x.length / Math.max(n, 1)}-d`, 'Use embeddings of the CLIP model the head was trained on.');
-  const session = await ort.InferenceSession.create(inferenceGraph(meta.type, meta.ceOutput, meta.dims, head.weights), { intraOpNumThreads: threads, graphOptimizationLevel: 'all' });
+  const session = await ort.InferenceSession.create(inferenceGraph(meta.type, meta.ceOutput, meta.dims, head.weights), ortSessionOptions(threads));
   const dim = meta.type === 'contrastive' ? meta.dims.outputDim : meta.classes.length;
   const out = new Float32Array(n * dim);
   for (let start = 0; start < n; start += CHUNK) {

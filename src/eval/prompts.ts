@@ -8,6 +8,7 @@ import { loadTaxonomy, mapLabel, type Taxonomy } from '../data/taxonomy.js';
 import { readJsonl } from '../io/jsonl.js';
 import type { PromptTable } from '../train/contrastive.js';
 import { gatherRows, loadEmbeddingTable, normaliseRows } from '../train/data.js';
+import { ortSessionOptions } from '../train/ort-options.js';
 
 export interface PromptFiles {
   /** `prompts.jsonl` (PromptRow per line). */
@@ -103,7 +104,7 @@ export async function promptClassScores(ort: Ort, features: Float32Array, n: num
     for (let d = 0; d < e; d++) pt[d * m + j] = table.texts.data[row * e + d];
   });
   const { similarityGraph } = await import('../train/graphs.js');
-  const session: InferenceSession = await ort.InferenceSession.create(similarityGraph(pt, e, m), { intraOpNumThreads: 1 });
+  const session: InferenceSession = await ort.InferenceSession.create(similarityGraph(pt, e, m), ortSessionOptions(1));
   const scores = new Float32Array(n * classes).fill(-Infinity);
   for (let start = 0; start < n; start += CHUNK) {
     const b = Math.min(CHUNK, n - start);

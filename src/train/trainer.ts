@@ -15,6 +15,7 @@ import { Adam, KERAS_ADAM, type AdamConfig } from './adam.js';
 import { epochDir, loadHead, loadResume, resumeEpochs, saveHead, saveResume, weightShapes, type Head, type HeadMeta, type LoadedResume } from './checkpoint.js';
 import type { StepBuilder } from './graphs.js';
 import { GRAD_NAMES, WEIGHT_NAMES } from './head-spec.js';
+import { ortSessionOptions } from './ort-options.js';
 import { glorotUniform, Rng } from './rng.js';
 import { afterEpoch, initialSchedule, type EarlyStopConfig, type PlateauConfig, type ScheduleState } from './schedule.js';
 
@@ -242,12 +243,7 @@ class BatchRunner {
 export async function train(task: TrainTask, opts: TrainOptions, hooks: TrainHooks): Promise<TrainResult> {
   const ort = await import('onnxruntime-node');
   const graphs = await import('./graphs.js');
-  const sessionOptions: InferenceSession.SessionOptions = {
-    executionProviders: [...(opts.executionProviders ?? ['cpu'])],
-    intraOpNumThreads: opts.threads ?? 1,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
-  };
+  const sessionOptions = ortSessionOptions(opts.threads ?? 1, opts.executionProviders ?? ['cpu']);
   const { dims } = task.meta;
   const k = opts.stepsPerRun ?? 32;
   const adamConfig = opts.adam ?? KERAS_ADAM;
