@@ -35,6 +35,7 @@ export interface CommonTrainParams {
   readonly val_split: string;
   readonly eval_sets: readonly EvalSetSpec[];
   readonly threads: number;
+  readonly steps_per_run: number;
   readonly execution_provider: 'cpu' | 'cuda';
 }
 
@@ -65,6 +66,7 @@ export function commonTrainProperties(batch: number, reduction: 'sum' | 'mean'):
     val_split: { type: 'string', default: 'val' },
     eval_sets: { type: 'array', items: EVAL_SET_SCHEMA, default: [], description: 'evaluated after every epoch' },
     threads: { type: 'integer', minimum: 1, default: 1, description: 'onnxruntime intra-op threads' },
+    steps_per_run: { type: 'integer', minimum: 1, default: 32, description: 'optimiser steps per session.run (an ONNX Loop with Adam in the graph); 1 = one step per run, Adam in JS' },
     execution_provider: { enum: ['cpu', 'cuda'], default: 'cpu' },
   };
 }
@@ -120,6 +122,7 @@ export async function runTraining(ctx: StageContext<CommonTrainParams>, task: Tr
     adam: { beta1: 0.9, beta2: 0.999, epsilon: p.adam_epsilon },
     headEpoch: p.head_epoch,
     threads: p.threads,
+    stepsPerRun: p.steps_per_run,
     executionProviders: [p.execution_provider],
   }, {
     checkpointsDir: ctx.output('checkpoints'),
