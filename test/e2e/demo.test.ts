@@ -1,0 +1,144 @@
+// The demo pipeline end to end through the real CLI, in a temporary workspace: every stage kind of the
+// study runs on generated data and a generated tiny CLIP; Tables I and II come out complete; a second run
+// executes nothing; `pipe tables` and `pipe predict` work on the recorded run. Two seeds and three epochs
+// instead of the demo's five and five keep it under a minute on 2 cores; the DAG is the same.
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { METHODS } from '../../src/formats.js';
+import { METHOD_LABELS, TABLES } from '../../src/report/layout.js';
+import { openStore } from '../../src/store/index.js';
+import { pipe, ROOT } from './cli.js';
+
+const ws = mkdtempSync(join(tmpdir(), 'pipe-e2e-demo-'));
+const DEMO = join(ROOT, 'pipelines', 'demo.yaml');
+const SETS = ['--set', 'seeds=[0, 1]', '--set', 'epochs=3'];
+/** The cells no head can compute: a WEBEmo CE head has neither EmotionROI's Ekman 6 nor FI's 8 classes. */
+const NOT_COMPUTABLE = new Set(['clipe_cross_entropy/emotionroi6', 'clipe_cross_entropy/fi8']);
+const NUMBER = /^(\*\*)?(\d{1,3}\.\d\d)( ± \d{1,3}\.\d\d)?( \(e\d+\))?(\*\*|\*)?$/;
+
+let first: Awaited<ReturnType<typeof pipe>>;
+let artifacts: Map<string, string>;
+
+beforeAll(async () => {
+  first = await pipe(['run', DEMO, '--workspace', ws, ...SETS], { cwd: ws, timeoutMs: 240_000 });
+  const store = openStore(join(ws, 'runs', 'pipe.db'));
+  try {
+    const key = store.runInstances(1).find((i) => i.instanceId === 'tables')?.key;
+    const committed = key ? store.getCommitted(key) : undefined;
+    artifacts = new Map((committed?.artifacts ?? []).map((a) => [a.name, join(ws, a.path)]));
+  } finally {
+    store.close();
+  }
+}, 250_000);
+afterAll(() => rmSync(ws, { recursive: true, force: true }));
+
+/** The markdown table under `heading`: header cells and rows of cells. */
+function tableAfter(md: string, heading: string): { header: string[]; rows: string[][] } {
+  const start = md.indexOf(`${heading}\n`);
+  expect(start, `missing section "${heading}"`).toBeGreaterThanOrEqual(0);
+  const lines = md.slice(start).split('\n').slice(2);
+  const block = lines.slice(0, lines.findIndex((l) => !l.startsWith('|')));
+  const cells = (l: string): string[] => l.slice(1, -1).split('|').map((c) => c.trim());
+  return { header: cells(block[0]), rows: block.slice(2).map(cells) };
+}
+
+describe('pipe run pipelines/demo.yaml', () => {
+  it('runs every stage', () => {
+    expect(first.exitCode, String(first.all).slice(-3000)).toBe(0);
+    expect(String(first.all)).toMatch(/succeeded \(run 1\): \d+ ran, 0 cached, 0 failed, 0 skipped/);
+  });
+
+  it('writes Table I and II with every row and column, numbers where computable and X exactly where not', () => {
+    const md = readFileSync(artifacts.get('tables')!, 'utf8');
+    for (const mode of ['final', 'best'] as const) {
+      for (const spec of TABLES) {
+        const { header, rows } = tableAfter(md, `### ${spec.title} (${mode} epoch)`);
+        expect(header).toEqual(['Model', ...spec.columns.map((c) => c.label)]);
+        const methodRows = rows.filter((r) => !r[0].startsWith('*'));
+        expect(methodRows.map((r) => r[0])).toEqual(METHODS.map((m) => METHOD_LABELS[m]));
+        methodRows.forEach((r, i) => {
+          spec.columns.forEach((col, j) => {
+            const cell = r[j + 1];
+            const id = `${METHODS[i]}/${col.taxonomy}`;
+            if (NOT_COMPUTABLE.has(id)) expect(cell, id).toBe('X');
+            else {
+              const m = NUMBER.exec(cell);
+              expect(m, `${id} (${mode}): "${cell}"`).not.toBeNull();
+              const value = Number(m![2]);
+              expect(value).toBeGreaterThanOrEqual(0);
+              expect(value).toBeLessThanOrEqual(100);
+              // Trained methods carry a std over the two seeds, untrained ones are a single number.
+              expect(m![3] !== undefined, id).toBe(METHODS[i].startsWith('clipe_'));
+            }
+          });
+        });
+      }
+    }
+    expect(md).toContain('published values and our difference');
+    expect(md).toMatch(/- model: .*model \(sha256 of its \d+ files: [0-9a-f]{64}\)/);
+  });
+
+  it("has the same cells in CSV and JSON, and 'x' status exactly for the non-computable ones", () => {
+    const json = JSON.parse(readFileSync(artifacts.get('json')!, 'utf8')) as { final: { method: string; taxonomy: string; status: string }[]; best: { status: string }[] };
+    expect(json.final).toHaveLength(METHODS.length * 10);
+    const x = json.final.filter((c) => c.status === 'x').map((c) => `${c.method}/${c.taxonomy}`);
+    expect(new Set(x)).toEqual(NOT_COMPUTABLE);
+    expect(json.final.filter((c) => c.status === 'missing')).toEqual([]);
+    expect(json.best.filter((c) => c.status === 'x')).toHaveLength(NOT_COMPUTABLE.size);
+    const csv = readFileSync(artifacts.get('csv')!, 'utf8').trim().split('\n');
+    expect(csv).toHaveLength(1 + 2 * METHODS.length * 10);
+  });
+
+  it('draws the figures and links them from the report', () => {
+    const figures = readdirSync(artifacts.get('figures')!);
+    expect(figures.filter((f) => f.startsWith('curves-'))).toHaveLength(10);
+    expect(figures).toContain('confusion-clipe_cross_entropy-webemo25.svg');
+    expect(figures).toContain('confusion-clipe_contrastive-webemo25.svg');
+    const report = readFileSync(artifacts.get('report')!, 'utf8');
+    for (const f of figures) expect(report).toContain(`(figures/${f})`);
+  });
+
+  it('executes no stage on a second run', async () => {
+    const again = await pipe(['run', DEMO, '--workspace', ws, ...SETS, '--json'], { cwd: ws });
+    expect(again.exitCode).toBe(0);
+    const doc = JSON.parse(again.stdout) as { status: string; instances: { id: string; status: string }[] };
+    expect(doc.status).toBe('succeeded');
+    const ran = Number(/succeeded \(run 1\): (\d+) ran/.exec(String(first.all))![1]);
+    expect(doc.instances).toHaveLength(ran);
+    expect(doc.instances.filter((i) => i.status !== 'cached')).toEqual([]);
+  });
+
+  it('pipe tables renders the same cells from the store', async () => {
+    const r = await pipe(['tables', '1', '--format', 'json', '--workspace', ws], { cwd: ws });
+    expect(r.exitCode, String(r.all)).toBe(0);
+    const fromStore = JSON.parse(r.stdout) as { final: { mean: number | null }[] };
+    const fromStage = JSON.parse(readFileSync(artifacts.get('json')!, 'utf8')) as { final: { mean: number | null }[] };
+    expect(fromStore.final.map((c) => c.mean)).toEqual(fromStage.final.map((c) => c.mean));
+  });
+
+  it("pipe predict prints sorted distributions from the run's heads, for any taxonomy with the contrastive head", async () => {
+    const image = join(ws, 'photo.png');
+    const { default: sharp } = await import('sharp');
+    await sharp({ create: { width: 300, height: 200, channels: 3, background: { r: 230, g: 200, b: 40 } } }).png().toFile(image);
+    const ce = await pipe(['predict', image, '--run', '1', '--top', '3', '--workspace', ws], { cwd: ws });
+    expect(ce.exitCode, String(ce.all)).toBe(0);
+    expect(ce.stdout).toContain('ce head, webemo25, seed 0');
+    const probs = [...ce.stdout.matchAll(/ (\d+\.\d)%/g)].map((m) => Number(m[1]));
+    expect(probs).toHaveLength(3);
+    expect([...probs].sort((a, b) => b - a)).toEqual(probs);
+
+    // A taxonomy the run never built prompts for: its SC prompts are embedded on the fly.
+    const taxDir = join(ws, 'my-taxonomies');
+    mkdirSync(taxDir);
+    writeFileSync(join(taxDir, 'mood3.yaml'), 'id: mood3\ndataset: custom\ndescription: three moods\nclasses:\n  - { id: calm, name: calm }\n  - { id: cheerful, name: cheerful }\n  - { id: gloomy, name: gloomy }\n');
+    const con = await pipe(['predict', image, '--run', '1', '--head', 'contrastive', '--taxonomy', 'mood3', '--json', '--workspace', ws], { cwd: ws, env: { PIPE_TAXONOMY_PATH: taxDir } });
+    expect(con.exitCode, String(con.all)).toBe(0);
+    expect(con.stderr).toContain('embedded 3 SC prompts for mood3');
+    const doc = JSON.parse(con.stdout) as { predictions: { classes: { class: string; p: number }[] }[] };
+    const classes = doc.predictions[0].classes;
+    expect(classes.map((c) => c.class).sort()).toEqual(['calm', 'cheerful', 'gloomy']);
+    expect(classes.reduce((a, c) => a + c.p, 0)).toBeCloseTo(1, 4);
+  });
+});
