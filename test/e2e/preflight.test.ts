@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { pipe } from './cli.js';
+import { pipe, ROOT } from './cli.js';
 
 const ws = mkdtempSync(join(tmpdir(), 'pipe-preflight-'));
 afterAll(() => rmSync(ws, { recursive: true, force: true }));
@@ -45,5 +45,19 @@ describe('pre-flight check of outside inputs', () => {
   it('checks only what the selection needs', async () => {
     const r = await pipe(['run', 'p.yaml', '--only', 'early'], { cwd: ws });
     expect(r.exitCode, String(r.all)).toBe(0);
+  });
+});
+
+describe('pipelines/paper-tables.yaml without the data', () => {
+  it('names every missing dataset, the captions and the model, and where to get them, before anything runs', async () => {
+    const r = await pipe(['run', join(ROOT, 'pipelines', 'paper-tables.yaml'), '--workspace', ws, '--set', `data_root=${join(ws, 'datasets')}`], { cwd: ws });
+    expect(r.exitCode).toBe(2);
+    const missing = String(r.all).split('\n').filter((l) => l.includes('does not exist'));
+    for (const d of ['webemo', 'iaps', 'emotion6', 'emotionroi', 'fi']) expect(missing.some((l) => l.includes(`input datasets/${d} does not exist`)), d).toBe(true);
+    expect(missing.some((l) => l.includes('webemo-ofa.jsonl'))).toBe(true);
+    expect(missing.some((l) => l.includes('models/clip-vit-base-patch32'))).toBe(true);
+    expect(missing).toHaveLength(7);
+    expect(r.all).toContain('docs/datasets.md');
+    expect(r.all).toContain('pipe model fetch');
   });
 });
