@@ -48,29 +48,36 @@ export function icText(caption: string, template: string): string {
   return template.replace('{caption}', body.charAt(0).toLowerCase() + body.slice(1));
 }
 
-const NONE = Symbol('ambiguous');
+/** Last path segment without its extension: the one part every way of naming an image shares. */
+function stemOf(key: string): string {
+  const base = key.slice(key.lastIndexOf('/') + 1);
+  const dot = base.lastIndexOf('.');
+  return dot > 0 ? base.slice(0, dot) : base;
+}
 
-/** Finds the manifest row a caption key stands for: an id, an absolute path, or a relative path (suffix). */
+/**
+ * Finds the manifest row a caption key stands for: its id, its absolute path, or a trailing part of the
+ * path or id (`images/x.jpg`, `x.jpg`, `x`). Rows are indexed by file stem only (memory stays flat on
+ * 300k images); the few rows sharing a stem are then compared in full.
+ */
 class KeyIndex {
-  private readonly keys = new Map<string, ManifestRow | typeof NONE>();
+  private readonly byStem = new Map<string, ManifestRow[]>();
   constructor(rows: readonly ManifestRow[]) {
     for (const r of rows) {
-      this.add(r.id, r);
-      this.add(r.path, r);
-      // Trailing parts of the path and of the id (up to 4 segments, to bound memory on 300k images), so
-      // `images/x.jpg`, `x.jpg` and `x` all match.
-      for (const s of [r.path.split('/'), r.id.split('/')]) for (let k = 1; k < Math.min(s.length, 5); k++) this.add(s.slice(-k).join('/'), r);
+      const stem = stemOf(r.path);
+      const list = this.byStem.get(stem);
+      if (list) list.push(r);
+      else this.byStem.set(stem, [r]);
     }
-  }
-  private add(key: string, r: ManifestRow): void {
-    const prev = this.keys.get(key);
-    if (prev === undefined) this.keys.set(key, r);
-    else if (prev !== r) this.keys.set(key, NONE);
   }
   find(raw: string): ManifestRow | 'ambiguous' | undefined {
     const key = raw.trim().replace(/\\/g, '/').replace(/^\.\//, '');
-    const hit = this.keys.get(key);
-    return hit === NONE ? 'ambiguous' : hit;
+    const candidates = this.byStem.get(stemOf(key)) ?? [];
+    const exact = candidates.filter((r) => r.id === key || r.path === key);
+    if (exact.length === 1) return exact[0];
+    const tail = `/${key}`;
+    const hits = candidates.filter((r) => r.path.endsWith(tail) || r.id.endsWith(tail));
+    return hits.length === 1 ? hits[0] : hits.length > 1 ? 'ambiguous' : undefined;
   }
 }
 

@@ -17,7 +17,7 @@ export interface CaptionsParams {
 
 export default defineStage<CaptionsParams>({
   kind: 'captions/import',
-  version: '1',
+  version: '2',
   description: 'Image captions from CSV/JSONL into IC prompt form, matched to a manifest, with a coverage report',
   params: {
     type: 'object',

@@ -43,6 +43,12 @@ describe('captions/import', () => {
       { id: 'sub/a4', caption: 'a bird', text: 'a photo that contains a bird' },
     ]);
     expect(coverage).toMatchObject({ images: 4, captioned: 3, missing: 1, missing_ids: ['a3'], extra: 1, extra_keys: ['zzz.jpg'], duplicate_ids: ['a1'], key_column: 'path' });
+    // A bare file name shared by two folders matches neither.
+    const twins = [row('x/a5'), row('y/a5')];
+    writeFileSync(join(dir, 'twins.csv'), 'path,caption\na5.jpg,a fox\nwebemo/images/y/a5.jpg,a hen\n');
+    const t = importCaptions(join(dir, 'twins.csv'), twins, { template: DEFAULT_IC_TEMPLATE, missing: 'skip' });
+    expect(t.coverage.ambiguous_keys).toEqual(['a5.jpg']);
+    expect(t.rows).toEqual([{ id: 'y/a5', caption: 'a hen', text: 'a photo that contains a hen' }]);
     const empty = importCaptions(f, manifest, { template: DEFAULT_IC_TEMPLATE, missing: 'empty' });
     expect(empty.rows.find((r) => r.id === 'a3')).toEqual({ id: 'a3', caption: '', text: '' });
   });
