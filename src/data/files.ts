@@ -17,10 +17,10 @@ export function isDir(path: string): boolean {
   }
 }
 
-/** Sub-directory names of `dir`, sorted (hidden ones skipped). */
+/** Sub-directory names of `dir` (symlinks to directories included), sorted, hidden ones skipped. */
 export function subdirs(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
+    .filter((d) => !d.name.startsWith('.') && (d.isDirectory() || (d.isSymbolicLink() && isDir(join(dir, d.name)))))
     .map((d) => d.name)
     .sort();
 }
@@ -32,7 +32,9 @@ export function listImages(dir: string): string[] {
   const walk = (d: string, prefix: string): void => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       if (e.name.startsWith('.')) continue;
-      if (e.isDirectory()) walk(join(d, e.name), `${prefix}${e.name}/`);
+      // Datasets are often assembled from symlinked folders: follow links (a dangling one is skipped).
+      const dir = e.isDirectory() || (e.isSymbolicLink() && isDir(join(d, e.name)));
+      if (dir) walk(join(d, e.name), `${prefix}${e.name}/`);
       else if ((e.isFile() || e.isSymbolicLink()) && isImageFile(e.name)) out.push(prefix + e.name);
     }
   };

@@ -1,4 +1,4 @@
-import { copyFileSync, cpSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync, appendFileSync, mkdirSync, renameSync } from 'node:fs';
+import { copyFileSync, cpSync, symlinkSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync, appendFileSync, mkdirSync, renameSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -193,6 +193,11 @@ describe('ingest: folder-per-class datasets', () => {
         'Expected the FI layout:\n  <root>/emotion_dataset/<class>/*.jpg   (or <root>/<class>/*.jpg)\n  <class> one of amusement, anger, awe, contentment, disgust, excitement, fear, sadness',
     );
     expect(folders(broken, 'fi', { aliases: { wonder: 'awe' } }).items).toHaveLength(24);
+    // Symlinked class folders are followed.
+    const linked = tempDir('link');
+    mkdirSync(join(linked, 'emotion_dataset'));
+    symlinkSync(join(data, 'fi', 'emotion_dataset', 'fear'), join(linked, 'emotion_dataset', 'fear'));
+    expect(folders(linked, 'fi').items.map((i) => i.classId)).toEqual(['fear', 'fear', 'fear']);
     const skipped = folders(broken, 'fi', { unknownClass: 'skip' });
     expect(skipped.items).toHaveLength(24 - 3);
     expect(skipped.excluded[0].reason).toBe('folder "wonder" is not a class of fi8');
