@@ -95,6 +95,7 @@ export interface TrainHooks {
   /** Evaluation after each epoch; the rows are returned again in `TrainResult.rows` (also after a resume). */
   onEpoch?(epoch: number, head: Head): Promise<MetricRow[]>;
   log?(line: string): void;
+  /** Epochs done so far (fractional within an epoch) out of the maximum. */
   progress?(done: number, total: number): void;
 }
 
@@ -194,7 +195,7 @@ class BatchRunner {
   }
 
   /** One epoch of training; returns the mean per-sample loss and the number of steps. */
-  async train(sessions: { step: InferenceSession; loop: InferenceSession | null }, ex: Examples, lr: number, signal: AbortSignal | undefined): Promise<{ loss: number; steps: number }> {
+  async train(sessions: { step: InferenceSession; loop: InferenceSession | null }, ex: Examples, lr: number, signal: AbortSignal | undefined, onFraction?: (f: number) => void): Promise<{ loss: number; steps: number }> {
     const n = ex.xRows.length;
     const { beta1, beta2 } = this.adam.config;
     const toSum = (loss: number, b: number): number => (this.reduction === 'mean' ? loss * b : loss);
@@ -223,6 +224,7 @@ class BatchRunner {
         this.adam.step += k;
         steps += k;
         start += k * this.batch;
+        if (steps % (8 * this.k) < k) onFraction?.(start / n);
       }
     }
     const grads = new Array<Float32Array>(GRAD_NAMES.length);
@@ -283,7 +285,7 @@ export async function train(task: TrainTask, opts: TrainOptions, hooks: TrainHoo
   for (let epoch = state.history.length + 1; epoch <= opts.epochs && !state.schedule.stopped; epoch++) {
     const lr = state.schedule.lr;
     const examples = task.epochExamples(epoch);
-    const { loss: trainLoss, steps } = await runner.train(sessions, examples, lr, hooks.signal);
+    const { loss: trainLoss, steps } = await runner.train(sessions, examples, lr, hooks.signal, (f) => hooks.progress?.(epoch - 1 + f, opts.epochs));
     const valLoss = await runner.loss(lossSession, task.val, hooks.signal);
     const decision = afterEpoch(state.schedule, epoch, valLoss, opts.plateau, opts.earlyStopping);
     state.history.push({ epoch, trainLoss, valLoss, lr, lrReduced: decision.lrReduced, steps });

@@ -3,6 +3,7 @@
 // (image, prompt) pairs of the enabled caption types; evaluated from prompts after every epoch.
 import type { PromptKind } from '../../src/formats.js';
 import { defineStage, StageError } from '../../src/stage-api.js';
+import { loadTaxonomy } from '../../src/data/taxonomy.js';
 import { PROMPT_SOURCES, type PromptFiles, type PromptSource } from '../../src/eval/prompts.js';
 import { commonTrainProperties, loadTrainingData, runTraining, trainFingerprint, TRAIN_OUTPUTS, type CommonTrainParams } from '../../src/train/stage.js';
 
@@ -59,7 +60,7 @@ export default defineStage<ContrastiveParams>({
     const p = ctx.params;
     const method = contrastiveMethod(p.captions);
     const ort = await import('onnxruntime-node');
-    const { loadPromptTable } = await import('../../src/eval/prompts.js');
+    const { loadPromptTable, classPrompts } = await import('../../src/eval/prompts.js');
     const { contrastiveHeadScorer } = await import('../../src/eval/scorers.js');
     const { contrastiveTask } = await import('../../src/train/contrastive.js');
     const data = loadTrainingData(p, (l) => ctx.log(l));
@@ -71,6 +72,8 @@ export default defineStage<ContrastiveParams>({
       training: { seed: p.seed, loss: p.loss, tau: p.tau, reduction: p.reduction, captions, batch_size: p.batch_size, lr: p.lr },
     });
     const choice = { source: p.eval_prompts, taxonomy: p.eval_prompt_taxonomy ?? p.taxonomy };
+    // Missing evaluation prompts fail now, not after the first epoch's training.
+    for (const set of p.eval_sets) for (const t of set.taxonomies) classPrompts(prompts, loadTaxonomy(t, { confusion: p.confusion }), choice);
     await runTraining(ctx, task, method, tags, (head) => contrastiveHeadScorer(ort, head, prompts, choice, p.threads));
   },
 });
