@@ -84,23 +84,33 @@ function stageContext(params: EmbedImagesParams, dir: string): StageContext<Embe
   };
 }
 
-async function ceiling(): Promise<number> {
+/** Wall-clock rate, and CPU seconds per image over all threads of this process (ORT, workers, main). */
+interface Rate {
+  readonly perSec: number;
+  readonly cpuPerImage: number;
+}
+
+function measure<T>(n: number, body: () => Promise<T>): Promise<Rate> {
+  const cpu = process.cpuUsage();
+  const t = performance.now();
+  return body().then(() => {
+    const used = process.cpuUsage(cpu);
+    return { perSec: n / ((performance.now() - t) / 1000), cpuPerImage: (used.user + used.system) / 1e6 / n };
+  });
+}
+
+async function ceiling(): Promise<Rate> {
   const model = await loadClipModel(MODEL, { towers: ['vision'] });
   const px = new Float32Array(B * 3 * 224 * 224).map((_, i) => Math.sin(i) * 1.5);
   await model.embedPixels(px, B); // warm-up
-  const t = performance.now();
-  let done = 0;
-  while (done < N) {
-    const n = Math.min(B, N - done);
-    await model.embedPixels(px, n);
-    done += n;
-  }
-  const secs = (performance.now() - t) / 1000;
+  const rate = await measure(N, async () => {
+    for (let done = 0; done < N; done += B) await model.embedPixels(px, Math.min(B, N - done));
+  });
   await model.release();
-  return N / secs;
+  return rate;
 }
 
-async function stage(files: string[]): Promise<{ total: number; wall: number }> {
+async function stage(files: string[]): Promise<Rate> {
   const dir = join(ROOT, 'stage-run');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -110,11 +120,9 @@ async function stage(files: string[]): Promise<{ total: number; wall: number }> 
   hashOnce(join(MODEL, 'preprocessor_config.json'));
   writeJsonl(join(dir, 'manifest.jsonl'), rows);
   const ctx = stageContext({ manifest: join(dir, 'manifest.jsonl'), model: MODEL, dtype: 'fp32', provider: 'cpu', batch_size: B, on_error: 'fail', workers: WORKERS }, dir);
-  const t = performance.now();
-  await embedImagesStage.run(ctx);
-  const wall = (performance.now() - t) / 1000;
+  const rate = await measure(N, () => embedImagesStage.run(ctx));
   rmSync(dir, { recursive: true, force: true });
-  return { total: N / wall, wall };
+  return rate;
 }
 
 interface TjsTensor { readonly dims: number[] }
@@ -125,20 +133,20 @@ interface TjsModule {
   RawImage: { read(path: string): Promise<unknown> };
 }
 
-async function transformersJs(files: string[]): Promise<number> {
+async function transformersJs(files: string[]): Promise<Rate> {
   const tjs = (await import('@huggingface/transformers')) as unknown as TjsModule;
   tjs.env.allowRemoteModels = false;
   tjs.env.localModelPath = ROOT + '/';
   const processor = await tjs.AutoImageProcessor.from_pretrained('vit-b32');
   const model = await tjs.CLIPVisionModelWithProjection.from_pretrained('vit-b32', { dtype: 'fp32', device: 'cpu' });
-  const t = performance.now();
-  for (let i = 0; i < files.length; i += B) {
-    const images = await Promise.all(files.slice(i, i + B).map((f) => tjs.RawImage.read(f)));
-    const { pixel_values } = await processor(images);
-    const { image_embeds } = await model({ pixel_values });
-    if (image_embeds.dims[1] !== 512) throw new Error(`transformers.js returned ${image_embeds.dims}`);
-  }
-  const rate = files.length / ((performance.now() - t) / 1000);
+  const rate = await measure(files.length, async () => {
+    for (let i = 0; i < files.length; i += B) {
+      const images = await Promise.all(files.slice(i, i + B).map((f) => tjs.RawImage.read(f)));
+      const { pixel_values } = await processor(images);
+      const { image_embeds } = await model({ pixel_values });
+      if (image_embeds.dims[1] !== 512) throw new Error(`transformers.js returned ${image_embeds.dims}`);
+    }
+  });
   await model.dispose();
   return rate;
 }
@@ -152,14 +160,27 @@ async function main(): Promise<void> {
   const files = await makeImages();
   console.log(`machine: ${cpus()[0]?.model ?? '?'} x${availableParallelism()}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
   console.log(`${N} JPEGs (220x147 .. 1600x1200), batch ${B}, stage workers ${WORKERS ?? 'default'}`);
-  const c = await ceiling();
-  console.log(`(a) ceiling, bare onnxruntime on pre-made tensors: ${c.toFixed(2)} images/s`);
-  const s = await stage(files);
-  console.log(`clip/embed-images stage (decode+preprocess+embed+write, incl. model load): ${s.total.toFixed(2)} images/s (${s.wall.toFixed(1)} s) = ${((100 * s.total) / c).toFixed(1)}% of ceiling`);
+  // The machine is shared and noisy: the ceiling is measured before and after the stage, transformers.js
+  // between two stage runs; besides wall-clock rates, CPU seconds per image (all threads of the process)
+  // compare the work each approach does per image, which other people's load does not change.
+  const fmt = (r: Rate) => `${r.perSec.toFixed(2)} images/s, ${r.cpuPerImage.toFixed(3)} CPU s/image`;
+  const c1 = await ceiling();
+  console.log(`(a) ceiling, bare onnxruntime on pre-made tensors: ${fmt(c1)}`);
+  const s1 = await stage(files);
+  console.log(`clip/embed-images stage, run 1 (decode+preprocess+embed+write, incl. model load): ${fmt(s1)}`);
+  const c2 = await ceiling();
+  console.log(`(a) ceiling again: ${fmt(c2)}`);
+  const ceil = { perSec: (c1.perSec + c2.perSec) / 2, cpuPerImage: (c1.cpuPerImage + c2.cpuPerImage) / 2 };
+  console.log(`stage / ceiling: ${((100 * s1.perSec) / ceil.perSec).toFixed(1)}% of images/s, ${((100 * ceil.cpuPerImage) / s1.cpuPerImage).toFixed(1)}% CPU efficiency`);
   if (!args.includes('--skip-tjs')) {
     const j = await transformersJs(files);
-    console.log(`(b) transformers.js CLIPVisionModelWithProjection + AutoImageProcessor: ${j.toFixed(2)} images/s; stage / transformers.js = ${(s.total / j).toFixed(2)}x`);
+    console.log(`(b) transformers.js CLIPVisionModelWithProjection + AutoImageProcessor: ${fmt(j)}`);
+    const s2 = await stage(files);
+    console.log(`clip/embed-images stage, run 2: ${fmt(s2)}`);
+    const st = { perSec: (s1.perSec + s2.perSec) / 2, cpuPerImage: (s1.cpuPerImage + s2.cpuPerImage) / 2 };
+    console.log(`stage / transformers.js: ${(st.perSec / j.perSec).toFixed(2)}x images/s, ${(j.cpuPerImage / st.cpuPerImage).toFixed(2)}x less CPU per image`);
   }
+  console.log(`peak RSS of the benchmark process: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
 }
 
 await main();

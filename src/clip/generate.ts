@@ -47,6 +47,19 @@ export interface GenerateOptions {
   readonly towers?: readonly ('vision' | 'text')[];
   /** Give the text model an `attention_mask` input (some exports have one, Xenova's does not). */
   readonly textAttentionMask?: boolean;
+  /**
+   * Also write `*_fp16.onnx` variants with float16 inputs/outputs (fp32 weights inside, cast at the edges):
+   * exercises the dtype selection and half conversion that real fp16 exports need.
+   */
+  readonly fp16Variant?: boolean;
+}
+
+const FLOAT = 1;
+const FLOAT16 = 10;
+
+/** Names `value` as a graph output, cast to float16 for the fp16 variants. */
+function outputAs(g: GraphBuilder, value: string, name: string, half: boolean): void {
+  g.op(half ? 'Cast' : 'Identity', [value], half ? { to: FLOAT16 } : {}, name);
 }
 
 /** Deterministic weights: xorshift32 into approximately normal values (sum of 4 uniforms). */
@@ -127,12 +140,14 @@ class Tower {
   }
 }
 
-export function visionModel(arch: ClipArch, seed: number): Uint8Array {
+export function visionModel(arch: ClipArch, seed: number, half = false): Uint8Array {
   const g = new GraphBuilder('clip_vision');
   const t = new Tower(g, new Rng(seed), arch.vision, 'vision_model');
   const { width } = arch.vision;
   const grid = arch.imageSize / arch.patchSize;
-  const px = g.input('pixel_values', 'float32', ['batch_size', 3, arch.imageSize, arch.imageSize]);
+  const io = half ? 'float16' : 'float32';
+  const pxIn = g.input('pixel_values', io, ['batch_size', 3, arch.imageSize, arch.imageSize]);
+  const px = half ? g.op('Cast', [pxIn], { to: FLOAT }) : pxIn;
   const fanIn = 3 * arch.patchSize * arch.patchSize;
   // A patch embedding of fan-in scale keeps image content in every token's features.
   const patches = g.op('Conv', [px, t.w('embeddings.patch_embedding.weight', [width, 3, arch.patchSize, arch.patchSize], 1 / Math.sqrt(fanIn))], {
@@ -146,15 +161,15 @@ export function visionModel(arch: ClipArch, seed: number): Uint8Array {
   const seq = g.op('Concat', [cls, tokens], { axis: 1 });
   const emb = g.op('Add', [seq, t.w('embeddings.position_embedding.weight', [grid * grid + 1, width], 0.1)]);
   const hidden = t.encoder(t.layerNorm(emb, 'pre_layrnorm'));
-  g.op('Identity', [hidden], {}, 'last_hidden_state');
+  outputAs(g, hidden, 'last_hidden_state', half);
   const pooled = t.layerNorm(g.op('Gather', [hidden, g.constant(BigInt64Array.of(0n), [])], { axis: 1 }), 'post_layernorm');
-  g.op('Identity', [t.linear(pooled, 'visual_projection', width, arch.embedDim, false)], {}, 'image_embeds');
-  g.output('image_embeds', 'float32', ['batch_size', arch.embedDim]);
-  g.output('last_hidden_state', 'float32', ['batch_size', grid * grid + 1, width]);
+  outputAs(g, t.linear(pooled, 'visual_projection', width, arch.embedDim, false), 'image_embeds', half);
+  g.output('image_embeds', io, ['batch_size', arch.embedDim]);
+  g.output('last_hidden_state', io, ['batch_size', grid * grid + 1, width]);
   return modelBytes(g, { opset: 17, producer: 'pipe clip generator' });
 }
 
-export function textModel(arch: ClipArch, vocabSize: number, seed: number, withMask: boolean): Uint8Array {
+export function textModel(arch: ClipArch, vocabSize: number, seed: number, withMask: boolean, half = false): Uint8Array {
   const g = new GraphBuilder('clip_text');
   const t = new Tower(g, new Rng(seed + 1), arch.text, 'text_model');
   const { width, context } = arch.text;
@@ -175,12 +190,13 @@ export function textModel(arch: ClipArch, vocabSize: number, seed: number, withM
     mask = g.op('Add', [mask, g.op('Unsqueeze', [pad, g.constant(BigInt64Array.from([1n, 2n]))])]);
   }
   const hidden = t.layerNorm(t.encoder(g.op('Add', [tok, pos]), mask), 'final_layer_norm');
-  g.op('Identity', [hidden], {}, 'last_hidden_state');
+  outputAs(g, hidden, 'last_hidden_state', half);
   const eos = g.op('ArgMax', [ids], { axis: -1, keepdims: 1 });
   const pooled = g.op('GatherND', [hidden, eos], { batch_dims: 1 });
-  g.op('Identity', [t.linear(pooled, 'text_projection', width, arch.embedDim, false)], {}, 'text_embeds');
-  g.output('text_embeds', 'float32', ['batch_size', arch.embedDim]);
-  g.output('last_hidden_state', 'float32', ['batch_size', 'sequence_length', width]);
+  outputAs(g, t.linear(pooled, 'text_projection', width, arch.embedDim, false), 'text_embeds', half);
+  const io = half ? 'float16' : 'float32';
+  g.output('text_embeds', io, ['batch_size', arch.embedDim]);
+  g.output('last_hidden_state', io, ['batch_size', 'sequence_length', width]);
   return modelBytes(g, { opset: 17, producer: 'pipe clip generator' });
 }
 
@@ -220,8 +236,11 @@ export function generateClipModel(dir: string, opts: GenerateOptions = {}): void
   const files = rootFiles(arch);
   for (const [name, text] of Object.entries(files)) writeFileSync(join(tmp, name), text);
   const vocab = (JSON.parse(files['config.json']) as { text_config: { vocab_size: number } }).text_config.vocab_size;
-  if (towers.includes('vision')) writeFileSync(join(tmp, 'onnx', 'vision_model.onnx'), visionModel(arch, seed));
-  if (towers.includes('text')) writeFileSync(join(tmp, 'onnx', 'text_model.onnx'), textModel(arch, vocab, seed, opts.textAttentionMask ?? false));
+  for (const half of opts.fp16Variant ? [false, true] : [false]) {
+    const suffix = half ? '_fp16' : '';
+    if (towers.includes('vision')) writeFileSync(join(tmp, 'onnx', `vision_model${suffix}.onnx`), visionModel(arch, seed, half));
+    if (towers.includes('text')) writeFileSync(join(tmp, 'onnx', `text_model${suffix}.onnx`), textModel(arch, vocab, seed, opts.textAttentionMask ?? false, half));
+  }
   rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir);
 }

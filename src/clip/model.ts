@@ -196,6 +196,14 @@ export async function loadClipModel(dir: string, opts: LoadOptions = {}): Promis
   const textIds = text && pick(text.inputNames, 'input_ids', files.text);
   const textOut = text && pick(text.outputNames, 'text_embeds', files.text);
   const textMask = text?.inputNames.includes('attention_mask') ? 'attention_mask' : undefined;
+  const visionHalf = vision && visionIn ? tensorInfo(vision, visionIn).type === 'float16' : false;
+  if (vision && visionIn) {
+    const dims = tensorInfo(vision, visionIn).dims;
+    const [h, w] = [dims[2], dims[3]];
+    if ((typeof h === 'number' && h !== imageShape[1]) || (typeof w === 'number' && w !== imageShape[2])) {
+      throw new ModelFolderError(`${files.vision}: takes ${h}x${w} images but preprocessor_config.json crops ${imageShape[1]}x${imageShape[2]}`, 'The folder mixes files of different models; fetch it again.');
+    }
+  }
   for (const [session, out, file] of [[vision, visionOut, files.vision], [text, textOut, files.text]] as const) {
     const d = session && out ? tensorInfo(session, out).dims[1] : undefined;
     if (typeof d === 'number' && d !== embedDim) throw new ModelFolderError(`${file}: outputs ${d}-d embeddings but config.json says projection_dim ${embedDim}`, 'The folder mixes files of different models; fetch it again.');
@@ -213,9 +221,9 @@ export async function loadClipModel(dir: string, opts: LoadOptions = {}): Promis
     tokenizer,
     async embedPixels(pixels, n) {
       if (!vision || !visionIn || !visionOut) throw new Error('loadClipModel: the vision tower was not loaded (towers option)');
-      const half = tensorInfo(vision, visionIn).type === 'float16';
       const dims = [n, ...imageShape];
-      const feed = half ? new ort.Tensor('float16', float32ToHalf(pixels.subarray(0, n * imageShape[0] * imageShape[1] * imageShape[2])), dims) : new ort.Tensor('float32', pixels.subarray(0, n * imageShape[0] * imageShape[1] * imageShape[2]), dims);
+      const data = pixels.subarray(0, dims.reduce((a, b) => a * b, 1));
+      const feed = visionHalf ? new ort.Tensor('float16', float32ToHalf(data), dims) : new ort.Tensor('float32', data, dims);
       const out = await vision.run({ [visionIn]: feed }, [visionOut]);
       return toFloat32(out[visionOut]);
     },

@@ -1,5 +1,6 @@
 // `clip/embed-images`: a dataset manifest -> CLIP image embeddings (.npy) + index, through the per-image
 // cache, so re-embedding a grown dataset embeds only the new images.
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { EmbeddingCache } from '../../src/clip/cache.js';
 import { embedImages } from '../../src/clip/embed.js';
@@ -84,8 +85,9 @@ export default defineStage<EmbedImagesParams>({
         }
       }
       cache.flush();
+      // Matrix and index are streamed row by row: memory does not grow with the dataset.
       const writer = new NpyRowWriter(ctx.output('embeddings'), cache.key.dim);
-      const index: EmbeddingIndexRow[] = [];
+      const index = openSync(ctx.output('index'), 'w');
       const failedRows: FailedRow[] = [];
       try {
         for (const r of rows) {
@@ -95,15 +97,16 @@ export default defineStage<EmbedImagesParams>({
             failedRows.push({ id: r.id, path: r.path, error: error ?? 'not embedded' });
             continue;
           }
-          index.push({ id: r.id, path: r.path, hash: r.hash, row: writer.rows });
+          const entry: EmbeddingIndexRow = { id: r.id, path: r.path, hash: r.hash, row: writer.rows };
+          writeSync(index, JSON.stringify(entry) + '\n');
           writer.append(vec);
         }
       } finally {
         writer.close();
+        closeSync(index);
       }
-      writeJsonl(ctx.output('index'), index);
       writeJsonl(ctx.output('failed'), failedRows);
-      ctx.log(`wrote ${index.length} embeddings; ${failedRows.length} images failed${failedRows.length ? ` (listed in ${ctx.output('failed')})` : ''}`);
+      ctx.log(`wrote ${writer.rows} embeddings; ${failedRows.length} images failed${failedRows.length ? ` (listed in ${ctx.output('failed')})` : ''}`);
     } finally {
       cache.close();
     }

@@ -14,7 +14,7 @@ let model: ClipModel;
 
 beforeAll(async () => {
   dir = tempDir('clip-model');
-  generateClipModel(join(dir, 'tiny'), { seed: 3 });
+  generateClipModel(join(dir, 'tiny'), { seed: 3, fp16Variant: true });
   generateClipModel(join(dir, 'tiny-mask'), { seed: 3, textAttentionMask: true });
   model = await loadClipModel(join(dir, 'tiny'), { threads: 1 });
 });
@@ -49,7 +49,8 @@ describe('CLIP model folder', () => {
   });
 
   it('text embeddings do not depend on padding or batch composition', async () => {
-    const texts = ['a photo that evokes joy', 'a photo that seems to express a positive feeling of gratitude and relief'];
+    // The third text fills the whole context, so the first is padded from 7 to 77 tokens.
+    const texts = ['a photo that evokes joy', 'a photo that seems to express a positive feeling of gratitude and relief', 'joy '.repeat(100)];
     const batched = await model.embedTexts(texts);
     const alone = await model.embedTexts([texts[0]]);
     for (let i = 0; i < 512; i++) expect(batched[i]).toBeCloseTo(alone[i], 4);
@@ -96,6 +97,20 @@ describe('CLIP model folder', () => {
       (e: ModelFolderError) => e,
     );
     if (err) expect(`${err.message}\n${err.hint}`).toMatch(/cuda[\s\S]*onnxruntime-node-install=cuda12/);
+  });
+
+  it('runs the fp16 variant through float16 inputs and outputs', async () => {
+    const half = await loadClipModel(join(dir, 'tiny'), { dtype: 'fp16', threads: 1 });
+    try {
+      const px = new Float32Array(3 * 224 * 224).map((_, i) => Math.sin(i / 500));
+      const a = await half.embedPixels(px, 1);
+      const b = await model.embedPixels(px, 1);
+      expect(cosine(a, b)).toBeGreaterThan(0.999);
+      const t = await half.embedTexts(['a photo that evokes awe']);
+      expect(cosine(t, await model.embedTexts(['a photo that evokes awe']))).toBeGreaterThan(0.999);
+    } finally {
+      await half.release();
+    }
   });
 
   it('converts float16 both ways', () => {
