@@ -1,5 +1,5 @@
 // `ingest/manifest`: any dataset listed in a CSV/TSV/JSONL table (path, label, split).
-import { readTableDataset } from '../../src/data/layouts/table.js';
+import { readTableDataset, tableImagesSignature } from '../../src/data/layouts/table.js';
 import { COMMON_INGEST_PROPERTIES, INGEST_OUTPUTS, ingestTaxonomy, runIngest, taxonomyFingerprint, type CommonIngestParams } from '../../src/data/ingest-stage.js';
 import type { Split } from '../../src/data/splits.js';
 import { defineStage } from '../../src/stage-api.js';
@@ -39,7 +39,7 @@ export default defineStage<ManifestParams>({
   },
   outputs: INGEST_OUTPUTS,
   async fingerprint(p) {
-    return taxonomyFingerprint(ingestTaxonomy(p.taxonomy, p));
+    return { ...taxonomyFingerprint(ingestTaxonomy(p.taxonomy, p)), images: tableImagesSignature(p.file, p.root, p.path_column) };
   },
   async run(ctx) {
     const p = ctx.params;

@@ -138,6 +138,22 @@ describe('data stages through pipe run', () => {
     expect(datasetRows()).toBe(hashRows + 1);
   });
 
+  it('ingest/manifest: a table of paths; replacing a listed image re-runs the stage', async () => {
+    const fi = out(doc, 'data', 'fi');
+    const [a, b] = readdirSync(join(fi, 'emotion_dataset', 'awe'));
+    ws.write('table/a.jpg', readFileSync(join(fi, 'emotion_dataset', 'awe', a)));
+    ws.write('table/list.csv', 'path,label,split\na.jpg,Awe,train\n');
+    ws.write('table.yaml', 'stages:\n  t:\n    uses: ingest/manifest\n    with: { file: table/list.csv, taxonomy: fi8 }\n');
+    const first = await runPipeJson(['run', 'table.yaml'], { cwd: ws.dir });
+    expect(first.exitCode, first.stderr).toBe(0);
+    expect(readJsonl<ManifestRow>(out(first.doc, 't', 'manifest'))[0]).toMatchObject({ id: 'a', split: 'train', labels: { fi8: 'awe', fi2: 'positive' } });
+    expect(byStatus((await runPipeJson(['run', 'table.yaml'], { cwd: ws.dir })).doc).cached).toEqual(['t']);
+    copyFileSync(join(fi, 'emotion_dataset', 'awe', b), ws.path('table/a.jpg'));
+    const third = await runPipeJson(['run', 'table.yaml'], { cwd: ws.dir });
+    expect(byStatus(third.doc).ran).toEqual(['t']);
+    expect(readJsonl<ManifestRow>(out(third.doc, 't', 'manifest'))[0].hash).not.toBe(readJsonl<ManifestRow>(out(first.doc, 't', 'manifest'))[0].hash);
+  });
+
   it('a bad layout fails the stage with the message and the expected layout', async () => {
     renameSync(ws.path('fi/emotion_dataset/awe'), ws.path('fi/emotion_dataset/wonder'));
     const r = await runPipe(['run', 'fi.yaml'], { cwd: ws.dir });

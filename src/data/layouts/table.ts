@@ -1,6 +1,7 @@
 // A generic manifest for any other dataset: a CSV/TSV/JSONL table with an image path, a label and an
 // optional split per row. Paths are relative to `root` (default: the table's folder) unless absolute.
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
 import { dataError } from '../errors.js';
 import { idFromRelative } from '../files.js';
@@ -23,10 +24,41 @@ export interface TableOptions {
 
 const SPLIT_NAMES: Readonly<Record<string, Split>> = { train: 'train', training: 'train', val: 'val', valid: 'val', validation: 'val', dev: 'val', test: 'test', testing: 'test' };
 
+const PATH_COLUMNS = ['path', 'file', 'image', 'filename'];
+
+function imagePath(root: string, p: string): string {
+  return isAbsolute(p) ? p : resolve(root, p);
+}
+
+/**
+ * A signature of the listed images' (path, size, mtime). The images of a table are no path param, so
+ * the engine does not hash them; the stage puts this in its fingerprint, so replacing an image re-runs it
+ * (stats only, like the engine's own hash cache).
+ */
+export function tableImagesSignature(file: string, root: string | undefined, pathColumn: string | undefined): string {
+  if (!existsSync(file)) return 'no table';
+  const table = readTable(file);
+  const col = pickColumn(table, 'path', PATH_COLUMNS, pathColumn);
+  const base = root ?? dirname(file);
+  const h = createHash('sha256');
+  for (const r of table.records) {
+    const p = imagePath(base, r.values[col] ?? '');
+    let st = 'missing';
+    try {
+      const s = statSync(p, { bigint: true });
+      st = `${s.size}:${s.mtimeNs}`;
+    } catch {
+      // A missing image is reported by the stage; here it only changes the signature.
+    }
+    h.update(`${p}\0${st}\n`);
+  }
+  return h.digest('hex');
+}
+
 export function readTableDataset(opts: TableOptions): LayoutResult {
   if (!existsSync(opts.file)) throw dataError(opts.file, 'manifest table not found', 'Give a CSV/TSV (header row) or JSONL file with columns path, label and optionally split.');
   const table = readTable(opts.file);
-  const pathCol = pickColumn(table, 'path', ['path', 'file', 'image', 'filename'], opts.pathColumn);
+  const pathCol = pickColumn(table, 'path', PATH_COLUMNS, opts.pathColumn);
   const labelCol = pickColumn(table, 'label', ['label', 'class', 'emotion', 'category'], opts.labelColumn);
   const splitCol = opts.splitColumn ?? (table.columns.includes('split') ? 'split' : undefined);
   const root = opts.root ?? dirname(opts.file);
@@ -44,7 +76,7 @@ export function readTableDataset(opts: TableOptions): LayoutResult {
     const rawSplit = splitCol ? (r.values[splitCol] ?? '').toLowerCase() : '';
     const split = rawSplit ? SPLIT_NAMES[rawSplit] : opts.defaultSplit;
     if (!split) throw dataError(at, `split "${rawSplit}" is not train, val or test`);
-    const path = isAbsolute(p) ? p : resolve(root, p);
+    const path = imagePath(root, p);
     if (!existsSync(path)) {
       missing.push({ ref: p, where: `${basename(opts.file)}:${r.line}`, reason: 'file not found' });
       continue;
