@@ -155,9 +155,10 @@ export function confusionFigure(s: Series): Figure | null {
   const left = 8 + 7 * Math.max(...labels.map((l) => l.length));
   const top = 44;
   const size = n * cell;
-  const W2 = left + size + 20;
-  const H2 = top + size + left + 10;
   const title = `Confusion matrix: ${labelOf(s.method)} on ${s.taxonomy} (final epoch, ${summed.seeds} seed${summed.seeds === 1 ? '' : 's'} summed)`;
+  // Wide enough for the title (about 7.5 px per bold 13 px character).
+  const W2 = Math.max(left + size + 20, Math.ceil(title.length * 7.5) + 16);
+  const H2 = top + size + left + 10;
   const body: string[] = [text(8, 22, title, { 'font-size': 13, 'font-weight': 'bold' })];
   matrix.forEach((r, i) => {
     const total = r.reduce((a, b) => a + b, 0);
