@@ -282,24 +282,27 @@ export async function train(task: TrainTask, opts: TrainOptions, hooks: TrainHoo
   const runner = new BatchRunner(ort, task, opts.batchSize, k, opts.reduction, weights, adam, graphs.MOMENT_NAMES);
   const headAt = (epoch: number): Head => ({ meta: { ...task.meta, epoch }, weights });
 
-  for (let epoch = state.history.length + 1; epoch <= opts.epochs && !state.schedule.stopped; epoch++) {
-    const lr = state.schedule.lr;
-    const examples = task.epochExamples(epoch);
-    const { loss: trainLoss, steps } = await runner.train(sessions, examples, lr, hooks.signal, (f) => hooks.progress?.(epoch - 1 + f, opts.epochs));
-    const valLoss = await runner.loss(lossSession, task.val, hooks.signal);
-    const decision = afterEpoch(state.schedule, epoch, valLoss, opts.plateau, opts.earlyStopping);
-    state.history.push({ epoch, trainLoss, valLoss, lr, lrReduced: decision.lrReduced, steps });
-    log(`epoch ${epoch}: train_loss ${trainLoss.toFixed(5)} val_loss ${valLoss.toFixed(5)} lr ${lr}${decision.lrReduced ? ` -> ${state.schedule.lr}` : ''}${decision.stop ? ' (early stop)' : ''}`);
+  try {
+    for (let epoch = state.history.length + 1; epoch <= opts.epochs && !state.schedule.stopped; epoch++) {
+      const lr = state.schedule.lr;
+      const examples = task.epochExamples(epoch);
+      const { loss: trainLoss, steps } = await runner.train(sessions, examples, lr, hooks.signal, (f) => hooks.progress?.(epoch - 1 + f, opts.epochs));
+      const valLoss = await runner.loss(lossSession, task.val, hooks.signal);
+      const decision = afterEpoch(state.schedule, epoch, valLoss, opts.plateau, opts.earlyStopping);
+      state.history.push({ epoch, trainLoss, valLoss, lr, lrReduced: decision.lrReduced, steps });
+      log(`epoch ${epoch}: train_loss ${trainLoss.toFixed(5)} val_loss ${valLoss.toFixed(5)} lr ${lr}${decision.lrReduced ? ` -> ${state.schedule.lr}` : ''}${decision.stop ? ' (early stop)' : ''}`);
 
-    const head = headAt(epoch);
-    saveHead(epochDir(hooks.checkpointsDir, epoch), head);
-    if (hooks.onEpoch) state.rows.push(...(await hooks.onEpoch(epoch, head)));
-    if (hooks.resumeDir) saveResume(hooks.resumeDir, head, adam.m, adam.v, { epoch, adamStep: adam.step, state });
-    hooks.progress?.(epoch, opts.epochs);
+      const head = headAt(epoch);
+      saveHead(epochDir(hooks.checkpointsDir, epoch), head);
+      if (hooks.onEpoch) state.rows.push(...(await hooks.onEpoch(epoch, head)));
+      if (hooks.resumeDir) saveResume(hooks.resumeDir, head, adam.m, adam.v, { epoch, adamStep: adam.step, state });
+      hooks.progress?.(epoch, opts.epochs);
+    }
+  } finally {
+    await sessions.step.release();
+    await sessions.loop?.release();
+    await lossSession.release();
   }
-  await sessions.step.release();
-  await sessions.loop?.release();
-  await lossSession.release();
 
   const lastEpoch = state.history.length;
   const bestEpoch = state.schedule.bestEpoch;
