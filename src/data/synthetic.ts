@@ -6,8 +6,8 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { projectFile } from './project-files.js';
+import { readSynonymFile } from './synonyms.js';
 import { loadTaxonomy } from './taxonomy.js';
 
 export interface SyntheticSizes {
@@ -183,10 +183,6 @@ const SCENES: Readonly<Record<string, readonly string[]>> = {
   confusion: ['a man looking at a tangled map', 'a maze of street signs', 'a student staring at a blackboard'],
 };
 
-interface SynonymFile {
-  readonly synonyms: Readonly<Record<string, readonly string[]>>;
-}
-
 export async function generateSyntheticData(opts: SyntheticOptions): Promise<SyntheticReport> {
   const { default: sharp } = await import('sharp');
   const { out, seed, sizes } = opts;
@@ -205,7 +201,7 @@ export async function generateSyntheticData(opts: SyntheticOptions): Promise<Syn
 
   // WEBEmo: 220-px stock thumbnails (220x147 landscape or 146x220 portrait), 80/20 train/test.
   const w25 = loadTaxonomy('webemo25', { confusion: 'own' });
-  const synonyms = (parseYaml(readFileSync(projectFile('data', 'synonyms', 'webemo.yaml'), 'utf8')) as SynonymFile).synonyms;
+  const synonyms = readSynonymFile(projectFile('data', 'synonyms', 'webemo.yaml'), w25, 5).synonyms;
   const captions: { id: string; path: string; caption: string }[] = [];
   const labels = spread(w25.classes.map((c) => c.id), sizes.webemo, rand);
   const lines: Record<'train' | 'test', string[]> = { train: [], test: [] };
@@ -225,7 +221,7 @@ export async function generateSyntheticData(opts: SyntheticOptions): Promise<Syn
     if (opts.webemoLayout !== 'folders' && !dead) job('webemo', join(out, 'webemo', 'images', `${name}.jpg`), l, w, h);
     if (opts.webemoLayout !== 'official') job(foldersDir, join(out, foldersDir, split, cls, `${name}.jpg`), l, w, h);
     const scenes = SCENES[parent];
-    const syn = synonyms[cls] ?? [cls];
+    const syn = synonyms[cls];
     captions.push({ id: name, path: `images/${name}.jpg`, caption: `${scenes[i % scenes.length]}, with a feeling of ${syn[i % syn.length]}` });
   });
   if (opts.webemoLayout !== 'folders') {
