@@ -3,7 +3,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runPipeline } from '../../src/engine/index.js';
+import { openPipeline, runPipeline } from '../../src/engine/index.js';
+import { pipelineStatus } from '../../src/engine/status.js';
 import { defineStage, type StageKind } from '../../src/stage-api.js';
 import { openStore } from '../../src/store/index.js';
 import { tempWorkspace, type TempWorkspace } from '../support/index.js';
@@ -138,5 +139,29 @@ describe('built-in stage kinds', () => {
     ws.write('p.yaml', PIPELINE);
     ws.write('data/a.txt', '1');
     await expect(runPipeline({ file: 'p.yaml', workspace: ws.dir, kinds })).rejects.toThrow(/input data\/b\.txt does not exist \(read by sum\)/);
+  });
+
+  it("puts the kind's fingerprint into the key, and status names the env change", async () => {
+    ws = tempWorkspace();
+    let runtime = '1.0';
+    const fp = defineStage<{ n: number }>({
+      kind: 'test/fp',
+      version: '1',
+      description: 'fingerprinted',
+      params: { type: 'object', properties: { n: { type: 'number' } } },
+      outputs: { o: { path: 'o.txt', description: 'o' } },
+      fingerprint: async () => ({ runtime }),
+      async run(ctx) {
+        writeFileSync(ctx.output('o'), String(ctx.params.n));
+      },
+    });
+    ws.write('p.yaml', 'stages:\n  f:\n    uses: test/fp\n    with: { n: 1 }\n');
+    const opts = { file: 'p.yaml', workspace: ws.dir, kinds: { 'test/fp': fp as StageKind<unknown> } };
+    expect((await runPipeline(opts)).instances[0].status).toBe('ran');
+    expect((await runPipeline(opts)).instances[0].status).toBe('cached');
+    runtime = '2.0';
+    const states = await pipelineStatus(await openPipeline(opts));
+    expect(states[0]).toMatchObject({ state: 'stale', changes: [{ what: 'env', field: 'runtime', old: '"1.0"', new: '"2.0"' }] });
+    expect((await runPipeline(opts)).instances[0].status).toBe('ran');
   });
 });
