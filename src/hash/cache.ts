@@ -9,6 +9,13 @@ import type { HashCacheRow } from '../store/types.js';
 
 const CHUNK = 1 << 20;
 
+/**
+ * A file modified within this window before it was hashed could be modified again within the same
+ * mtime tick (coarse timestamps on some filesystems) without its stat changing: such entries are used
+ * for this process but not persisted (git's "racily clean" problem).
+ */
+const RACY_MS = 2000;
+
 /** sha256 of a file's bytes, read in chunks so large model files do not sit in memory. */
 export function hashFileContent(path: string): string {
   const h = createHash('sha256');
@@ -86,15 +93,17 @@ export class HashCache {
     const hash = hashFileContent(path);
     const fresh: HashCacheRow = { path, kind: 'file', ino, size, mtimeNs: mtime, sig: null, hash };
     this.files.set(path, fresh);
-    this.pending.push(fresh);
+    if (Date.now() - st.mtimeMs >= RACY_MS) this.pending.push(fresh);
     return hash;
   }
 
   private hashDir(path: string, st: Stats): string {
     const sig = createHash('sha256');
     let count = 0;
+    let newest = st.mtimeMs;
     walk(path, (rel, _abs, f) => {
       sig.update(`${rel}\0${f.ino}\0${f.size}\0${f.mtimeMs}\n`);
+      if (f.mtimeMs > newest) newest = f.mtimeMs;
       count++;
     });
     const signature = sig.digest('hex');
@@ -106,7 +115,7 @@ export class HashCache {
     const hash = h.digest('hex');
     const fresh: HashCacheRow = { path, kind: 'dir', ino: String(st.ino), size: count, mtimeNs: mtimeNs(st), sig: signature, hash };
     this.dirs.set(path, fresh);
-    this.pending.push(fresh);
+    if (Date.now() - newest >= RACY_MS) this.pending.push(fresh);
     return hash;
   }
 

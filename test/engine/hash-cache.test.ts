@@ -56,4 +56,18 @@ describe('HashCache', () => {
     utimesSync(ws.path('d/c.txt'), new Date(), new Date(Date.now() + 10_000));
     expect(new HashCache(store).hashPath(ws.path('d'))).not.toBe(h2);
   });
+
+  it('does not persist a hash of a file modified just before hashing (same-tick edits stay visible)', () => {
+    ws = tempWorkspace();
+    const f = ws.write('a.txt', 'aaaa');
+    const now = Date.now() / 1000;
+    utimesSync(f, now, now);
+    store = openStore(ws.path('runs/pipe.db'));
+    const c = new HashCache(store);
+    expect(c.hashPath(f)).toBe(sha('aaaa'));
+    c.flush();
+    writeFileSync(f, 'bbbb'); // same size, and (on a coarse clock) the same mtime
+    utimesSync(f, now, now);
+    expect(new HashCache(store).hashPath(f)).toBe(sha('bbbb'));
+  });
 });
