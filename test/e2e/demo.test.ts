@@ -116,6 +116,9 @@ describe('pipe run pipelines/demo.yaml', () => {
     const fromStore = JSON.parse(r.stdout) as { final: { mean: number | null }[] };
     const fromStage = JSON.parse(readFileSync(artifacts.get('json')!, 'utf8')) as { final: { mean: number | null }[] };
     expect(fromStore.final.map((c) => c.mean)).toEqual(fromStage.final.map((c) => c.mean));
+    const none = await pipe(['tables', '99', '--workspace', ws], { cwd: ws });
+    expect(none.exitCode).toBe(2);
+    expect(none.stderr).toContain('no run 99');
   });
 
   it("pipe predict prints sorted distributions from the run's heads, for any taxonomy with the contrastive head", async () => {
@@ -128,6 +131,9 @@ describe('pipe run pipelines/demo.yaml', () => {
     const probs = [...ce.stdout.matchAll(/ (\d+\.\d)%/g)].map((m) => Number(m[1]));
     expect(probs).toHaveLength(3);
     expect([...probs].sort((a, b) => b - a)).toEqual(probs);
+    const wrong = await pipe(['predict', image, '--taxonomy', 'fi8', '--workspace', ws], { cwd: ws });
+    expect(wrong.exitCode).toBe(2);
+    expect(wrong.stderr).toContain('use --head contrastive for any taxonomy');
 
     // A taxonomy the run never built prompts for: its SC prompts are embedded on the fly.
     const taxDir = join(ws, 'my-taxonomies');
