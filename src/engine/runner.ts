@@ -144,6 +144,9 @@ class Run {
   private readonly outcomes = new Map<string, Promise<Outcome>>();
   private readonly cachedLinks: Parameters<Store['recordRunInstance']>[0][] = [];
   private runId: number | null = null;
+  /** Keys being built by this process, and how to wake the next instance waiting for each. */
+  private readonly building = new Map<string, Promise<void>>();
+  private readonly releases = new Map<string, () => void>();
   private stopping = false;
   private readonly scope;
 
@@ -285,6 +288,12 @@ class Run {
   }
 
   private async lock(inst: Instance, key: string): Promise<void> {
+    // Two instances of this run with one key (identical definitions) build it one after the other; the
+    // database lock below only tells processes apart.
+    for (let mine = this.building.get(key); mine; mine = this.building.get(key)) await mine;
+    let release!: () => void;
+    this.building.set(key, new Promise<void>((r) => (release = r)));
+    this.releases.set(key, release);
     let told = false;
     for (;;) {
       const l = this.store.tryLock(key, inst.id);
@@ -296,11 +305,18 @@ class Run {
     }
   }
 
+  private unbuild(key: string): void {
+    this.building.delete(key);
+    this.releases.get(key)?.();
+    this.releases.delete(key);
+  }
+
   private async build(inst: Instance, prepared: Prepared, forced: boolean): Promise<Outcome> {
     const { key } = prepared;
     try {
       await this.lock(inst, key);
     } catch {
+      this.unbuild(key);
       return this.skip(inst, 'interrupted');
     }
     let release: (() => void) | undefined;
@@ -315,6 +331,7 @@ class Run {
     } finally {
       release?.();
       this.store.unlock(key);
+      this.unbuild(key);
     }
   }
 
