@@ -94,11 +94,14 @@ export interface TablesDocument {
   readonly paper: PaperResults;
   readonly provenance: Provenance;
   readonly unplaced: readonly string[];
+  /** A line under the title, e.g. that the data are generated. */
+  readonly note?: string;
 }
 
 /** The whole tables document: final-epoch tables, best-epoch tables, paper comparison, provenance. */
 export function renderTablesMarkdown(doc: TablesDocument): string {
   const parts = ['# CLIP-E reproduction: Tables I and II', ''];
+  if (doc.note) parts.push(`> ${doc.note}`, '');
   for (const mode of ['final', 'best'] as const) {
     parts.push(`## ${mode === 'final' ? 'Final epoch (the paper\'s tables)' : 'Best epoch per target dataset'}`, '');
     for (const table of TABLES) parts.push(renderTable(table, doc.cells[mode], mode), '');

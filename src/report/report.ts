@@ -19,6 +19,8 @@ export interface ReportInput {
   /** Provenance facts the caller knows (run id, pipeline and model hashes, params). */
   readonly provenance: Pick<Provenance, 'run' | 'rendered_by' | 'pipeline' | 'params' | 'model'> & { readonly sources: string };
   readonly date?: Date;
+  /** Shown under the title of the tables (e.g. "generated data: these numbers say nothing about CLIP"). */
+  readonly note?: string;
 }
 
 export interface ReportPaths {
@@ -51,6 +53,7 @@ export function buildDocument(input: ReportInput): TablesDocument {
     paper,
     provenance,
     unplaced: unplacedRows(input.rows),
+    ...(input.note ? { note: input.note } : {}),
   };
 }
 

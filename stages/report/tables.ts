@@ -21,13 +21,15 @@ export interface TablesParams {
   readonly model?: string;
   /** Study params to record in the footer (seeds, data root, ...). */
   readonly study_params: { readonly [key: string]: Json };
+  /** A line shown under the title (e.g. that the data are generated). */
+  readonly note?: string;
 }
 
 const path = { type: 'string', format: 'path' } as const;
 
 export default defineStage<TablesParams>({
   kind: 'report/tables',
-  version: '1',
+  version: '2',
   description: "Tables I and II of the CLIP-E paper (markdown, CSV, JSON) with the paper's values, figures and a report",
   params: {
     type: 'object',
@@ -39,6 +41,7 @@ export default defineStage<TablesParams>({
       pipeline: path,
       model: path,
       study_params: { type: 'object', default: {} },
+      note: { type: 'string', description: 'a line shown under the title, e.g. that the data are generated' },
     },
   },
   outputs: {
@@ -70,6 +73,7 @@ export default defineStage<TablesParams>({
         {
           rows,
           tags: p.tags,
+          ...(p.note ? { note: p.note } : {}),
           provenance: {
             rendered_by: `report/tables stage ${ctx.instanceId}`,
             pipeline: await hashed(p.pipeline),

@@ -77,6 +77,7 @@ describe('pipe run pipelines/demo.yaml', () => {
       }
     }
     expect(md).toContain('published values and our difference');
+    expect(md).toContain('> Demo: generated images');
     expect(md).toMatch(/- model: .*model \(sha256 of its \d+ files: [0-9a-f]{64}\)/);
   });
 
