@@ -60,7 +60,7 @@ async function runBuiltin(a: Attempt, fd: number): Promise<{ metrics: MetricRow[
     metric(row: MetricRow): void {
       metrics.push(row);
     },
-    hashFiles: async (paths: readonly string[]) => paths.map((p) => a.hashes.hashFile(p)),
+    hashFiles: async (paths: readonly string[]) => paths.map((p) => a.hashes.hashPath(p)),
   };
   await kind.run(ctx);
   for (const [name, spec] of Object.entries(kind.outputs))
