@@ -7,6 +7,10 @@ import { openStore } from '../store/index.js';
 import { prepare, PrepareError, type Artifact } from './keys.js';
 import { Layout } from './layout.js';
 import { committedOutputs } from './runner.js';
+import { outputNames } from '../pipeline/kinds.js';
+
+/** The content hash of an output that does not exist yet. */
+const PENDING = 'pending';
 
 export type Freshness = 'up-to-date' | 'stale' | 'new' | 'pending' | 'error';
 
@@ -66,21 +70,34 @@ export async function pipelineStatus(p: Pipeline, opts: { verify?: boolean; env?
     const last = store.lastGoodByInstance(p.relFile);
     const scope = { params: p.params, byStage: p.byStage, env: opts.env ?? process.env };
     const outputs = new Map<string, ReadonlyMap<string, Artifact>>();
-    const states = new Map<string, Freshness>();
     const out: InstanceFreshness[] = [];
     for (const inst of p.instances) {
       const waiting = inst.upstream.filter((u) => !outputs.has(u));
-      if (waiting.length) {
-        states.set(inst.id, 'pending');
-        out.push({ id: inst.id, state: 'pending', key: null, changes: [], reason: `after ${waiting.slice(0, 3).join(', ')}${waiting.length > 3 ? ', ...' : ''} (not up to date)` });
-        continue;
+      // An upstream that must run first has unknown outputs: they enter as "pending", so the other
+      // differences (code, params, env) can still be shown.
+      const known = new Map(outputs);
+      for (const u of waiting) {
+        const up = p.byId.get(u)!;
+        known.set(u, new Map(outputNames(up.stage, up.kind).map((n) => [n, { path: `/pending/${u}/${n}`, hash: PENDING }])));
       }
       let prepared;
       try {
-        prepared = await prepare(inst, scope, outputs, hashes, p.workspace);
+        prepared = await prepare(inst, scope, known, hashes, p.workspace);
       } catch (e) {
         if (!(e instanceof PrepareError)) throw e;
         out.push({ id: inst.id, state: 'error', key: null, changes: [], reason: e.message });
+        continue;
+      }
+      if (waiting.length) {
+        const prev = last.get(inst.id);
+        out.push({
+          id: inst.id,
+          state: 'pending',
+          key: null,
+          // Inputs from upstream that has yet to run are implied by the reason; list the other changes.
+          changes: prev ? diffComponents(prev.components, prepared.components as unknown as Json).filter((c) => c.new !== JSON.stringify(PENDING)) : [],
+          reason: `after ${waiting.slice(0, 3).join(', ')}${waiting.length > 3 ? ', ...' : ''} (not up to date)`,
+        });
         continue;
       }
       const hit = committedOutputs(store, layout, prepared.key);
