@@ -1,7 +1,8 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { classIndex, labelsAtAllLevels, loadTaxonomy, mapLabel } from '../../src/data/taxonomy.js';
+import { runPipe } from '../support/index.js';
 import { tempDir } from './support.js';
 
 const dir = tempDir('tax');
@@ -72,5 +73,18 @@ describe('taxonomies', () => {
     expect(() => loadTaxonomy('bad3', { dirs: [user] })).toThrow(`${join(user, 'bad3.yaml')}: class grim: parent "gloomy" is not a class of mood2 (negative, positive)`);
     writeFileSync(join(user, 'bad4.yaml'), 'id: bad4\ndataset: moods\nclasses:\n  - { id: calm, colour: blue }\n  - { id: grim }\n');
     expect(() => loadTaxonomy('bad4', { dirs: [user] })).toThrow(`${join(user, 'bad4.yaml')}: not a valid taxonomy file: /classes/0 must NOT have additional properties`);
+  });
+
+  it('`pipe taxonomy` shows a workspace taxonomy and checks the files', async () => {
+    const ws = join(dir, 'ws');
+    cpSync(join(dir, 'user'), join(ws, 'taxonomies'), { recursive: true });
+    const shown = await runPipe(['taxonomy', 'mood3'], { cwd: ws });
+    expect(shown.exitCode, shown.stderr).toBe(0);
+    expect(shown.stdout).toContain('mood3: mood3 (dataset moods, 3 classes, -> mood2)');
+    expect(shown.stdout).toMatch(/ 2 {2}grim \(Grim\) +-> negative/);
+    const all = await runPipe(['taxonomy'], { cwd: ws });
+    expect(all.exitCode).toBe(1);
+    expect(all.stdout).toMatch(/^webemo25 +25 classes {2}webemo6 -> webemo2 /m);
+    expect(all.stderr).toContain(`error: ${join(ws, 'taxonomies', 'bad3.yaml')}: class grim: parent "gloomy" is not a class of mood2 (negative, positive)`);
   });
 });
