@@ -1,16 +1,16 @@
-// `pipe taxonomy [ID...]`: lists the taxonomies a workspace can use (built-in, `<workspace>/taxonomies/`,
-// PIPE_TAXONOMY_PATH, --dir), or shows classes, display names and parents at every level of the given
+// `pipe taxonomy [ID...]`: lists the taxonomies stages can use (--dir as a stage's `taxonomy_dir`,
+// PIPE_TAXONOMY_PATH, built-in), or shows classes, display names and parents at every level of the given
 // ones, validating their files: the check to run after writing a new taxonomy file.
 import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { EXIT_FAILED, EXIT_OK, WORKSPACE_OPTION, guard, parse, workspaceOf } from '../cli/common.js';
+import { resolve } from 'node:path';
+import { EXIT_FAILED, EXIT_OK, guard, parse } from '../cli/common.js';
 import { StageError } from '../stage-api.js';
 import { loadTaxonomy, taxonomyDirs, type Taxonomy } from './taxonomy.js';
 
 export const summary = 'list taxonomies, or show and check the classes and parent maps of some';
 
-const USAGE = 'usage: pipe taxonomy [ID...] [--confusion sadness|own] [--dir DIR] [--json] [--workspace DIR]';
-const OPTIONS = { ...WORKSPACE_OPTION, confusion: { type: 'string' }, dir: { type: 'string' }, json: { type: 'boolean' } } as const;
+const USAGE = 'usage: pipe taxonomy [ID...] [--confusion sadness|own] [--dir DIR] [--json]';
+const OPTIONS = { confusion: { type: 'string' }, dir: { type: 'string' }, json: { type: 'boolean' } } as const;
 
 function describe(t: Taxonomy): string {
   const levels = t.levels.slice(1);
@@ -28,8 +28,7 @@ function describe(t: Taxonomy): string {
 export async function run(argv: string[]): Promise<number> {
   return guard(async () => {
     const { values, positionals } = parse(argv, OPTIONS, USAGE);
-    const workspaceDir = join(workspaceOf(values), 'taxonomies');
-    const dirs = [...(values.dir ? [values.dir] : []), ...(existsSync(workspaceDir) ? [workspaceDir] : [])];
+    const dirs = values.dir ? [resolve(values.dir)] : [];
     const ids = positionals.length
       ? positionals
       : [...new Set(taxonomyDirs(dirs).filter(existsSync).flatMap((d) => readdirSync(d).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5))))].sort();

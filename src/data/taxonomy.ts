@@ -1,8 +1,8 @@
 // Taxonomies are data: one YAML file per taxonomy (classes in head order, display names, the parent map
 // to the next coarser taxonomy, settings such as WEBEmo's `confusion`). This module loads and validates
 // them and maps labels between levels, so ingest, training, zero-shot evaluation and reports share one
-// implementation. Users add a taxonomy by dropping a file into `<workspace>/taxonomies/` (or a directory
-// on PIPE_TAXONOMY_PATH); no code changes.
+// implementation. Users add a taxonomy by writing a file into a folder given as a stage's `taxonomy_dir`
+// (or on PIPE_TAXONOMY_PATH); no code changes.
 import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020.js';
@@ -140,7 +140,7 @@ function findFile(id: string, dirs: readonly string[]): string {
   throw dataError(
     `taxonomy "${id}"`,
     `no file ${id}.yaml in ${dirs.join(', ')}`,
-    'Use one of the built-in ids (webemo25, webemo6, webemo2, fi8, fi2, iaps2, emotion6_6, emotion6_2, emotionroi6, emotionroi2) or add taxonomies/<id>.yaml (see docs/datasets.md).',
+    'Use a built-in id (webemo25, webemo6, webemo2, fi8, fi2, iaps2, emotion6_6, emotion6_2, emotionroi6, emotionroi2), or write <id>.yaml in a folder given as the stage\'s taxonomy_dir (see docs/datasets.md; check it with `pipe taxonomy <id> --dir DIR`).',
   );
 }
 

@@ -78,11 +78,11 @@ describe('taxonomies', () => {
   it('`pipe taxonomy` shows a workspace taxonomy and checks the files', async () => {
     const ws = join(dir, 'ws');
     cpSync(join(dir, 'user'), join(ws, 'taxonomies'), { recursive: true });
-    const shown = await runPipe(['taxonomy', 'mood3'], { cwd: ws });
+    const shown = await runPipe(['taxonomy', 'mood3', '--dir', 'taxonomies'], { cwd: ws });
     expect(shown.exitCode, shown.stderr).toBe(0);
     expect(shown.stdout).toContain('mood3: mood3 (dataset moods, 3 classes, -> mood2)');
     expect(shown.stdout).toMatch(/ 2 {2}grim \(Grim\) +-> negative/);
-    const all = await runPipe(['taxonomy'], { cwd: ws });
+    const all = await runPipe(['taxonomy', '--dir', 'taxonomies'], { cwd: ws });
     expect(all.exitCode).toBe(1);
     expect(all.stdout).toMatch(/^webemo25 +25 classes {2}webemo6 -> webemo2 /m);
     expect(all.stderr).toContain(`error: ${join(ws, 'taxonomies', 'bad3.yaml')}: class grim: parent "gloomy" is not a class of mood2 (negative, positive)`);
