@@ -5,7 +5,7 @@ import { METHODS } from '../formats.js';
 import type { MetricRow } from '../stage-api.js';
 import { TABLES, type ColumnSpec, type TableSpec } from './layout.js';
 import type { PaperResults, PaperValue } from './paper.js';
-import { commonEpochs, finalEpochs, getSeries, indexSeries, ReportDataError, type Series } from './series.js';
+import { commonEpochs, finalEpochs, getSeries, indexSeries, meanAndStd, ReportDataError, type Series } from './series.js';
 
 export type EpochMode = 'final' | 'best';
 
@@ -84,13 +84,6 @@ function pick(s: Series, mode: EpochMode): Picked {
   return { rows: best.rows, epochs: best.rows.map(() => best.epoch) };
 }
 
-function stats(values: readonly number[]): { mean: number; std: number | null } {
-  const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  if (values.length < 2) return { mean, std: null };
-  const v = values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1);
-  return { mean, std: Math.sqrt(v) };
-}
-
 function buildCell(table: TableSpec, column: ColumnSpec, method: string, s: Series | undefined, opts: CellOptions): Cell {
   const paper = opts.paper?.get(table.id)?.rows.get(method)?.get(column.paperKey) ?? null;
   const base = { table: table.id, method, taxonomy: column.taxonomy, dataset: column.dataset, rank: null, paper };
@@ -108,7 +101,7 @@ function buildCell(table: TableSpec, column: ColumnSpec, method: string, s: Seri
   // One seed not computable makes the cell not computable: a mean over the others would hide it.
   if (values.some((v) => v === null)) return { ...base, ...empty, seeds, epochs, status: 'x' };
   const numbers = values as number[];
-  const { mean, std } = stats(numbers);
+  const { mean, std } = meanAndStd(numbers);
   const diff = typeof paper === 'number' ? mean - paper : null;
   return { ...base, status: 'value', values: numbers, seeds, epochs, mean, std, diff };
 }

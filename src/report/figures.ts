@@ -4,7 +4,7 @@
 import { METHODS } from '../formats.js';
 import type { MetricRow } from '../stage-api.js';
 import { columnOf, labelOf, TABLES } from './layout.js';
-import { finalEpochs, getSeries, indexSeries, ReportDataError, type Series, type SeriesIndex } from './series.js';
+import { finalEpochs, getSeries, indexSeries, meanAndStd, ReportDataError, type Series, type SeriesIndex } from './series.js';
 import { blues, document, el, linear, niceTicks, PALETTE, text } from './svg.js';
 
 export interface Figure {
@@ -34,16 +34,15 @@ function curve(s: Series): Point[] | null {
   return [...byEpoch]
     .sort(([a], [b]) => a - b)
     .map(([epoch, vs]) => {
-      const mean = vs.reduce((a, b) => a + b, 0) / vs.length;
-      const std = vs.length > 1 ? Math.sqrt(vs.reduce((a, b) => a + (b - mean) ** 2, 0) / (vs.length - 1)) : 0;
-      return { epoch, mean, std, n: vs.length };
+      const { mean, std } = meanAndStd(vs);
+      return { epoch, mean, std: std ?? 0, n: vs.length };
     });
 }
 
 function flatMean(s: Series): number | null {
   const vs = [...s.flat.values()].map((r) => r.value);
   if (vs.length === 0 || vs.some((v) => v === null)) return null;
-  return ((vs as number[]).reduce((a, b) => a + b, 0) / vs.length) * 100;
+  return meanAndStd((vs as number[]).map((v) => v * 100)).mean;
 }
 
 const W = 720;

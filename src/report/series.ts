@@ -120,3 +120,11 @@ export function commonEpochs(s: Series): number[] {
   for (const epochs of s.byEpoch.values()) for (const e of epochs.keys()) if (e <= limit) all.add(e);
   return [...all].filter((e) => [...s.byEpoch.values()].every((m) => m.has(e))).sort((a, b) => a - b);
 }
+
+/** Mean and sample standard deviation (n - 1) of the seeds' values; std null with fewer than two. */
+export function meanAndStd(values: readonly number[]): { mean: number; std: number | null } {
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  if (values.length < 2) return { mean, std: null };
+  const v = values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1);
+  return { mean, std: Math.sqrt(v) };
+}
