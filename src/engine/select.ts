@@ -77,8 +77,12 @@ export function select(p: Pipeline, o: SelectOptions): Selection {
   if (o.only?.length) narrow(union(o.only, '--only'));
   if (o.until?.length) narrow(upstreamOf(p, union(o.until, '--until')));
   if (o.from?.length) narrow(downstreamOf(p, union(o.from, '--from')));
-  if (o.downstream?.length) narrow(downstreamOf(p, union(o.downstream, '--downstream')));
+  // --downstream invalidates: the instances and everything after them re-run even if cached (unlike
+  // --from, which re-runs only what is out of date).
+  const invalidated = o.downstream?.length ? downstreamOf(p, union(o.downstream, '--downstream')) : undefined;
+  if (invalidated) narrow(invalidated);
   const forced =
     o.force === true ? new Set(selected) : Array.isArray(o.force) && o.force.length ? union(o.force, '--force') : new Set<string>();
+  for (const id of invalidated ?? []) if (selected.has(id)) forced.add(id);
   return { selected, considered: upstreamOf(p, selected as Set<string>), forced };
 }

@@ -38,7 +38,9 @@ describe('selection flags', () => {
     expect(byStatus(await run('--force=b@seed=1'))).toEqual({ cached: ['a', 'b@seed=2', 'c', 'd'], ran: ['b@seed=1'] });
     expect(byStatus(await run('--force=b@*'))).toEqual({ cached: ['a', 'c', 'd'], ran: ['b@seed=1', 'b@seed=2'] });
     // Invalidate a stage and everything downstream of it; upstream and unrelated stages untouched.
-    expect(byStatus(await run('--downstream', 'b@seed=2', '--force'))).toEqual({ ran: ['b@seed=2', 'c'], cached: ['a', 'b@seed=1'] });
+    expect(byStatus(await run('--downstream', 'b@seed=2'))).toEqual({ ran: ['b@seed=2', 'c'], cached: ['a', 'b@seed=1'] });
+    // --from re-runs only what is out of date.
+    expect(byStatus(await run('--from', 'b@seed=2'))).toEqual({ cached: ['a', 'b@seed=1', 'b@seed=2', 'c'] });
 
     // With a param change, --only runs only what it names; an out-of-date upstream blocks it.
     const only = await runPipeJson(['run', 'p.yaml', '--only', 'b@*', '--set', 'n=2'], { cwd: ws.dir });
