@@ -188,7 +188,7 @@ class Run {
       results.push(r);
     }
     this.hashes.flush();
-    if (this.runId !== null) this.store.recordRunInstances(this.cachedLinks);
+    this.flushLinks();
     const interrupted = this.abort.signal.aborted;
     const bad = results.some((r) => r.status === 'failed' || (r.status === 'skipped' && !r.would_run));
     const status = interrupted ? 'interrupted' : bad ? 'failed' : 'succeeded';
@@ -196,6 +196,11 @@ class Run {
     const run: RunResult = { run: this.runId, status, instances: results };
     this.reporter.end(run);
     return run;
+  }
+
+  /** Records the cache hits and skips so far (batched: one transaction, not one per instance). */
+  private flushLinks(): void {
+    if (this.runId !== null) this.store.recordRunInstances(this.cachedLinks.splice(0));
   }
 
   private finish(r: InstanceResult, artifacts?: ReadonlyMap<string, Artifact>): Outcome {
@@ -342,6 +347,9 @@ class Run {
     const tmp = join(layout.tmp, `${key}.${process.pid}.${randomBytes(4).toString('hex')}`);
     const logPath = layout.log(runId, inst.id);
     const started = Date.now();
+    // Before a possibly long stage: a run killed during it still shows what it restored.
+    this.flushLinks();
+    this.hashes.flush();
     this.reporter.started(inst.id);
     let metrics: MetricRow[];
     try {
