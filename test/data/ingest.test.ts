@@ -89,6 +89,18 @@ describe('ingest: WEBEmo', () => {
     expect(new Set(layout.items.map((i) => i.split))).toEqual(new Set(['train', 'val', 'test']));
   });
 
+  it('folders layout with a validation/ folder keeps it as val and carves nothing', () => {
+    const root = tempDir('wval');
+    cpSync(join(data, 'webemo-folders'), root, { recursive: true });
+    const cls = readdirSync(join(root, 'train'))[0];
+    const file = readdirSync(join(root, 'train', cls))[0];
+    mkdirSync(join(root, 'validation', cls), { recursive: true });
+    renameSync(join(root, 'train', cls, file), join(root, 'validation', cls, file));
+    const r = webemo(root);
+    expect(r.val).toBeUndefined();
+    expect(r.items.filter((i) => i.split === 'val').map((i) => i.id)).toEqual([`validation/${cls}/${file.replace('.jpg', '')}`]);
+  });
+
   it('bad layouts fail with the expected layout', () => {
     const empty = tempDir('empty');
     expect(() => webemo(empty)).toThrow(`${empty}: neither train25.txt nor a train/ folder found`);
@@ -154,6 +166,21 @@ describe('ingest: folder-per-class datasets', () => {
     const r = folders(copy, 'emotionroi');
     expect(r.missing).toEqual([{ ref: 'joy/9999.jpg', where: 'training_testing_split/testing.txt:' + (readFileSync(join(copy, 'training_testing_split', 'testing.txt'), 'utf8').trim().split('\n').length), reason: 'listed but not on disk (or not in a class folder)' }]);
     expect(r.excluded).toEqual([{ ref: join(copy, 'images', gone), reason: 'not in any split list' }]);
+  });
+
+  it('FI with split lists ("<relative path> <label>" lines, as WSCNet ships them)', () => {
+    const root = join(data, 'fi');
+    const all = folders(root, 'fi').items.map((i) => i.path.slice(join(root, 'emotion_dataset').length + 1));
+    const lists = tempDir('fisplit');
+    writeFileSync(join(lists, 'train.txt'), all.slice(0, 12).map((p) => `${p} 3`).join('\n') + '\n');
+    writeFileSync(join(lists, 'val.txt'), all.slice(12, 16).map((p) => `${p} 3`).join('\n') + '\n');
+    writeFileSync(join(lists, 'test.txt'), all.slice(16, 23).join('\n') + '\n');
+    const r = folders(root, 'fi', { splitFiles: { train: join(lists, 'train.txt'), val: join(lists, 'val.txt'), test: join(lists, 'test.txt') } });
+    expect(r.layout).toBe('fi+split-lists');
+    expect(r.items.map((i) => i.split).filter((s) => s === 'train').length).toBe(12);
+    expect(r.items.filter((i) => i.split === 'val')).toHaveLength(4);
+    expect(r.items.filter((i) => i.split === 'test')).toHaveLength(7);
+    expect(r.excluded).toEqual([{ ref: join(root, 'emotion_dataset', all[23]), reason: 'not in any split list' }]);
   });
 
   it('IAPS: folder per label, or a ratings file with a valence threshold', async () => {
