@@ -106,11 +106,16 @@ export interface LoadOptions {
   readonly towers?: readonly Tower[];
   /** onnxruntime intra-op threads (default: all cores). */
   readonly threads?: number;
+  /**
+   * Let idle onnxruntime threads spin-wait (onnxruntime's default). Off by default: spinning threads take
+   * the cores that the preprocessing workers need between batches (measured: bench:embed, BENCHMARKS.md).
+   */
+  readonly spinning?: boolean;
 }
 
 type Ort = typeof import('onnxruntime-node');
 
-async function createSession(ort: Ort, path: string, provider: ClipProvider, threads: number): Promise<InferenceSession> {
+async function createSession(ort: Ort, path: string, provider: ClipProvider, threads: number, spinning: boolean): Promise<InferenceSession> {
   if (provider !== 'cpu') {
     const known = ort.listSupportedBackends().find((b) => b.name === provider);
     if (!known) throw new ModelFolderError(`execution provider "${provider}" is not supported by this onnxruntime-node build`, 'Use provider: cpu.');
@@ -120,6 +125,7 @@ async function createSession(ort: Ort, path: string, provider: ClipProvider, thr
       executionProviders: [provider],
       intraOpNumThreads: threads,
       graphOptimizationLevel: 'all',
+      extra: { session: { intra_op: { allow_spinning: spinning ? '1' : '0' }, inter_op: { allow_spinning: spinning ? '1' : '0' } } },
     });
   } catch (e) {
     const msg = (e as Error).message.split('\n')[0];
@@ -185,8 +191,9 @@ export async function loadClipModel(dir: string, opts: LoadOptions = {}): Promis
   }
   const ort = (await import('onnxruntime-node')) as Ort;
   const threads = opts.threads ?? availableParallelism();
-  const vision = towers.includes('vision') ? await createSession(ort, files.vision, provider, threads) : undefined;
-  const text = towers.includes('text') ? await createSession(ort, files.text, provider, threads) : undefined;
+  const spinning = opts.spinning ?? false;
+  const vision = towers.includes('vision') ? await createSession(ort, files.vision, provider, threads, spinning) : undefined;
+  const text = towers.includes('text') ? await createSession(ort, files.text, provider, threads, spinning) : undefined;
   const tokenizer = text ? await loadClipTokenizer(files) : undefined;
 
   const imageShape = [3, preprocess?.cropHeight ?? 0, preprocess?.cropWidth ?? 0] as const;

@@ -89,14 +89,15 @@ function horizontal(src: Image8, outW: number, rowFirst: number, rows: number, c
       const kb = xx * ksize;
       const o = (y * outW + xx) * ch;
       if (ch === 3) {
-        // The hot path (RGB): scalar accumulators instead of a per-channel loop, ~5x faster in V8.
+        // The hot path (RGB): scalar int32 accumulators, as in Pillow's C. Exact: 8-bit samples times
+        // 22-bit weights whose positive part sums to < 1.2 stay below 2^31 at every partial sum.
         let a0 = ONE_HALF, a1 = ONE_HALF, a2 = ONE_HALF;
         let p = rowBase + xmin * 3;
         for (let x = 0; x < xmax; x++, p += 3) {
           const w = kk[kb + x];
-          a0 += data[p] * w;
-          a1 += data[p + 1] * w;
-          a2 += data[p + 2] * w;
+          a0 = (a0 + Math.imul(data[p], w)) | 0;
+          a1 = (a1 + Math.imul(data[p + 1], w)) | 0;
+          a2 = (a2 + Math.imul(data[p + 2], w)) | 0;
         }
         out[o] = clip8(a0);
         out[o + 1] = clip8(a1);
@@ -119,17 +120,18 @@ function vertical(src: Image8, outH: number, c: Coeffs, rowShift: number): Image
   const out = new Uint8Array(w * outH * ch);
   const { ksize, bounds, kk } = c;
   const rowLen = w * ch;
-  const acc = new Float64Array(rowLen);
+  const acc = new Int32Array(rowLen);
+  const data = src.data;
   for (let yy = 0; yy < outH; yy++) {
     const ymin = bounds[yy * 2] - rowShift;
     const ymax = bounds[yy * 2 + 1];
     const kb = yy * ksize;
     acc.fill(ONE_HALF);
-    // Row-at-a-time accumulation: same sums as Pillow's per-pixel loop, but cache friendly.
+    // Row-at-a-time int32 accumulation: the same exact sums as Pillow's per-pixel loop, cache friendly.
     for (let y = 0; y < ymax; y++) {
       const wgt = kk[kb + y];
       const base = (y + ymin) * rowLen;
-      for (let i = 0; i < rowLen; i++) acc[i] += src.data[base + i] * wgt;
+      for (let i = 0; i < rowLen; i++) acc[i] = (acc[i] + Math.imul(data[base + i], wgt)) | 0;
     }
     const o = yy * rowLen;
     for (let i = 0; i < rowLen; i++) out[o + i] = clip8(acc[i]);
