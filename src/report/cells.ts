@@ -51,7 +51,7 @@ function checkFraction(row: MetricRow): number | null {
   if (!(row.value >= 0 && row.value <= 1)) {
     throw new ReportDataError(
       `${row.method}/${row.taxonomy} seed ${row.seed} epoch ${row.epoch}: ${row.metric} ${row.value} is not a fraction in [0, 1]`,
-      'metric rows hold accuracies as fractions; the tables print them in %',
+      'metric rows hold accuracies and F1 scores as fractions; the tables print them in %',
     );
   }
   return row.value * 100;
@@ -85,7 +85,8 @@ function pick(s: Series, mode: EpochMode): Picked {
 }
 
 function buildCell(table: TableSpec, column: ColumnSpec, method: string, s: Series | undefined, opts: CellOptions): Cell {
-  const paper = opts.paper?.get(table.id)?.rows.get(method)?.get(column.paperKey) ?? null;
+  // The paper publishes accuracy only.
+  const paper = (opts.metric ?? 'accuracy') === 'accuracy' ? (opts.paper?.get(table.id)?.rows.get(method)?.get(column.paperKey) ?? null) : null;
   const base = { table: table.id, method, taxonomy: column.taxonomy, dataset: column.dataset, rank: null, paper };
   const empty = { values: [], seeds: [], epochs: [], mean: null, std: null, diff: null };
   if (!s) return { ...base, ...empty, status: 'missing' };

@@ -4,7 +4,7 @@ import { labelOf, TABLES } from './layout.js';
 import type { TablesDocument } from './markdown.js';
 
 const CSV_COLUMNS = [
-  'table', 'epoch_mode', 'method', 'label', 'column', 'dataset', 'taxonomy', 'status', 'n', 'mean', 'std',
+  'table', 'epoch_mode', 'metric', 'method', 'label', 'column', 'dataset', 'taxonomy', 'status', 'n', 'mean', 'std',
   'rank', 'paper', 'diff', 'values', 'seeds', 'epochs',
 ] as const;
 
@@ -18,10 +18,10 @@ function columnLabel(c: Cell): string {
   return TABLES.find((t) => t.id === c.table)!.columns.find((col) => col.taxonomy === c.taxonomy)!.label;
 }
 
-function csvRow(c: Cell, mode: EpochMode): (string | number | null)[] {
+function csvRow(c: Cell, mode: EpochMode, metric: string): (string | number | null)[] {
   const join = (xs: readonly (number | null)[]): string => xs.map((x) => (x === null ? '' : String(x))).join(';');
   return [
-    c.table, mode, c.method, labelOf(c.method), columnLabel(c), c.dataset, c.taxonomy, c.status, c.values.length,
+    c.table, mode, metric, c.method, labelOf(c.method), columnLabel(c), c.dataset, c.taxonomy, c.status, c.values.length,
     c.mean, c.std, c.rank, c.paper, c.diff, join(c.values), join(c.seeds), join(c.epochs),
   ];
 }
@@ -30,7 +30,7 @@ function csvRow(c: Cell, mode: EpochMode): (string | number | null)[] {
 export function renderCsv(doc: TablesDocument): string {
   const lines = [CSV_COLUMNS.join(',')];
   for (const mode of ['final', 'best'] as const) {
-    for (const c of doc.cells[mode]) lines.push(csvRow(c, mode).map(csvField).join(','));
+    for (const c of doc.cells[mode]) lines.push(csvRow(c, mode, doc.metric).map(csvField).join(','));
   }
   return lines.join('\n') + '\n';
 }
@@ -38,5 +38,5 @@ export function renderCsv(doc: TablesDocument): string {
 export function renderJson(doc: TablesDocument): string {
   const cells = (mode: EpochMode): unknown[] =>
     doc.cells[mode].map((c) => ({ ...c, label: labelOf(c.method), column: columnLabel(c) }));
-  return JSON.stringify({ provenance: doc.provenance, final: cells('final'), best: cells('best'), unplaced: doc.unplaced }, null, 2) + '\n';
+  return JSON.stringify({ metric: doc.metric, provenance: doc.provenance, final: cells('final'), best: cells('best'), unplaced: doc.unplaced }, null, 2) + '\n';
 }

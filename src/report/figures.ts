@@ -3,7 +3,7 @@
 // matrices of the paper's Fig. 2.
 import { METHODS } from '../formats.js';
 import type { MetricRow } from '../stage-api.js';
-import { columnOf, labelOf, TABLES } from './layout.js';
+import { columnOf, labelOf, TABLE_METRICS, TABLES } from './layout.js';
 import { finalEpochs, getSeries, indexSeries, meanAndStd, ReportDataError, type Series, type SeriesIndex } from './series.js';
 import { blues, document, el, linear, niceTicks, PALETTE, text } from './svg.js';
 
@@ -21,7 +21,7 @@ interface Point {
   readonly n: number;
 }
 
-/** Mean and std (n - 1) of accuracy in % per epoch over the seeds that reached it; null if not computable. */
+/** Mean and std (n - 1) of the metric in % per epoch over the seeds that reached it; null if not computable. */
 function curve(s: Series): Point[] | null {
   const byEpoch = new Map<number, number[]>();
   for (const epochs of s.byEpoch.values()) {
@@ -49,8 +49,8 @@ const W = 720;
 const H = 420;
 const M = { left: 56, right: 230, top: 40, bottom: 48 };
 
-/** Accuracy per epoch of every trained method on one taxonomy; untrained methods as dashed levels. */
-export function accuracyCurves(index: SeriesIndex, taxonomy: string): Figure | null {
+/** A metric per epoch of every trained method on one taxonomy; untrained methods as dashed levels. */
+export function epochCurves(index: SeriesIndex, taxonomy: string, metric = 'accuracy'): Figure | null {
   const lines = METHODS.map((m, i) => ({ method: m, color: PALETTE[i], s: getSeries(index, m, taxonomy) }))
     .filter((l) => l.s !== undefined)
     .map((l) => ({ ...l, points: l.s!.byEpoch.size ? curve(l.s!) : null, level: l.s!.flat.size ? flatMean(l.s!) : null }));
@@ -68,7 +68,8 @@ export function accuracyCurves(index: SeriesIndex, taxonomy: string): Figure | n
   const x = linear(1, Math.max(2, maxEpoch), M.left, W - M.right);
   const y = linear(yTicks[0], yTicks[yTicks.length - 1], H - M.bottom, M.top);
   const where = columnOf(taxonomy);
-  const title = `Accuracy per training epoch on ${where ? where.column.label.replace(/^(\d+) cat$/, 'WEBEmo $1 cat') : taxonomy} (${taxonomy})`;
+  const label = TABLE_METRICS[metric] ?? metric;
+  const title = `${label} per training epoch on ${where ? where.column.label.replace(/^(\d+) cat$/, 'WEBEmo $1 cat') : taxonomy} (${taxonomy})`;
 
   const body: string[] = [text(M.left, 22, title, { 'font-size': 14, 'font-weight': 'bold' })];
   for (const t of yTicks) {
@@ -79,7 +80,7 @@ export function accuracyCurves(index: SeriesIndex, taxonomy: string): Figure | n
   body.push(el('line', { x1: M.left, x2: W - M.right, y1: H - M.bottom, y2: H - M.bottom, stroke: '#333' }));
   body.push(el('line', { x1: M.left, x2: M.left, y1: M.top, y2: H - M.bottom, stroke: '#333' }));
   body.push(text((M.left + W - M.right) / 2, H - 10, 'epoch (trained on WEBEmo)', { 'text-anchor': 'middle' }));
-  body.push(text(16, (M.top + H - M.bottom) / 2, 'accuracy (%)', { transform: `rotate(-90 16 ${(M.top + H - M.bottom) / 2})`, 'text-anchor': 'middle' }));
+  body.push(text(16, (M.top + H - M.bottom) / 2, `${label.toLowerCase()} (%)`, { transform: `rotate(-90 16 ${(M.top + H - M.bottom) / 2})`, 'text-anchor': 'middle' }));
 
   for (const l of curves) {
     const pts = l.points!;
@@ -99,7 +100,7 @@ export function accuracyCurves(index: SeriesIndex, taxonomy: string): Figure | n
     body.push(el('line', { x1: W - M.right + 16, x2: W - M.right + 40, y1: ly, y2: ly, stroke: l.color, 'stroke-width': 2, 'stroke-dasharray': dashed ? '6 4' : undefined }));
     body.push(text(W - M.right + 46, ly + 4, labelOf(l.method)));
   });
-  return { file: `curves-${taxonomy}.svg`, title, svg: document(W, H, title, body) };
+  return { file: `curves-${metric === 'accuracy' ? '' : `${metric}-`}${taxonomy}.svg`, title, svg: document(W, H, title, body) };
 }
 
 interface Confusion {
@@ -181,14 +182,14 @@ export function confusionFigure(s: Series): Figure | null {
 /** Methods whose confusion matrices are drawn (the paper's Fig. 2 shows the two CLIP-E heads). */
 export const CONFUSION_METHODS = ['clipe_cross_entropy', 'clipe_contrastive'] as const;
 
-/** Every figure the rows allow: curves for each table column, confusion matrices on WEBEmo. */
-export function buildFigures(rows: readonly MetricRow[], tags: Readonly<Record<string, string>> = {}): Figure[] {
-  const accuracy = indexSeries(rows, 'accuracy', tags);
+/** Every figure the rows allow: curves of `metric` for each table column, confusion matrices on WEBEmo. */
+export function buildFigures(rows: readonly MetricRow[], tags: Readonly<Record<string, string>> = {}, metric = 'accuracy'): Figure[] {
+  const curves = indexSeries(rows, metric, tags);
   const confusion = indexSeries(rows, 'confusion', tags);
   const figures: Figure[] = [];
   for (const table of TABLES) {
     for (const col of table.columns) {
-      const f = accuracyCurves(accuracy, col.taxonomy);
+      const f = epochCurves(curves, col.taxonomy, metric);
       if (f) figures.push(f);
     }
   }

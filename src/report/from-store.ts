@@ -5,8 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import type { Store } from '../store/index.js';
 import { recordedInstances, RunArtifactError, runModel } from './run-artifacts.js';
-import { buildDocument, type ReportInput } from './report.js';
-import type { TablesDocument } from './markdown.js';
+import type { ReportInput } from './report.js';
 
 export class RunNotFoundError extends Error {
   override readonly name = 'RunNotFoundError';
@@ -47,8 +46,4 @@ export function runReportInput(store: Store, workspace: string, runId: number, t
       sources: `${instances} stage instances of run ${run.id}`,
     },
   };
-}
-
-export function runDocument(store: Store, workspace: string, runId: number, tags: Readonly<Record<string, string>> = {}): TablesDocument {
-  return buildDocument(runReportInput(store, workspace, runId, tags));
 }

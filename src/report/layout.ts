@@ -90,3 +90,13 @@ export function columnOf(taxonomy: string): { table: TableSpec; column: ColumnSp
   }
   return undefined;
 }
+
+/** Metrics the tables can show (all fractions, printed in %); the paper's tables are `accuracy`. */
+export const TABLE_METRICS: Readonly<Record<string, string>> = {
+  accuracy: 'Accuracy',
+  per_class_accuracy: 'Mean per-class accuracy',
+  macro_f1: 'Macro F1',
+  top3_accuracy: 'Top-3 accuracy',
+  top5_accuracy: 'Top-5 accuracy',
+  hier_accuracy: 'Hierarchical accuracy (parent class right)',
+};

@@ -2,7 +2,7 @@
 // with the paper's published values and our difference to them.
 import { METHODS } from '../formats.js';
 import { DECIMALS, type Cell, type EpochMode } from './cells.js';
-import { FIRST_ABLATION, METHOD_LABELS, PAPER_ONLY_LABELS, TABLES, type TableSpec } from './layout.js';
+import { FIRST_ABLATION, METHOD_LABELS, PAPER_ONLY_LABELS, TABLE_METRICS, TABLES, type TableSpec } from './layout.js';
 import type { PaperResults, PaperValue } from './paper.js';
 import type { Provenance } from './provenance.js';
 
@@ -42,7 +42,7 @@ function seedNote(cells: readonly Cell[]): string {
 }
 
 /** One of our tables (rows = METHODS) for one epoch rendering. */
-export function renderTable(table: TableSpec, cells: readonly Cell[], mode: EpochMode): string {
+export function renderTable(table: TableSpec, cells: readonly Cell[], mode: EpochMode, metric = 'accuracy'): string {
   const mine = cells.filter((c) => c.table === table.id);
   const lines = [`### ${table.title} (${mode} epoch)`, '', ...header(table)];
   for (const method of METHODS) {
@@ -52,7 +52,7 @@ export function renderTable(table: TableSpec, cells: readonly Cell[], mode: Epoc
   }
   lines.push(
     '',
-    `Accuracy (%), mean ± sample std over ${seedNote(mine)}, ${MODE_TEXT[mode]}. ` +
+    `${TABLE_METRICS[metric] ?? metric} (%), mean ± sample std over ${seedNote(mine)}, ${MODE_TEXT[mode]}. ` +
       `**Bold**: best, \`*\`: second best in the column. X: not computable (the head's taxonomy cannot ` +
       `express the column's classes). ${MISSING}: no results in this run.`,
   );
@@ -94,20 +94,26 @@ export interface TablesDocument {
   readonly paper: PaperResults;
   readonly provenance: Provenance;
   readonly unplaced: readonly string[];
+  /** The tabulated metric (`accuracy` in the paper's tables). */
+  readonly metric: string;
   /** A line under the title, e.g. that the data are generated. */
   readonly note?: string;
 }
 
 /** The whole tables document: final-epoch tables, best-epoch tables, paper comparison, provenance. */
 export function renderTablesMarkdown(doc: TablesDocument): string {
-  const parts = ['# CLIP-E reproduction: Tables I and II', ''];
+  const accuracy = doc.metric === 'accuracy';
+  const parts = [`# CLIP-E reproduction: Tables I and II${accuracy ? '' : ` (${TABLE_METRICS[doc.metric] ?? doc.metric})`}`, ''];
   if (doc.note) parts.push(`> ${doc.note}`, '');
   for (const mode of ['final', 'best'] as const) {
     parts.push(`## ${mode === 'final' ? 'Final epoch (the paper\'s tables)' : 'Best epoch per target dataset'}`, '');
-    for (const table of TABLES) parts.push(renderTable(table, doc.cells[mode], mode), '');
+    for (const table of TABLES) parts.push(renderTable(table, doc.cells[mode], mode, doc.metric), '');
   }
-  parts.push('## Comparison with the published values', '');
-  for (const table of TABLES) parts.push(renderComparison(table, doc.cells.final, doc.paper, 'final'), '');
+  // The paper publishes accuracy only.
+  if (accuracy) {
+    parts.push('## Comparison with the published values', '');
+    for (const table of TABLES) parts.push(renderComparison(table, doc.cells.final, doc.paper, 'final'), '');
+  }
   if (doc.unplaced.length) {
     parts.push(`Metric rows that fit no table cell (unknown method or taxonomy id): ${doc.unplaced.join(', ')}.`, '');
   }

@@ -8,13 +8,17 @@ import { buildCells, unplacedRows } from './cells.js';
 import { renderCsv, renderJson } from './export.js';
 import { buildFigures, type Figure } from './figures.js';
 import { renderTablesMarkdown, type TablesDocument } from './markdown.js';
+import { TABLE_METRICS } from './layout.js';
 import { loadPaperResults, type PaperResults } from './paper.js';
+import { ReportDataError } from './series.js';
 import { codeVersion, STATISTICS, tagChoices, type Provenance } from './provenance.js';
 
 export interface ReportInput {
   readonly rows: readonly MetricRow[];
   /** Only rows with these tags (one variant of a method), e.g. `{ loss: 'soft' }`. */
   readonly tags?: Readonly<Record<string, string>>;
+  /** The metric to tabulate (default `accuracy`, the paper's); see TABLE_METRICS. */
+  readonly metric?: string;
   readonly paper?: PaperResults;
   /** Provenance facts the caller knows (run id, pipeline and model hashes, params). */
   readonly provenance: Pick<Provenance, 'run' | 'rendered_by' | 'pipeline' | 'params' | 'model'> & { readonly sources: string };
@@ -36,23 +40,26 @@ export function buildDocument(input: ReportInput): TablesDocument {
   const tags = input.tags ?? {};
   const { sources, ...known } = input.provenance;
   // Choices of the methods, not the baselines' bookkeeping (which class is the majority, ...).
-  const accuracyRows = input.rows.filter((r) => r.metric === 'accuracy' && r.method !== 'random' && r.method !== 'most_represented_class');
+  const metric = input.metric ?? 'accuracy';
+  if (!(metric in TABLE_METRICS)) throw new ReportDataError(`cannot tabulate metric "${metric}"`, `use one of ${Object.keys(TABLE_METRICS).join(', ')}`);
+  const metricRows = input.rows.filter((r) => r.metric === metric && r.method !== 'random' && r.method !== 'most_represented_class');
   const provenance: Provenance = {
     ...known,
     date: (input.date ?? new Date()).toISOString(),
-    taxonomy_choices: tagChoices(accuracyRows),
+    taxonomy_choices: tagChoices(metricRows),
     code_version: codeVersion(),
     metric_rows: `${input.rows.length} rows from ${sources}${Object.keys(tags).length ? `, tags ${JSON.stringify(tags)}` : ''}`,
     statistics: STATISTICS,
   };
   return {
     cells: {
-      final: buildCells(input.rows, { mode: 'final', tags, paper }),
-      best: buildCells(input.rows, { mode: 'best', tags, paper }),
+      final: buildCells(input.rows, { mode: 'final', metric, tags, paper }),
+      best: buildCells(input.rows, { mode: 'best', metric, tags, paper }),
     },
     paper,
     provenance,
-    unplaced: unplacedRows(input.rows),
+    unplaced: unplacedRows(input.rows, metric),
+    metric,
     ...(input.note ? { note: input.note } : {}),
   };
 }
@@ -68,7 +75,7 @@ function reportMarkdown(tables: string, figures: readonly Figure[], figuresLink:
 export function writeReport(input: ReportInput, paths: ReportPaths): TablesDocument {
   const doc = buildDocument(input);
   const tables = renderTablesMarkdown(doc);
-  const figures = buildFigures(input.rows, input.tags);
+  const figures = buildFigures(input.rows, input.tags, doc.metric);
   for (const p of [paths.tables, paths.csv, paths.json, paths.report]) mkdirSync(dirname(p), { recursive: true });
   mkdirSync(paths.figures, { recursive: true });
   writeFileSync(paths.tables, tables);

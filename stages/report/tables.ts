@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { readJsonl } from '../../src/io/jsonl.js';
+import { TABLE_METRICS } from '../../src/report/layout.js';
 import { PaperResultsError } from '../../src/report/paper.js';
 import { writeReport } from '../../src/report/report.js';
 import { ReportDataError } from '../../src/report/series.js';
@@ -15,6 +16,8 @@ export interface TablesParams {
   readonly metrics: readonly (string | readonly string[])[];
   /** Only rows with these tags, to pick one variant of a method (e.g. `{ loss: hard }`). */
   readonly tags: Readonly<Record<string, string>>;
+  /** The metric in the cells (the paper's tables: accuracy). */
+  readonly metric: string;
   /** The pipeline file, recorded in the provenance footer with its hash. */
   readonly pipeline?: string;
   /** The CLIP model folder or file, recorded with its hash. */
@@ -38,6 +41,7 @@ export default defineStage<TablesParams>({
     properties: {
       metrics: { type: 'array', minItems: 1, items: { anyOf: [path, { type: 'array', items: path }] } },
       tags: { type: 'object', additionalProperties: { type: 'string' }, default: {} },
+      metric: { enum: Object.keys(TABLE_METRICS), default: 'accuracy', description: "the metric in the cells; the paper's tables show accuracy" },
       pipeline: path,
       model: path,
       study_params: { type: 'object', default: {} },
@@ -73,6 +77,7 @@ export default defineStage<TablesParams>({
         {
           rows,
           tags: p.tags,
+          metric: p.metric,
           ...(p.note ? { note: p.note } : {}),
           provenance: {
             rendered_by: `report/tables stage ${ctx.instanceId}`,

@@ -117,6 +117,9 @@ describe('pipe run pipelines/demo.yaml', () => {
     const fromStore = JSON.parse(r.stdout) as { final: { mean: number | null }[] };
     const fromStage = JSON.parse(readFileSync(artifacts.get('json')!, 'utf8')) as { final: { mean: number | null }[] };
     expect(fromStore.final.map((c) => c.mean)).toEqual(fromStage.final.map((c) => c.mean));
+    const f1 = await pipe(['tables', 'latest', '--metric', 'macro_f1', '--workspace', ws], { cwd: ws });
+    expect(f1.exitCode, String(f1.all)).toBe(0);
+    expect(f1.stdout).toContain('Macro F1 (%), mean ± sample std');
     const none = await pipe(['tables', '99', '--workspace', ws], { cwd: ws });
     expect(none.exitCode).toBe(2);
     expect(none.stderr).toContain('no run 99');

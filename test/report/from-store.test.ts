@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runDocument, RunNotFoundError } from '../../src/report/from-store.js';
+import { runReportInput, RunNotFoundError } from '../../src/report/from-store.js';
+import { buildDocument } from '../../src/report/report.js';
 import { openStore } from '../../src/store/index.js';
 import type { MetricRow } from '../../src/stage-api.js';
 import { row, trained } from './fixtures.js';
@@ -38,9 +39,9 @@ describe('tables of a recorded run', () => {
     ]);
     store.finishRun(r2, 'succeeded');
 
-    const one = runDocument(store, dir, r1).cells.final.find((c) => c.method === 'clipe_cross_entropy' && c.taxonomy === 'webemo6')!;
+    const one = buildDocument(runReportInput(store, dir, r1)).cells.final.find((c) => c.method === 'clipe_cross_entropy' && c.taxonomy === 'webemo6')!;
     expect(one.values).toHaveLength(1);
-    const two = runDocument(store, dir, r2);
+    const two = buildDocument(runReportInput(store, dir, r2));
     const ce = two.cells.final.find((c) => c.method === 'clipe_cross_entropy' && c.taxonomy === 'webemo6')!;
     expect(ce.seeds).toEqual([0, 1]);
     expect(ce.mean).toBeCloseTo(53, 10);
@@ -50,7 +51,7 @@ describe('tables of a recorded run', () => {
   });
 
   it('names the recent runs when the run does not exist', () => {
-    expect(() => runDocument(store, dir, 99)).toThrow(RunNotFoundError);
-    expect(() => runDocument(store, dir, 99)).toThrow(/recent runs: 2, 1/);
+    expect(() => runReportInput(store, dir, 99)).toThrow(RunNotFoundError);
+    expect(() => runReportInput(store, dir, 99)).toThrow(/recent runs: 2, 1/);
   });
 });

@@ -80,7 +80,7 @@ describe('writeReport', () => {
 
   it('writes CSV and JSON of the same cells', () => {
     const csv = readFileSync(paths.csv, 'utf8').trim().split('\n');
-    expect(csv[0]).toBe('table,epoch_mode,method,label,column,dataset,taxonomy,status,n,mean,std,rank,paper,diff,values,seeds,epochs');
+    expect(csv[0]).toBe('table,epoch_mode,metric,method,label,column,dataset,taxonomy,status,n,mean,std,rank,paper,diff,values,seeds,epochs');
     expect(csv).toHaveLength(1 + 2 * 90);
     expect(csv.filter((l) => l.includes(',x,'))).toHaveLength(4); // CE on EmotionROI 6 and FI 8, final and best
     const json = JSON.parse(readFileSync(paths.json, 'utf8')) as { final: { mean: number | null }[]; provenance: { run: string } };
@@ -126,5 +126,21 @@ describe('paper results', () => {
     const f = join(dir, 'bad.yaml');
     writeFileSync(f, 'table1_webemo: { columns: [cat6, cat2, cat25], rows: {} }\n');
     expect(() => loadPaperResults(f)).toThrow(PaperResultsError);
+  });
+});
+
+describe('other metrics', () => {
+  it('tabulates macro F1 in the same layout, without the accuracy-only paper comparison', () => {
+    const rows = study().flatMap((r) => (r.metric === 'accuracy' ? [r, { ...r, metric: 'macro_f1', value: r.value === null ? null : r.value / 2 }] : [r]));
+    const out = join(dir, 'f1');
+    const paths = { tables: join(out, 'tables.md'), csv: join(out, 'cells.csv'), json: join(out, 'cells.json'), figures: join(out, 'figures'), report: join(out, 'report.md') };
+    const doc = writeReport({ rows, metric: 'macro_f1', provenance: { rendered_by: 'test', sources: 'test' } }, paths);
+    const md = readFileSync(paths.tables, 'utf8');
+    expect(md).toContain('# CLIP-E reproduction: Tables I and II (Macro F1)');
+    expect(md).toContain('Macro F1 (%), mean ± sample std');
+    expect(md).not.toContain('published values');
+    expect(doc.cells.final.every((c) => c.paper === null)).toBe(true);
+    expect(readdirSync(paths.figures)).toContain('curves-macro_f1-fi2.svg');
+    expect(() => writeReport({ rows, metric: 'loss', provenance: { rendered_by: 'test', sources: 'test' } }, paths)).toThrow(/cannot tabulate metric "loss"/);
   });
 });

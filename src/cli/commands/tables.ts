@@ -3,26 +3,28 @@
 import { join } from 'node:path';
 import { UsageError } from '../../engine/index.js';
 import { renderCsv, renderJson } from '../../report/export.js';
-import { runDocument, runReportInput, RunNotFoundError } from '../../report/from-store.js';
+import { runReportInput, RunNotFoundError } from '../../report/from-store.js';
 import { renderTablesMarkdown } from '../../report/markdown.js';
-import { writeReport } from '../../report/report.js';
+import { buildDocument, writeReport } from '../../report/report.js';
 import { ReportDataError } from '../../report/series.js';
 import { openStore } from '../../store/index.js';
 import { EXIT_FAILED, EXIT_OK, WORKSPACE_OPTION, guard, parse, workspaceOf } from '../common.js';
 
 export const summary = 'Tables I and II of a run (markdown, CSV, JSON, figures) from the results store';
 
-const USAGE = `usage: pipe tables RUN|latest [--format md|csv|json] [--out DIR] [--tag key=value]... [--workspace DIR]
+const USAGE = `usage: pipe tables RUN|latest [--format md|csv|json] [--out DIR] [--metric NAME] [--tag key=value]... [--workspace DIR]
 
 Prints the tables of run RUN (\`pipe runs\` lists them) to stdout in --format (default md). --out DIR also
 writes tables.md, cells.csv, cells.json, figures/*.svg and report.md into DIR. --tag keeps only rows with
-that tag (e.g. --tag loss=hard when a run holds two variants of a method).`;
+that tag (e.g. --tag loss=hard when a run holds two variants of a method). --metric: accuracy (the
+paper's, default), per_class_accuracy, macro_f1, top3_accuracy, top5_accuracy or hier_accuracy.`;
 
 const OPTIONS = {
   ...WORKSPACE_OPTION,
   format: { type: 'string', short: 'f' },
   out: { type: 'string', short: 'o' },
   tag: { type: 'string', multiple: true },
+  metric: { type: 'string', short: 'm' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -57,15 +59,16 @@ export async function run(argv: string[]): Promise<number> {
       if (runId === undefined || !Number.isInteger(runId)) {
         throw new UsageError(which === 'latest' ? `no runs recorded in ${workspace}` : `RUN must be a run number or "latest", got "${which}"`, USAGE);
       }
+      const input = { ...runReportInput(store, workspace, runId, tags), ...(values.metric ? { metric: values.metric } : {}) };
       const doc = values.out
-        ? writeReport(runReportInput(store, workspace, runId, tags), {
+        ? writeReport(input, {
             tables: join(values.out, 'tables.md'),
             csv: join(values.out, 'cells.csv'),
             json: join(values.out, 'cells.json'),
             figures: join(values.out, 'figures'),
             report: join(values.out, 'report.md'),
           })
-        : runDocument(store, workspace, runId, tags);
+        : buildDocument(input);
       process.stdout.write(format === 'md' ? renderTablesMarkdown(doc) : format === 'csv' ? renderCsv(doc) : renderJson(doc));
       if (values.out) process.stderr.write(`wrote tables.md, cells.csv, cells.json, figures/, report.md to ${values.out}\n`);
       return EXIT_OK;
