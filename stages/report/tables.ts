@@ -32,7 +32,7 @@ const path = { type: 'string', format: 'path' } as const;
 
 export default defineStage<TablesParams>({
   kind: 'report/tables',
-  version: '2',
+  version: '3',
   description: "Tables I and II of the CLIP-E paper (markdown, CSV, JSON) with the paper's values, figures and a report",
   params: {
     type: 'object',
