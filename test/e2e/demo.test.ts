@@ -125,6 +125,31 @@ describe('pipe run pipelines/demo.yaml', () => {
     expect(none.stderr).toContain('no run 99');
   });
 
+  it('pipelines/paper-tables.yaml runs end to end on data laid out like the real datasets', async () => {
+    // The demo's generated datasets and model, used as if they were the downloaded ones.
+    const store = openStore(join(ws, 'runs', 'pipe.db'));
+    const outputs = (id: string): Map<string, string> => {
+      const key = store.runInstances(1).find((i) => i.instanceId === id)!.key!;
+      return new Map(store.getCommitted(key)!.artifacts.map((a) => [a.name, join(ws, a.path)]));
+    };
+    const data = outputs('data');
+    const model = outputs('model').get('model')!;
+    store.close();
+    const root = join(data.get('webemo')!, '..');
+    const r = await pipe(
+      ['run', join(ROOT, 'pipelines', 'paper-tables.yaml'), '--workspace', ws, '--set', `data_root=${root}`, '--set', `clip_model=${model}`,
+        '--set', `captions=${data.get('captions')}`, '--set', 'seeds=[0]', '--set', 'epochs=1', '--json'],
+      { cwd: ws, timeoutMs: 120_000 },
+    );
+    expect(r.exitCode, String(r.all).slice(-2000)).toBe(0);
+    const run = (JSON.parse(r.stdout) as { run: number }).run;
+    const tables = await pipe(['tables', String(run), '--format', 'json', '--workspace', ws], { cwd: ws });
+    const cells = (JSON.parse(tables.stdout) as { final: { method: string; taxonomy: string; status: string; values: number[] }[] }).final;
+    expect(new Set(cells.filter((c) => c.status === 'x').map((c) => `${c.method}/${c.taxonomy}`))).toEqual(NOT_COMPUTABLE);
+    expect(cells.filter((c) => c.status === 'missing')).toEqual([]);
+    expect(cells.filter((c) => c.method.startsWith('clipe_') && c.status === 'value').every((c) => c.values.length === 1)).toBe(true);
+  });
+
   it("pipe predict prints sorted distributions from the run's heads, for any taxonomy with the contrastive head", async () => {
     const image = join(ws, 'photo.png');
     const { default: sharp } = await import('sharp');
