@@ -91,13 +91,13 @@ rule aggregate:
   );
 }
 
-/** Runs a command under GNU time; returns wall seconds and peak RSS (MiB). */
+/** Runs a command under GNU time; returns wall seconds, CPU seconds (user + sys) and peak RSS (MiB). */
 function timed(cmd, args) {
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', cmd, ...args], { cwd: WORK, encoding: 'utf8', env: { ...process.env, CI: '1' }, maxBuffer: 1 << 28 });
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', cmd, ...args], { cwd: WORK, encoding: 'utf8', env: { ...process.env, CI: '1' }, maxBuffer: 1 << 28 });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`);
   const last = r.stderr.trim().split('\n').pop();
-  const [wall, rssKb] = last.split(' ').map(Number);
-  return { wall, rssMb: rssKb / 1024, stdout: r.stdout, stderr: r.stderr };
+  const [wall, rssKb, user, sys] = last.split(' ').map(Number);
+  return { wall, cpu: user + sys, rssMb: rssKb / 1024, stdout: r.stdout, stderr: r.stderr };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -143,6 +143,10 @@ function main() {
   const pipeWall = median(pipeRuns.map((r) => r.wall));
   const smWall = median(smRuns.map((r) => r.wall));
   const sdWall = median(sdRuns.map((r) => r.wall));
+  // CPU time moves less than wall time with the load other processes put on the machine.
+  const pipeCpu = median(pipeRuns.map((r) => r.cpu));
+  const smCpu = median(smRuns.map((r) => r.cpu));
+  const sdCpu = median(sdRuns.map((r) => r.cpu));
   const result = {
     machine: `${cpus().length} x ${cpus()[0]?.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`,
     snakemake: snakemake.stdout.trim(),
@@ -161,16 +165,21 @@ function main() {
     snakemake_dirs_peak_rss_mb: Math.round(Math.max(...sdRuns.map((r) => r.rssMb))),
     ratio_snakemake_files_over_pipe: Number((smWall / pipeWall).toFixed(2)),
     ratio_snakemake_dirs_over_pipe: Number((sdWall / pipeWall).toFixed(2)),
+    pipe_noop_cpu_s: pipeCpu,
+    snakemake_files_noop_cpu_s: smCpu,
+    snakemake_dirs_noop_cpu_s: sdCpu,
+    cpu_ratio_snakemake_files_over_pipe: Number((smCpu / pipeCpu).toFixed(2)),
+    cpu_ratio_snakemake_dirs_over_pipe: Number((sdCpu / pipeCpu).toFixed(2)),
   };
   writeFileSync(join(WORK, 'result.json'), JSON.stringify(result, null, 2));
   console.log(JSON.stringify(result, null, 2));
   console.log(`
-| no-op re-run (median of ${REPEAT}) | wall | peak RSS | Snakemake / pipe |
-|---|---|---|---|
-| pipe run, ${result.instances} instances over ${result.files} files | ${pipeWall.toFixed(2)} s | ${result.pipe_peak_rss_mb} MiB | 1 |
-| Snakemake, per-file inputs (equivalent) | ${smWall.toFixed(2)} s | ${result.snakemake_files_peak_rss_mb} MiB | ${result.ratio_snakemake_files_over_pipe}x |
-| Snakemake, directory inputs (checks less) | ${sdWall.toFixed(2)} s | ${result.snakemake_dirs_peak_rss_mb} MiB | ${result.ratio_snakemake_dirs_over_pipe}x |
-| pipe status (for reference) | ${status.wall.toFixed(2)} s | | |`);
+| no-op re-run (median of ${REPEAT}) | wall | ratio | CPU (user+sys) | ratio | peak RSS |
+|---|---:|---:|---:|---:|---:|
+| pipe run, ${result.instances} instances over ${result.files} files | ${pipeWall.toFixed(2)} s | 1 | ${pipeCpu.toFixed(2)} s | 1 | ${result.pipe_peak_rss_mb} MiB |
+| Snakemake, per-file inputs (equivalent) | ${smWall.toFixed(2)} s | ${result.ratio_snakemake_files_over_pipe}x | ${smCpu.toFixed(2)} s | ${result.cpu_ratio_snakemake_files_over_pipe}x | ${result.snakemake_files_peak_rss_mb} MiB |
+| Snakemake, directory inputs (checks less) | ${sdWall.toFixed(2)} s | ${result.ratio_snakemake_dirs_over_pipe}x | ${sdCpu.toFixed(2)} s | ${result.cpu_ratio_snakemake_dirs_over_pipe}x | ${result.snakemake_dirs_peak_rss_mb} MiB |
+| pipe status (for reference) | ${status.wall.toFixed(2)} s | | ${status.cpu.toFixed(2)} s | | |`);
 }
 
 main();

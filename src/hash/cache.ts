@@ -101,12 +101,18 @@ export class HashCache {
     const sig = createHash('sha256');
     let count = 0;
     let newest = st.mtimeMs;
+    // Lines are fed to the hash in ~64 KB chunks: one native call per line costs ~5% of a no-op run.
+    let chunk = '';
     walk(path, (rel, _abs, f) => {
-      sig.update(`${rel}\0${f.ino}\0${f.size}\0${f.mtimeMs}\n`);
+      chunk += `${rel}\0${f.ino}\0${f.size}\0${f.mtimeMs}\n`;
+      if (chunk.length > 65536) {
+        sig.update(chunk);
+        chunk = '';
+      }
       if (f.mtimeMs > newest) newest = f.mtimeMs;
       count++;
     });
-    const signature = sig.digest('hex');
+    const signature = sig.update(chunk).digest('hex');
     const row = this.dirs.get(path);
     if (!this.verify && row && row.sig === signature) return row.hash;
     // Something changed (or first sight): hash the files, each through the per-file cache.
