@@ -241,7 +241,7 @@ export async function loadPipeline(fileArg: string, opts: LoadOptions): Promise<
       const at = ['stages', s.name, 'matrix', axis];
       let values: Json;
       try {
-        values = typeof spec === 'string' ? resolveValue(spec, (ref) => (ref.root === 'params' ? paramValue(params, ref.name, ref.path) : bad(ref.root))) : spec;
+        values = resolveValue(spec, (ref) => (ref.root === 'params' ? paramValue(params, ref.name, ref.path) : bad(ref.root)));
       } catch (e) {
         if (!(e instanceof InterpolationError)) throw e;
         report(at, false, `stages.${s.name}.matrix.${axis}: ${e.message}`, e.hint);
@@ -254,7 +254,12 @@ export async function loadPipeline(fileArg: string, opts: LoadOptions): Promise<
         ok = false;
         continue;
       }
-      if (!Array.isArray(values)) {
+      if (!Array.isArray(values) || values.length === 0) {
+        ok = false;
+        continue;
+      }
+      if (values.some((v) => v === null || typeof v === 'object')) {
+        report(at, false, `stages.${s.name}.matrix.${axis}: a value references a list or map`, 'matrix values must be strings, numbers or booleans');
         ok = false;
         continue;
       }
