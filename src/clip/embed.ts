@@ -80,3 +80,22 @@ export async function embedImages<T extends ImageItem>(model: ClipModel, items: 
   }
   return { embedded, failed };
 }
+
+/**
+ * Embeddings of a list of image files, row i for path i (`pipe predict`, zero-shot evaluation). Rows of
+ * unreadable images stay zero and are listed in `failed`.
+ */
+export async function embedImageFiles(
+  model: ClipModel,
+  paths: readonly string[],
+  opts: { batchSize?: number; workers?: number; signal?: AbortSignal } = {},
+): Promise<{ embeddings: Float32Array; failed: { index: number; path: string; error: string }[] }> {
+  const embeddings = new Float32Array(paths.length * model.embedDim);
+  const failed: { index: number; path: string; error: string }[] = [];
+  await embedImages(model, paths.map((path, index) => ({ path, index })), {
+    ...opts,
+    onEmbedded: (item, vec) => embeddings.set(vec, item.index * model.embedDim),
+    onFailed: (item, error) => failed.push({ index: item.index, path: item.path, error }),
+  });
+  return { embeddings, failed };
+}

@@ -3,6 +3,7 @@
 import { readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { embedImageFiles } from '../../src/clip/embed.js';
 import { generateClipModel } from '../../src/clip/generate.js';
 import { float32ToHalf, halfToFloat32 } from '../../src/clip/half.js';
 import { loadClipModel, ModelFolderError, type ClipModel } from '../../src/clip/model.js';
@@ -77,6 +78,17 @@ describe('CLIP model folder', () => {
     const single = await model.embedPixels(px.subarray(224 * 224 * 3), 1);
     for (let i = 0; i < 512; i++) expect(single[i]).toBeCloseTo(batch[512 + i], 4);
     expect(cosine(row(batch, 0), row(batch, 2))).toBeLessThan(0.99);
+  });
+
+  it('embeds a list of files for prediction, keeping rows aligned and reporting unreadable ones', async () => {
+    const rows = await jpegFolder(join(dir, 'predict'), 2, 9);
+    const paths = [rows[0].path, join(dir, 'predict', 'missing.jpg'), rows[1].path];
+    const { embeddings, failed } = await embedImageFiles(model, paths, { batchSize: 2, workers: 0 });
+    expect(failed.map((f) => f.index)).toEqual([1]);
+    expect(row(embeddings, 1).every((v) => v === 0)).toBe(true);
+    const px = await prepareImage(rows[1].path, model.preprocess!);
+    const direct = await model.embedPixels(px, 1);
+    for (let i = 0; i < 512; i++) expect(row(embeddings, 2)[i]).toBeCloseTo(direct[i], 4);
   });
 
   it('names the missing file of a broken folder', async () => {
