@@ -83,23 +83,17 @@ export function resizedSize(width: number, height: number, shortest: number): { 
   return width <= height ? { width: shortest, height: newLong } : { width: newLong, height: shortest };
 }
 
-/** Resize + floor center crop, still 8-bit RGB (the Pillow-exact part). */
+/** Resize + floor center crop, still 8-bit RGB (the Pillow-exact part; only the kept window is resampled). */
 export function resizeAndCrop(img: Image8, cfg: PreprocessConfig): Image8 {
   if (img.channels !== 3) throw new Error(`resizeAndCrop: expected RGB, got ${img.channels} channels`);
   const size = cfg.shortestEdge ? resizedSize(img.width, img.height, cfg.shortestEdge) : img;
-  const r = resizeBicubic(img, size.width, size.height);
   const { cropWidth: cw, cropHeight: chh } = cfg;
-  if (r.width < cw || r.height < chh) {
-    throw new Error(`image of ${img.width}x${img.height} resizes to ${r.width}x${r.height}, smaller than the ${cw}x${chh} crop`);
+  if (size.width < cw || size.height < chh) {
+    throw new Error(`image of ${img.width}x${img.height} resizes to ${size.width}x${size.height}, smaller than the ${cw}x${chh} crop`);
   }
-  const top = Math.floor((r.height - chh) / 2);
-  const left = Math.floor((r.width - cw) / 2);
-  const out = new Uint8Array(cw * chh * 3);
-  for (let y = 0; y < chh; y++) {
-    const s = ((top + y) * r.width + left) * 3;
-    out.set(r.data.subarray(s, s + cw * 3), y * cw * 3);
-  }
-  return { width: cw, height: chh, channels: 3, data: out };
+  const top = Math.floor((size.height - chh) / 2);
+  const left = Math.floor((size.width - cw) / 2);
+  return resizeBicubic(img, size.width, size.height, { left, top, width: cw, height: chh });
 }
 
 /**

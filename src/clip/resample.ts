@@ -76,18 +76,28 @@ export interface Image8 {
   readonly data: Uint8Array;
 }
 
-function horizontal(src: Image8, outW: number, rowFirst: number, rows: number, c: Coeffs): Image8 {
+/** A window of the resized image (what the center crop keeps). */
+export interface Box {
+  readonly left: number;
+  readonly top: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+/** Horizontal pass for output columns [x0, x0 + outW) over input rows [rowFirst, rowFirst + rows). */
+function horizontal(src: Image8, c: Coeffs, x0: number, outW: number, rowFirst: number, rows: number): Image8 {
   const ch = src.channels;
   const out = new Uint8Array(outW * rows * ch);
   const { ksize, bounds, kk } = c;
   const data = src.data;
   for (let y = 0; y < rows; y++) {
     const rowBase = (y + rowFirst) * src.width * ch;
-    for (let xx = 0; xx < outW; xx++) {
+    for (let ox = 0; ox < outW; ox++) {
+      const xx = ox + x0;
       const xmin = bounds[xx * 2];
       const xmax = bounds[xx * 2 + 1];
       const kb = xx * ksize;
-      const o = (y * outW + xx) * ch;
+      const o = (y * outW + ox) * ch;
       if (ch === 3) {
         // The hot path (RGB): scalar int32 accumulators, as in Pillow's C. Exact: 8-bit samples times
         // 22-bit weights whose positive part sums to < 1.2 stay below 2^31 at every partial sum.
@@ -106,7 +116,7 @@ function horizontal(src: Image8, outW: number, rowFirst: number, rows: number, c
       }
       for (let i = 0; i < ch; i++) {
         let acc = ONE_HALF;
-        for (let x = 0; x < xmax; x++) acc += data[rowBase + (x + xmin) * ch + i] * kk[kb + x];
+        for (let x = 0; x < xmax; x++) acc = (acc + Math.imul(data[rowBase + (x + xmin) * ch + i], kk[kb + x])) | 0;
         out[o + i] = clip8(acc);
       }
     }
@@ -114,15 +124,27 @@ function horizontal(src: Image8, outW: number, rowFirst: number, rows: number, c
   return { width: outW, height: rows, channels: ch, data: out };
 }
 
-function vertical(src: Image8, outH: number, c: Coeffs, rowShift: number): Image8 {
+/** Columns [x0, x0 + width) of rows [rowFirst, rowFirst + rows), unresampled. */
+function window(src: Image8, x0: number, width: number, rowFirst: number, rows: number): Image8 {
   const ch = src.channels;
-  const w = src.width;
-  const out = new Uint8Array(w * outH * ch);
+  const out = new Uint8Array(width * rows * ch);
+  for (let y = 0; y < rows; y++) {
+    const s = ((y + rowFirst) * src.width + x0) * ch;
+    out.set(src.data.subarray(s, s + width * ch), y * width * ch);
+  }
+  return { width, height: rows, channels: ch, data: out };
+}
+
+/** Vertical pass for output rows [y0, y0 + outH); `src` holds input rows from `rowShift` on. */
+function vertical(src: Image8, c: Coeffs, y0: number, outH: number, rowShift: number): Image8 {
+  const ch = src.channels;
+  const rowLen = src.width * ch;
+  const out = new Uint8Array(rowLen * outH);
   const { ksize, bounds, kk } = c;
-  const rowLen = w * ch;
   const acc = new Int32Array(rowLen);
   const data = src.data;
-  for (let yy = 0; yy < outH; yy++) {
+  for (let oy = 0; oy < outH; oy++) {
+    const yy = oy + y0;
     const ymin = bounds[yy * 2] - rowShift;
     const ymax = bounds[yy * 2 + 1];
     const kb = yy * ksize;
@@ -133,25 +155,32 @@ function vertical(src: Image8, outH: number, c: Coeffs, rowShift: number): Image
       const base = (y + ymin) * rowLen;
       for (let i = 0; i < rowLen; i++) acc[i] = (acc[i] + Math.imul(data[base + i], wgt)) | 0;
     }
-    const o = yy * rowLen;
+    const o = oy * rowLen;
     for (let i = 0; i < rowLen; i++) out[o + i] = clip8(acc[i]);
   }
-  return { width: w, height: outH, channels: ch, data: out };
+  return { width: src.width, height: outH, channels: ch, data: out };
 }
 
-/** `Image.resize((outW, outH), Image.BICUBIC)` of Pillow (no reducing_gap), on an 8-bit image. */
-export function resizeBicubic(src: Image8, outW: number, outH: number): Image8 {
+/**
+ * `Image.resize((outW, outH), Image.BICUBIC)` of Pillow (no reducing_gap) on an 8-bit image, computing only
+ * the pixels inside `box` (default: all). Every output pixel depends only on its own coordinates, so a
+ * window is byte-identical to cropping the full resize, and the crop CLIP discards is never computed.
+ */
+export function resizeBicubic(src: Image8, outW: number, outH: number, box: Box = { left: 0, top: 0, width: outW, height: outH }): Image8 {
   if (outW < 1 || outH < 1) throw new Error(`resizeBicubic: output size ${outW}x${outH} must be positive`);
+  if (box.left < 0 || box.top < 0 || box.width < 1 || box.height < 1 || box.left + box.width > outW || box.top + box.height > outH) {
+    throw new Error(`resizeBicubic: window ${JSON.stringify(box)} is not inside ${outW}x${outH}`);
+  }
   const needH = outW !== src.width;
   const needV = outH !== src.height;
-  if (!needH && !needV) return src;
-  const cv = precompute(src.height, outH);
-  if (!needH) return vertical(src, outH, cv, 0);
-  const ch = precompute(src.width, outW);
-  if (!needV) return horizontal(src, outW, 0, src.height, ch);
-  // Like Pillow, the horizontal pass computes only the rows the vertical pass reads.
-  const first = cv.bounds[0];
-  const last = cv.bounds[outH * 2 - 2] + cv.bounds[outH * 2 - 1];
-  const tmp = horizontal(src, outW, first, last - first, ch);
-  return vertical(tmp, outH, cv, first);
+  if (!needH && !needV && box.width === outW && box.height === outH) return src;
+  const cv = needV ? precompute(src.height, outH) : undefined;
+  // The input rows the kept output rows read (like Pillow's ybox_first/ybox_last, for the window).
+  const lastRow = box.top + box.height - 1;
+  const first = cv ? cv.bounds[box.top * 2] : box.top;
+  const last = cv ? cv.bounds[lastRow * 2] + cv.bounds[lastRow * 2 + 1] : lastRow + 1;
+  const mid = needH
+    ? horizontal(src, precompute(src.width, outW), box.left, box.width, first, last - first)
+    : window(src, box.left, box.width, first, last - first);
+  return cv ? vertical(mid, cv, box.top, box.height, first) : mid;
 }

@@ -62,6 +62,19 @@ describe('CLIP preprocessing parity with Pillow', () => {
     for (let y = 0; y < 5; y++) for (let x = 0; x < 4; x++) expect(up.data[(y * 4 + x) * 3]).toBe(src.data[y * 3]);
   });
 
+  it('resampling a window equals cropping the full resize, for any channel count', () => {
+    for (const [w, h, ow, oh, ch] of [[97, 61, 150, 40, 3], [300, 200, 70, 90, 1], [50, 80, 50, 33, 4], [64, 64, 21, 64, 3]]) {
+      const src = { width: w, height: h, channels: ch, data: new Uint8Array(w * h * ch).map((_, i) => (i * 2654435761) >>> 24) };
+      const full = resizeBicubic(src, ow, oh);
+      const box = { left: Math.floor(ow / 5), top: Math.floor(oh / 3), width: Math.ceil(ow / 2), height: Math.ceil(oh / 2) };
+      const part = resizeBicubic(src, ow, oh, box);
+      for (let y = 0; y < box.height; y++) {
+        const a = full.data.subarray(((y + box.top) * ow + box.left) * ch, ((y + box.top) * ow + box.left + box.width) * ch);
+        expect(part.data.subarray(y * box.width * ch, (y + 1) * box.width * ch)).toEqual(a);
+      }
+    }
+  });
+
   it('names the bad field of a preprocessor config', () => {
     expect(() => parsePreprocessConfig({ size: { shortest_edge: 224 }, crop_size: 224, resample: 2 })).toThrow(/resample/);
     expect(() => parsePreprocessConfig({ size: { shortest_edge: 224 }, crop_size: 224, image_mean: [0.5], image_std: [1, 1, 1] })).toThrow(/image_mean/);
