@@ -30,6 +30,7 @@ import { ResourcePool, type Demand } from './pool.js';
 import { silentReporter, type Reporter } from './progress.js';
 import type { InstanceResult, RunResult } from './results.js';
 import { select, type SelectOptions } from './select.js';
+import { diffComponents } from './diff.js';
 
 export interface ExecOptions extends SelectOptions {
   readonly dryRun?: boolean;
@@ -148,6 +149,7 @@ class Run {
   private readonly building = new Map<string, Promise<void>>();
   private readonly releases = new Map<string, () => void>();
   private stopping = false;
+  private lastGood: ReturnType<Store['lastGoodByInstance']> | undefined;
   private readonly scope;
 
   constructor(
@@ -245,10 +247,21 @@ class Run {
     if (found) return this.cached(inst, key, found);
     if (!this.sel.selected.has(inst.id))
       return this.skip(inst, 'not selected and not up to date', { key, hint: 'include it in --only/--from/--until, or run without them' });
-    if (this.o.dryRun) return this.finish({ id: inst.id, status: 'skipped', duration_ms: 0, key, would_run: true, reason: forced ? 'forced' : 'out of date' });
+    if (this.o.dryRun) return this.finish({ id: inst.id, status: 'skipped', duration_ms: 0, key, would_run: true, reason: forced ? 'forced' : this.why(inst, prepared) });
     if (this.stopping || this.abort.signal.aborted)
       return this.skip(inst, this.abort.signal.aborted ? 'interrupted' : 'stopped after a failure (--keep-going runs independent stages)');
     return this.build(inst, prepared, forced);
+  }
+
+  /** For --dry-run: what changed since the instance's last result (like `pipe status`, in one line). */
+  private why(inst: Instance, prepared: Prepared): string {
+    this.lastGood ??= this.store.lastGoodByInstance(this.p.relFile);
+    const prev = this.lastGood.get(inst.id);
+    if (!prev) return 'never ran';
+    const changes = diffComponents(prev.components, prepared.components as unknown as Json);
+    if (!changes.length) return 'outputs missing from the store';
+    const shown = changes.slice(0, 3).map((c) => `${c.what} ${c.field}: ${c.old ?? '(none)'} -> ${c.new ?? '(none)'}`);
+    return shown.join('; ') + (changes.length > 3 ? `; +${changes.length - 3} more` : '');
   }
 
   private cached(inst: Instance, key: string, arts: Map<string, Artifact>): Outcome {

@@ -7,6 +7,9 @@ import { openStore } from '../store/index.js';
 import { prepare, PrepareError, type Artifact } from './keys.js';
 import { Layout } from './layout.js';
 import { committedOutputs } from './runner.js';
+import { diffComponents, type Change } from './diff.js';
+
+export type { Change } from './diff.js';
 import { outputNames } from '../pipeline/kinds.js';
 
 /** The content hash of an output that does not exist yet. */
@@ -14,52 +17,12 @@ const PENDING = 'pending';
 
 export type Freshness = 'up-to-date' | 'stale' | 'new' | 'pending' | 'error';
 
-export interface Change {
-  /** Which part of the key changed. */
-  readonly what: 'code' | 'param' | 'input' | 'env';
-  readonly field: string;
-  /** JSON text of the value (hashes shortened); null when absent on that side. */
-  readonly old: string | null;
-  readonly new: string | null;
-}
-
 export interface InstanceFreshness {
   readonly id: string;
   readonly state: Freshness;
   readonly key: string | null;
   readonly changes: readonly Change[];
   readonly reason?: string;
-}
-
-const GROUPS: Record<string, Change['what']> = { code: 'code', params: 'param', inputs: 'input', env: 'env' };
-
-function flatten(v: Json | undefined, prefix: string, out: Map<string, string>): void {
-  if (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length) {
-    for (const [k, x] of Object.entries(v)) flatten(x, prefix ? `${prefix}.${k}` : k, out);
-  } else if (Array.isArray(v) && v.length && v.some((x) => x !== null && typeof x === 'object')) {
-    v.forEach((x, i) => flatten(x, `${prefix}[${i}]`, out));
-  } else if (Array.isArray(v) && prefix.endsWith('argv')) {
-    // Argument lists diff per argument: "argv[4]: "4" -> "5"".
-    v.forEach((x, i) => flatten(x, `${prefix}[${i}]`, out));
-  } else if (v !== undefined) {
-    const s = typeof v === 'string' && /^[0-9a-f]{64}$/.test(v) ? v.slice(0, 12) : JSON.stringify(v);
-    out.set(prefix, s.length > 120 ? `${s.slice(0, 117)}...` : s);
-  }
-}
-
-/** Leaf-level differences between two component sets. */
-export function diffComponents(oldC: Json, newC: Json): Change[] {
-  const out: Change[] = [];
-  for (const [group, what] of Object.entries(GROUPS)) {
-    const a = new Map<string, string>();
-    const b = new Map<string, string>();
-    const get = (c: Json, g: string): Json | undefined => (c && typeof c === 'object' && !Array.isArray(c) ? c[g] : undefined);
-    flatten(get(oldC, group), '', a);
-    flatten(get(newC, group), '', b);
-    for (const f of new Set([...a.keys(), ...b.keys()]))
-      if (a.get(f) !== b.get(f)) out.push({ what, field: f || group, old: a.get(f) ?? null, new: b.get(f) ?? null });
-  }
-  return out;
 }
 
 export async function pipelineStatus(p: Pipeline, opts: { verify?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<InstanceFreshness[]> {

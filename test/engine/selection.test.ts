@@ -52,6 +52,7 @@ describe('selection flags', () => {
     expect(dry.run).toBeNull();
     expect(dry.instances.filter((i) => i.would_run).map((i) => i.id)).toEqual(['a', 'b@seed=1', 'b@seed=2', 'c']);
     expect(byStatus(dry)).toEqual({ cached: ['d'], skipped: ['a', 'b@seed=1', 'b@seed=2', 'c'] });
+    expect(dry.instances[0].reason).toContain('param n: 1 -> 2'); // why, as pipe status says it
 
     expect(byStatus(await run('--until', 'b@seed=1', '--set', 'n=2'))).toEqual({ ran: ['a', 'b@seed=1'] });
     expect(byStatus(await run('--from', 'b', '--set', 'n=2'))).toEqual({ cached: ['a', 'b@seed=1'], ran: ['b@seed=2', 'c'] });
