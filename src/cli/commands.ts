@@ -15,5 +15,5 @@ export const COMMANDS: Readonly<Record<string, () => Promise<CommandModule>>> = 
   validate: () => import('./commands/validate.js'),
   tables: () => import('./commands/tables.js'),
   predict: () => import('./commands/predict.js'),
-  taxonomy: () => import('../data/cli-taxonomy.js'),
+  taxonomy: () => import('./commands/taxonomy.js'),
 };

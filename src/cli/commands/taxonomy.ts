@@ -3,9 +3,9 @@
 // ones, validating their files: the check to run after writing a new taxonomy file.
 import { existsSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { EXIT_FAILED, EXIT_OK, guard, parse } from '../cli/common.js';
-import { StageError } from '../stage-api.js';
-import { loadTaxonomy, taxonomyDirs, type Taxonomy } from './taxonomy.js';
+import { EXIT_FAILED, EXIT_OK, guard, parse } from '../common.js';
+import { StageError } from '../../stage-api.js';
+import { loadTaxonomy, taxonomyDirs, type Taxonomy } from '../../data/taxonomy.js';
 
 export const summary = 'list taxonomies, or show and check the classes and parent maps of some';
 
