@@ -96,21 +96,37 @@ export function resizeAndCrop(img: Image8, cfg: PreprocessConfig): Image8 {
   return resizeBicubic(img, size.width, size.height, { left, top, width: cw, height: chh });
 }
 
+/** Per channel, the normalised value of each byte value, 3 × 256 entries; one table per config. */
+const luts = new WeakMap<PreprocessConfig, Float32Array>();
+
+function normalizeLut(cfg: PreprocessConfig): Float32Array {
+  let lut = luts.get(cfg);
+  if (!lut) {
+    const f = Math.fround;
+    lut = new Float32Array(3 * 256);
+    for (let c = 0; c < 3; c++) {
+      const mean = f(cfg.mean[c]);
+      const std = f(cfg.std[c]);
+      for (let v = 0; v < 256; v++) lut[c * 256 + v] = f(f(f(cfg.rescaleFactor ? v * cfg.rescaleFactor : v) - mean) / std);
+    }
+    luts.set(cfg, lut);
+  }
+  return lut;
+}
+
 /**
  * Rescale and normalise into CHW float32, in float32 arithmetic like numpy does in HF:
- * float32(x * factor computed in float64), then (x - mean) / std with float32 mean/std.
+ * float32(x * factor computed in float64), then (x - mean) / std with float32 mean/std. The same byte always
+ * gives the same value, so the per-pixel work is three table lookups.
  */
 export function normalize(crop: Image8, cfg: PreprocessConfig, out: Float32Array = new Float32Array(3 * crop.width * crop.height)): Float32Array {
   const plane = crop.width * crop.height;
-  const f = Math.fround;
-  for (let c = 0; c < 3; c++) {
-    const mean = f(cfg.mean[c]);
-    const std = f(cfg.std[c]);
-    // Same value for the same byte: a 256-entry table makes the per-pixel work one lookup.
-    const lut = new Float32Array(256);
-    for (let v = 0; v < 256; v++) lut[v] = f(f(f(cfg.rescaleFactor ? v * cfg.rescaleFactor : v) - mean) / std);
-    const base = c * plane;
-    for (let p = 0; p < plane; p++) out[base + p] = lut[crop.data[p * 3 + c]];
+  const lut = normalizeLut(cfg);
+  const src = crop.data;
+  for (let p = 0, s = 0; p < plane; p++, s += 3) {
+    out[p] = lut[src[s]];
+    out[plane + p] = lut[256 + src[s + 1]];
+    out[2 * plane + p] = lut[512 + src[s + 2]];
   }
   return out;
 }

@@ -62,6 +62,21 @@ function precompute(inSize: number, outSize: number): Coeffs {
   return { ksize, bounds, kk };
 }
 
+// Datasets repeat a few sizes (WEBEmo is nearly all 220x147 / 146x220), so the tables are computed once per
+// (input, output) pair; the bound keeps memory flat on a folder where every image has its own size.
+const COEFF_CACHE_MAX = 256;
+const coeffCache = new Map<number, Coeffs>();
+
+function coeffs(inSize: number, outSize: number): Coeffs {
+  const key = inSize * 0x10000 + outSize; // both < 2^16: sizes are bounded by decodeRgb's pixel limit
+  let c = coeffCache.get(key);
+  if (!c) {
+    if (coeffCache.size >= COEFF_CACHE_MAX) coeffCache.delete(coeffCache.keys().next().value!);
+    coeffCache.set(key, (c = precompute(inSize, outSize)));
+  }
+  return c;
+}
+
 function clip8(v: number): number {
   if (v >= SCALE * 256) return 255;
   if (v <= 0) return 0;
@@ -84,40 +99,50 @@ export interface Box {
   readonly height: number;
 }
 
+// Both passes accumulate in int32 exactly as Pillow's C: 8-bit samples times 22-bit weights whose positive
+// part sums to < 1.2 stay below 2^31 at every partial sum. RGB, the only layout CLIP sees, has its own
+// loops with one register accumulator per channel; other channel counts take the plain per-sample loops.
+
 /** Horizontal pass for output columns [x0, x0 + outW) over input rows [rowFirst, rowFirst + rows). */
 function horizontal(src: Image8, c: Coeffs, x0: number, outW: number, rowFirst: number, rows: number): Image8 {
   const ch = src.channels;
   const out = new Uint8Array(outW * rows * ch);
   const { ksize, bounds, kk } = c;
   const data = src.data;
+  const stride = src.width * ch;
+  let o = 0;
   for (let y = 0; y < rows; y++) {
-    const rowBase = (y + rowFirst) * src.width * ch;
-    for (let ox = 0; ox < outW; ox++) {
-      const xx = ox + x0;
-      const xmin = bounds[xx * 2];
-      const xmax = bounds[xx * 2 + 1];
+    const rowBase = (y + rowFirst) * stride;
+    for (let xx = x0; xx < x0 + outW; xx++) {
       const kb = xx * ksize;
-      const o = (y * outW + ox) * ch;
+      const kEnd = kb + bounds[xx * 2 + 1];
+      let p = rowBase + bounds[xx * 2] * ch;
       if (ch === 3) {
-        // The hot path (RGB): scalar int32 accumulators, as in Pillow's C. Exact: 8-bit samples times
-        // 22-bit weights whose positive part sums to < 1.2 stay below 2^31 at every partial sum.
         let a0 = ONE_HALF, a1 = ONE_HALF, a2 = ONE_HALF;
-        let p = rowBase + xmin * 3;
-        for (let x = 0; x < xmax; x++, p += 3) {
-          const w = kk[kb + x];
+        let k = kb;
+        // Two taps per iteration (~10 % faster on downscales, V8 does not unroll): the float64 sum of
+        // two in-range terms is exact, so truncating it once equals Pillow's per-tap int32 sums.
+        for (; k + 1 < kEnd; k += 2, p += 6) {
+          const w = kk[k], v = kk[k + 1];
+          a0 = (a0 + Math.imul(data[p], w) + Math.imul(data[p + 3], v)) | 0;
+          a1 = (a1 + Math.imul(data[p + 1], w) + Math.imul(data[p + 4], v)) | 0;
+          a2 = (a2 + Math.imul(data[p + 2], w) + Math.imul(data[p + 5], v)) | 0;
+        }
+        if (k < kEnd) {
+          const w = kk[k];
           a0 = (a0 + Math.imul(data[p], w)) | 0;
           a1 = (a1 + Math.imul(data[p + 1], w)) | 0;
           a2 = (a2 + Math.imul(data[p + 2], w)) | 0;
         }
-        out[o] = clip8(a0);
-        out[o + 1] = clip8(a1);
-        out[o + 2] = clip8(a2);
+        out[o++] = clip8(a0);
+        out[o++] = clip8(a1);
+        out[o++] = clip8(a2);
         continue;
       }
-      for (let i = 0; i < ch; i++) {
+      for (let i = 0; i < ch; i++, p++) {
         let acc = ONE_HALF;
-        for (let x = 0; x < xmax; x++) acc = (acc + Math.imul(data[rowBase + (x + xmin) * ch + i], kk[kb + x])) | 0;
-        out[o + i] = clip8(acc);
+        for (let k = kb, q = p; k < kEnd; k++, q += ch) acc = (acc + Math.imul(data[q], kk[k])) | 0;
+        out[o++] = clip8(acc);
       }
     }
   }
@@ -141,22 +166,33 @@ function vertical(src: Image8, c: Coeffs, y0: number, outH: number, rowShift: nu
   const rowLen = src.width * ch;
   const out = new Uint8Array(rowLen * outH);
   const { ksize, bounds, kk } = c;
-  const acc = new Int32Array(rowLen);
   const data = src.data;
-  for (let oy = 0; oy < outH; oy++) {
-    const yy = oy + y0;
-    const ymin = bounds[yy * 2] - rowShift;
-    const ymax = bounds[yy * 2 + 1];
+  let o = 0;
+  for (let yy = y0; yy < y0 + outH; yy++) {
     const kb = yy * ksize;
-    acc.fill(ONE_HALF);
-    // Row-at-a-time int32 accumulation: the same exact sums as Pillow's per-pixel loop, cache friendly.
-    for (let y = 0; y < ymax; y++) {
-      const wgt = kk[kb + y];
-      const base = (y + ymin) * rowLen;
-      for (let i = 0; i < rowLen; i++) acc[i] = (acc[i] + Math.imul(data[base + i], wgt)) | 0;
+    const kEnd = kb + bounds[yy * 2 + 1];
+    const base = (bounds[yy * 2] - rowShift) * rowLen;
+    // Per output sample down its column: the window's rows (<= ksize of them) stay in L1 cache.
+    if (ch === 3) {
+      for (let i = base; i < base + rowLen; i += 3) {
+        let a0 = ONE_HALF, a1 = ONE_HALF, a2 = ONE_HALF;
+        for (let k = kb, p = i; k < kEnd; k++, p += rowLen) {
+          const w = kk[k];
+          a0 = (a0 + Math.imul(data[p], w)) | 0;
+          a1 = (a1 + Math.imul(data[p + 1], w)) | 0;
+          a2 = (a2 + Math.imul(data[p + 2], w)) | 0;
+        }
+        out[o++] = clip8(a0);
+        out[o++] = clip8(a1);
+        out[o++] = clip8(a2);
+      }
+      continue;
     }
-    const o = oy * rowLen;
-    for (let i = 0; i < rowLen; i++) out[o + i] = clip8(acc[i]);
+    for (let i = base; i < base + rowLen; i++) {
+      let acc = ONE_HALF;
+      for (let k = kb, p = i; k < kEnd; k++, p += rowLen) acc = (acc + Math.imul(data[p], kk[k])) | 0;
+      out[o++] = clip8(acc);
+    }
   }
   return { width: src.width, height: outH, channels: ch, data: out };
 }
@@ -174,13 +210,13 @@ export function resizeBicubic(src: Image8, outW: number, outH: number, box: Box 
   const needH = outW !== src.width;
   const needV = outH !== src.height;
   if (!needH && !needV && box.width === outW && box.height === outH) return src;
-  const cv = needV ? precompute(src.height, outH) : undefined;
+  const cv = needV ? coeffs(src.height, outH) : undefined;
   // The input rows the kept output rows read (like Pillow's ybox_first/ybox_last, for the window).
   const lastRow = box.top + box.height - 1;
   const first = cv ? cv.bounds[box.top * 2] : box.top;
   const last = cv ? cv.bounds[lastRow * 2] + cv.bounds[lastRow * 2 + 1] : lastRow + 1;
   const mid = needH
-    ? horizontal(src, precompute(src.width, outW), box.left, box.width, first, last - first)
+    ? horizontal(src, coeffs(src.width, outW), box.left, box.width, first, last - first)
     : window(src, box.left, box.width, first, last - first);
   return cv ? vertical(mid, cv, box.top, box.height, first) : mid;
 }
