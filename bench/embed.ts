@@ -73,6 +73,7 @@ function stageContext(params: EmbedImagesParams, dir: string): StageContext<Embe
     matrix: {},
     instanceId: 'bench-embed',
     workspace: dir,
+    run: { id: 0, pipelineFile: '(bench)', pipelineHash: '', codeVersion: '(bench)' },
     output: (name) => join(dir, 'out', embedImagesStage.outputs[name].path),
     resumeDir: join(dir, 'resume'),
     kindCacheDir: join(dir, 'cache'),

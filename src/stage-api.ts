@@ -49,6 +49,18 @@ export interface Progress {
   readonly message?: string;
 }
 
+/** The run executing a stage attempt (StageContext.run). */
+export interface RunInfo {
+  /** The store's run id, as `pipe runs` lists it. */
+  readonly id: number;
+  /** The pipeline file, relative to the workspace (as the run is recorded). */
+  readonly pipelineFile: string;
+  /** sha256 (hex) of the pipeline file's content when the run started. */
+  readonly pipelineHash: string;
+  /** `pipe 0.1.0 (git 1a2b3c4d5e6f, modified)`: package version, plus the git commit in a checkout. */
+  readonly codeVersion: string;
+}
+
 export interface StageContext<P> {
   /** The validated `with:` block; `format: "path"` strings are absolute. */
   readonly params: P;
@@ -58,6 +70,12 @@ export interface StageContext<P> {
   readonly instanceId: string;
   /** The project directory that holds `runs/`. */
   readonly workspace: string;
+  /**
+   * The run executing this attempt, for provenance (e.g. the tables' footer). Deliberately NOT part of
+   * the stage key, or every run would re-run the stage: outputs restored from the cache by a later run
+   * name the run that built them, and a stage's results must not otherwise depend on these values.
+   */
+  readonly run: RunInfo;
   /** Absolute path of a declared output inside the private output directory. */
   output(name: string): string;
   /**

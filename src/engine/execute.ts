@@ -2,7 +2,7 @@
 // external commands through execa (an argv without a shell unless the pipeline asks for one).
 import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { StageError, type MetricRow, type Progress, type StageContext } from '../stage-api.js';
+import { StageError, type MetricRow, type Progress, type RunInfo, type StageContext } from '../stage-api.js';
 import type { HashCache } from '../hash/cache.js';
 import type { Instance } from '../pipeline/types.js';
 import { OUTS_MARK, type Prepared } from './keys.js';
@@ -11,6 +11,8 @@ export interface Attempt {
   readonly inst: Instance;
   readonly prepared: Prepared;
   readonly workspace: string;
+  /** Provenance of the executing run (not in the key: see StageContext.run). */
+  readonly run: RunInfo;
   /** Private output directory, renamed into the store after success. */
   readonly outDir: string;
   readonly logPath: string;
@@ -44,6 +46,7 @@ async function runBuiltin(a: Attempt, fd: number): Promise<{ metrics: MetricRow[
     matrix: a.inst.matrix,
     instanceId: a.inst.id,
     workspace: a.workspace,
+    run: a.run,
     output(name: string): string {
       const spec = kind.outputs[name];
       if (!spec) throw new StageError(`${kind.kind} has no declared output "${name}"`, `declared: ${Object.keys(kind.outputs).join(', ')}`);

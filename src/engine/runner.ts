@@ -19,7 +19,7 @@ import {
 import { availableParallelism, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { StageError, type Json, type MetricRow } from '../stage-api.js';
+import { StageError, type Json, type MetricRow, type RunInfo } from '../stage-api.js';
 import { HashCache } from '../hash/cache.js';
 import type { Instance, Pipeline } from '../pipeline/types.js';
 import { openStore, pidAlive, type Store } from '../store/index.js';
@@ -30,6 +30,7 @@ import { ResourcePool, type Demand } from './pool.js';
 import { silentReporter, type Reporter } from './progress.js';
 import type { InstanceResult, RunResult } from './results.js';
 import { select, type SelectOptions } from './select.js';
+import { codeVersion } from './code-version.js';
 import { diffComponents } from './diff.js';
 
 export interface ExecOptions extends SelectOptions {
@@ -145,6 +146,8 @@ class Run {
   private readonly outcomes = new Map<string, Promise<Outcome>>();
   private readonly cachedLinks: Parameters<Store['recordRunInstance']>[0][] = [];
   private runId: number | null = null;
+  /** Set with runId (not on --dry-run, which executes nothing). */
+  private runInfo: RunInfo | null = null;
   /** Keys being built by this process, and how to wake the next instance waiting for each. */
   private readonly building = new Map<string, Promise<void>>();
   private readonly releases = new Map<string, () => void>();
@@ -172,7 +175,10 @@ class Run {
 
   async go(): Promise<RunResult> {
     const { p, o } = this;
-    if (!o.dryRun) this.runId = this.store.createRun(p.relFile, o.argv ?? [], p.params);
+    if (!o.dryRun) {
+      this.runId = this.store.createRun(p.relFile, o.argv ?? [], p.params);
+      this.runInfo = { id: this.runId, pipelineFile: p.relFile, pipelineHash: this.hashes.hashPath(p.file), codeVersion: codeVersion() };
+    }
     const considered = p.instances.filter((i) => this.sel.considered.has(i.id));
     this.reporter.begin({ runId: this.runId, pipeline: p.relFile, total: considered.length, dryRun: !!o.dryRun });
     for (const inst of considered)
@@ -370,6 +376,7 @@ class Run {
         inst,
         prepared,
         workspace: this.p.workspace,
+        run: this.runInfo!,
         outDir: tmp,
         logPath,
         resumeDir: layout.partial(key),

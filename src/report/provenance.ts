@@ -1,10 +1,6 @@
 // The provenance footer of every table: enough to tell which pipeline, params, model, code and choices
 // produced the numbers, and when.
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import type { Json, MetricRow } from '../stage-api.js';
-import { defaultPaperResultsPath } from './paper.js';
 
 export interface Provenance {
   /** Run id (from the store), when known. */
@@ -34,25 +30,6 @@ export function tagChoices(rows: Iterable<MetricRow>): Record<string, string[]> 
     }
   }
   return Object.fromEntries([...seen.keys()].sort().map((k) => [k, [...seen.get(k)!].sort()]));
-}
-
-let cachedVersion: string | undefined;
-
-/** `pipe 0.1.0 (git 1a2b3c4d5e6f, modified)`; the git part is left out outside a checkout. */
-export function codeVersion(): string {
-  if (cachedVersion) return cachedVersion;
-  const root = dirname(dirname(defaultPaperResultsPath()));
-  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string; version: string };
-  let git = '';
-  try {
-    const opts = { cwd: root, encoding: 'utf8' as const, stdio: ['ignore', 'pipe', 'ignore'] as ['ignore', 'pipe', 'ignore'] };
-    const head = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], opts).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], opts).trim() !== '';
-    git = ` (git ${head}${dirty ? ', modified' : ''})`;
-  } catch {
-    // Not a git checkout (an installed package): the package version is all there is.
-  }
-  return (cachedVersion = `${pkg.name} ${pkg.version}${git}`);
 }
 
 export const STATISTICS = 'mean and sample standard deviation (n - 1) over seeds; accuracy in %';

@@ -11,7 +11,8 @@ import { renderTablesMarkdown, type TablesDocument } from './markdown.js';
 import { TABLE_METRICS } from './layout.js';
 import { loadPaperResults, type PaperResults } from './paper.js';
 import { ReportDataError } from './series.js';
-import { codeVersion, STATISTICS, tagChoices, type Provenance } from './provenance.js';
+import { codeVersion } from '../engine/code-version.js';
+import { STATISTICS, tagChoices, type Provenance } from './provenance.js';
 
 export interface ReportInput {
   readonly rows: readonly MetricRow[];
@@ -20,8 +21,12 @@ export interface ReportInput {
   /** The metric to tabulate (default `accuracy`, the paper's); see TABLE_METRICS. */
   readonly metric?: string;
   readonly paper?: PaperResults;
-  /** Provenance facts the caller knows (run id, pipeline and model hashes, params). */
-  readonly provenance: Pick<Provenance, 'run' | 'rendered_by' | 'pipeline' | 'params' | 'model'> & { readonly sources: string };
+  /**
+   * Provenance facts the caller knows (run id, pipeline and model hashes, params); `code_version`
+   * defaults to this process's.
+   */
+  readonly provenance: Pick<Provenance, 'run' | 'rendered_by' | 'pipeline' | 'params' | 'model'> &
+    Partial<Pick<Provenance, 'code_version'>> & { readonly sources: string };
   readonly date?: Date;
   /** Shown under the title of the tables (e.g. "generated data: these numbers say nothing about CLIP"). */
   readonly note?: string;
@@ -47,7 +52,7 @@ export function buildDocument(input: ReportInput): TablesDocument {
     ...known,
     date: (input.date ?? new Date()).toISOString(),
     taxonomy_choices: tagChoices(metricRows),
-    code_version: codeVersion(),
+    code_version: known.code_version ?? codeVersion(),
     metric_rows: `${input.rows.length} rows from ${sources}${Object.keys(tags).length ? `, tags ${JSON.stringify(tags)}` : ''}`,
     statistics: STATISTICS,
   };

@@ -1,6 +1,8 @@
 // `report/tables`: Tables I and II (final and best epoch, with the paper's values), CSV, JSON, SVG figures
 // and a markdown report, from the `metrics.jsonl` files of upstream stages. The metric files are path
-// params, so the tables are re-rendered exactly when a number changes.
+// params, so the tables are re-rendered exactly when a number changes. The footer names the run, pipeline
+// file (with its hash) and code version from ctx.run, which is outside the key: a later run that restores
+// the tables from the cache shows the run that rendered them.
 import { createHash } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -18,8 +20,6 @@ export interface TablesParams {
   readonly tags: Readonly<Record<string, string>>;
   /** The metric in the cells (the paper's tables: accuracy). */
   readonly metric: string;
-  /** The pipeline file, recorded in the provenance footer with its hash. */
-  readonly pipeline?: string;
   /** The CLIP model folder or file, recorded with its hash. */
   readonly model?: string;
   /** Study params to record in the footer (seeds, data root, ...). */
@@ -32,7 +32,7 @@ const path = { type: 'string', format: 'path' } as const;
 
 export default defineStage<TablesParams>({
   kind: 'report/tables',
-  version: '3',
+  version: '4',
   description: "Tables I and II of the CLIP-E paper (markdown, CSV, JSON) with the paper's values, figures and a report",
   params: {
     type: 'object',
@@ -42,7 +42,6 @@ export default defineStage<TablesParams>({
       metrics: { type: 'array', minItems: 1, items: { anyOf: [path, { type: 'array', items: path }] } },
       tags: { type: 'object', additionalProperties: { type: 'string' }, default: {} },
       metric: { enum: Object.keys(TABLE_METRICS), default: 'accuracy', description: "the metric in the cells; the paper's tables show accuracy" },
-      pipeline: path,
       model: path,
       study_params: { type: 'object', default: {} },
       note: { type: 'string', description: 'a line shown under the title, e.g. that the data are generated' },
@@ -80,8 +79,10 @@ export default defineStage<TablesParams>({
           metric: p.metric,
           ...(p.note ? { note: p.note } : {}),
           provenance: {
+            run: String(ctx.run.id),
             rendered_by: `report/tables stage ${ctx.instanceId}`,
-            pipeline: await hashed(p.pipeline),
+            pipeline: `${ctx.run.pipelineFile} (sha256 ${ctx.run.pipelineHash})`,
+            code_version: ctx.run.codeVersion,
             model: await hashed(p.model),
             params: p.study_params,
             sources: `${files.length} metrics files`,

@@ -2,9 +2,10 @@
 // study runs on generated data and a generated tiny CLIP; Tables I and II come out complete; a second run
 // executes nothing; `pipe tables` and `pipe predict` work on the recorded run. Two seeds, two epochs
 // and 300 WEBEmo images instead of 5, 5 and 600 keep it well under a minute on 2 cores; same DAG.
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METHODS } from '../../src/formats.js';
 import { METHOD_LABELS, TABLES } from '../../src/report/layout.js';
@@ -109,6 +110,13 @@ describe('pipe run pipelines/demo.yaml', () => {
     const ran = Number(/succeeded \(run 1\): (\d+) ran/.exec(String(first.all))![1]);
     expect(doc.instances).toHaveLength(ran);
     expect(doc.instances.filter((i) => i.status !== 'cached')).toEqual([]);
+  });
+
+  it('names the run, the pipeline file and its hash, and the code version in the provenance footer', () => {
+    const { provenance } = JSON.parse(readFileSync(artifacts.get('json')!, 'utf8')) as { provenance: Record<string, string> };
+    const sha = createHash('sha256').update(readFileSync(DEMO)).digest('hex');
+    expect(provenance).toMatchObject({ run: '1', pipeline: `${relative(ws, DEMO)} (sha256 ${sha})`, code_version: expect.stringMatching(/^pipe \d+\.\d+\.\d+/) });
+    expect(readFileSync(artifacts.get('tables')!, 'utf8')).toContain(`- pipeline: ${relative(ws, DEMO)} (sha256 ${sha})`);
   });
 
   it('pipe tables renders the same cells from the store', async () => {

@@ -1,11 +1,12 @@
 // Built-in (in-process) stage kinds through the programmatic API: the full StageContext, `format:
 // "path"` params at any depth hashed into the key, metrics committed with the outputs.
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openPipeline, runPipeline } from '../../src/engine/index.js';
 import { pipelineStatus } from '../../src/engine/status.js';
-import { defineStage, type StageKind } from '../../src/stage-api.js';
+import { defineStage, type RunInfo, type StageKind } from '../../src/stage-api.js';
 import { openStore } from '../../src/store/index.js';
 import { tempWorkspace, type TempWorkspace } from '../support/index.js';
 
@@ -15,7 +16,7 @@ interface SumParams {
   factor: number;
 }
 
-const seen: { params?: SumParams; resume?: string; kindCache?: string; hashes?: string[] } = {};
+const seen: { params?: SumParams; resume?: string; kindCache?: string; hashes?: string[]; run?: RunInfo } = {};
 
 const sum = defineStage<SumParams>({
   kind: 'test/sum',
@@ -43,6 +44,7 @@ const sum = defineStage<SumParams>({
     seen.params = ctx.params;
     seen.resume = ctx.resumeDir;
     seen.kindCache = ctx.kindCacheDir;
+    seen.run = ctx.run;
     writeFileSync(join(ctx.resumeDir, 'checkpoint'), 'x');
     const totals: Record<string, number> = {};
     ctx.params.eval_sets.forEach((s, i) => {
@@ -110,6 +112,12 @@ describe('built-in stage kinds', () => {
     expect(JSON.parse(readFileSync(sumOut.summary, 'utf8'))).toEqual({ a: 2, b: 10 });
     expect(readFileSync(sumOut.metrics, 'utf8').trim().split('\n')).toHaveLength(2);
     expect(JSON.parse(readFileSync(r1.instances[1].outputs!.out, 'utf8'))).toEqual({ a: 4, b: 20 });
+    expect(seen.run).toEqual({
+      id: r1.run,
+      pipelineFile: 'p.yaml',
+      pipelineHash: createHash('sha256').update(PIPELINE).digest('hex'),
+      codeVersion: expect.stringMatching(/^pipe \d+\.\d+\.\d+/),
+    });
 
     // A change inside a directory param (nested object) changes the key.
     ws.write('data/dir/x.txt', 'y');
@@ -124,11 +132,17 @@ describe('built-in stage kinds', () => {
     const r4 = await runPipeline(opts);
     expect(r4.instances.map((i) => i.status)).toEqual(['cached', 'cached']);
 
+    // The run's provenance is not in the key: a new run id and an edited pipeline file are still hits.
+    expect(seen.run!.id).toBe(r3.run);
+    ws.write('p.yaml', `${PIPELINE}# a comment\n`);
+    const r5 = await runPipeline(opts);
+    expect(r5.instances.map((i) => i.status)).toEqual(['cached', 'cached']);
+
     const store = openStore(ws.path('runs/pipe.db'));
     try {
-      const m = store.metricsForRun(r4.run!);
+      const m = store.metricsForRun(r5.run!);
       expect(m.map((x) => [x.dataset, x.value])).toEqual([['a', 2], ['b', 10]]);
-      expect(m[0].stageKey).toBe(r4.instances[0].key);
+      expect(m[0].stageKey).toBe(r5.instances[0].key);
     } finally {
       store.close();
     }
