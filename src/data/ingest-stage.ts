@@ -1,5 +1,6 @@
 // What the three ingest stage kinds share: common params (taxonomy settings, image checks), the
-// fingerprint of the taxonomy files they read, and the run step that turns a layout into outputs.
+// fingerprint of the taxonomy files they read, and the run step that turns a layout into outputs. The
+// `taxonomy_dir` param and the fingerprint are shared with the training and evaluation stages too.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { JsonSchema, StageContext } from '../stage-api.js';
@@ -15,9 +16,21 @@ export interface CommonIngestParams {
   readonly unreadable: 'skip' | 'fail';
 }
 
+/** The `taxonomy_dir` param of every stage that loads taxonomies (a path param: its files are in the key). */
+export const TAXONOMY_DIR_PROPERTY: JsonSchema = {
+  type: 'string',
+  format: 'path',
+  description: 'directory of extra <id>.yaml taxonomy files, searched before PIPE_TAXONOMY_PATH and the built-in ones',
+};
+
+/** The extra taxonomy directories a stage's `taxonomy_dir` names (none when unset). */
+export function taxonomyDirsOf(p: { readonly taxonomy_dir?: string }): string[] {
+  return p.taxonomy_dir ? [p.taxonomy_dir] : [];
+}
+
 export const COMMON_INGEST_PROPERTIES: Readonly<Record<string, JsonSchema>> = {
   confusion: { enum: ['sadness', 'own'], default: 'sadness', description: "WEBEmo's level-2 confusion label: mapped to sadness, or its own class" },
-  taxonomy_dir: { type: 'string', format: 'path', description: 'directory of extra <id>.yaml taxonomy files' },
+  taxonomy_dir: TAXONOMY_DIR_PROPERTY,
   check_images: { enum: ['none', 'header', 'decode'], default: 'header', description: 'how images are checked for readability' },
   unreadable: { enum: ['skip', 'fail'], default: 'skip', description: 'unreadable images: leave out and report, or fail' },
 };
@@ -27,15 +40,25 @@ export const INGEST_OUTPUTS = {
   summary: { path: 'summary.json', description: 'counts per class and split, unreadable/missing/excluded files, duplicates, taxonomy settings' },
 } as const;
 
-/** A taxonomy with the stage's settings and extra taxonomy directory. */
+/** A taxonomy with a stage's settings and extra taxonomy directory. */
 export function ingestTaxonomy(id: string, p: Pick<CommonIngestParams, 'confusion' | 'taxonomy_dir'>): Taxonomy {
-  return loadTaxonomy(id, { confusion: p.confusion, dirs: p.taxonomy_dir ? [p.taxonomy_dir] : [] });
+  return loadTaxonomy(id, { confusion: p.confusion, dirs: taxonomyDirsOf(p) });
 }
 
 /** Content hashes of the taxonomy files a stage reads: editing a built-in taxonomy re-runs the stage. */
 export function taxonomyFingerprint(tax: Taxonomy): Record<string, string> {
   const out: Record<string, string> = {};
   for (const t of [tax, ...tax.ancestors]) out[`taxonomy:${t.id}`] = createHash('sha256').update(readFileSync(t.file)).digest('hex');
+  return out;
+}
+
+/** taxonomyFingerprint of every taxonomy the evaluation sets of a training or evaluation stage name. */
+export function evalSetsFingerprint(
+  sets: readonly { readonly taxonomies: readonly string[] }[],
+  p: Pick<CommonIngestParams, 'confusion' | 'taxonomy_dir'>,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const set of sets) for (const t of set.taxonomies) Object.assign(out, taxonomyFingerprint(ingestTaxonomy(t, p)));
   return out;
 }
 

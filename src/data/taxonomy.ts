@@ -38,6 +38,8 @@ export interface Taxonomy {
   readonly ancestors: readonly Taxonomy[];
   /** The YAML file it was loaded from. */
   readonly file: string;
+  /** The extra directories it was loaded with (a stage's `taxonomy_dir`); related taxonomies are looked up there too. */
+  readonly dirs: readonly string[];
 }
 
 export interface LoadTaxonomyOptions {
@@ -194,16 +196,21 @@ export function loadTaxonomy(id: string, options: LoadTaxonomyOptions = {}): Tax
   const key = JSON.stringify([id, given, dirs]);
   const hit = cache.get(key);
   if (hit) return hit;
-  const tax = load(id, given, dirs, []);
+  const tax = load(id, given, dirs, options.dirs ?? [], []);
   cache.set(key, tax);
   return tax;
 }
 
-function load(id: string, given: Record<string, string>, dirs: readonly string[], seen: string[]): Taxonomy {
+/** Another taxonomy (a mapping source or target) with `of`'s settings, from the same directories. */
+export function relatedTaxonomy(of: Taxonomy, id: string): Taxonomy {
+  return loadTaxonomy(id, { settings: of.settings, dirs: of.dirs });
+}
+
+function load(id: string, given: Record<string, string>, dirs: readonly string[], extra: readonly string[], seen: string[]): Taxonomy {
   if (seen.includes(id)) throw dataError(`taxonomy "${id}"`, `parent cycle ${[...seen, id].join(' -> ')}`);
   const file = findFile(id, dirs);
   const spec = readFile(file, id);
-  const parent = spec.parent ? load(spec.parent, given, dirs, [...seen, id]) : undefined;
+  const parent = spec.parent ? load(spec.parent, given, dirs, extra, [...seen, id]) : undefined;
   const settings = { ...(parent?.settings ?? {}), ...resolveSettings(file, spec, given) };
 
   const active = spec.classes.filter((c) => Object.entries(c.when ?? {}).every(([k, v]) => settings[k] === v));
@@ -246,6 +253,7 @@ function load(id: string, given: Record<string, string>, dirs: readonly string[]
     aligned: Object.freeze(spec.aligned ?? []),
     ancestors: Object.freeze(parent ? [parent, ...parent.ancestors] : []),
     file,
+    dirs: Object.freeze([...extra]),
   });
 }
 
@@ -269,11 +277,11 @@ function interchangeable(a: Taxonomy, b: Taxonomy): boolean {
 /**
  * Maps a class of `from` to `to`: up the parent chain (webemo25 -> webemo6 -> webemo2, fi8 -> fi2, ...),
  * and across aligned taxonomies of other datasets (webemo6 <-> emotion6_6, any binary <-> any binary).
- * A string `to` is one of `from`'s levels or a taxonomy loaded with `from`'s settings.
+ * A string `to` is one of `from`'s levels or a taxonomy loaded with `from`'s settings and directories.
  */
 export function mapLabel(from: Taxonomy, to: Taxonomy | string, classId: string): string {
   const target =
-    typeof to !== 'string' ? to : ([from, ...from.ancestors].find((t) => t.id === to) ?? loadTaxonomy(to, { settings: from.settings }));
+    typeof to !== 'string' ? to : ([from, ...from.ancestors].find((t) => t.id === to) ?? relatedTaxonomy(from, to));
   classIndex(from, classId);
   for (const level of [from, ...from.ancestors]) {
     const c = level === from ? classId : from.parents[level.id][classId];

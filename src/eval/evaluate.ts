@@ -45,15 +45,18 @@ export interface PreparedSet {
   readonly taxonomies: readonly { readonly tax: Taxonomy; readonly truth: Int32Array }[];
 }
 
-/** Loads every set once (per-epoch evaluation reuses them). `settings` e.g. `{ confusion: 'sadness' }`. */
-export function prepareEvalSets(specs: readonly EvalSetSpec[], settings: Readonly<Record<string, string>> = {}): PreparedSet[] {
+/**
+ * Loads every set once (per-epoch evaluation reuses them). `settings` e.g. `{ confusion: 'sadness' }`;
+ * `dirs`: extra taxonomy directories (a stage's `taxonomy_dir`).
+ */
+export function prepareEvalSets(specs: readonly EvalSetSpec[], settings: Readonly<Record<string, string>> = {}, dirs: readonly string[] = []): PreparedSet[] {
   return specs.map((spec) => {
     const table = loadEmbeddingTable(spec.embeddings, spec.index);
     const manifest: ManifestRow[] = readManifest(spec.manifest);
     const split = spec.split ?? 'test';
     let first: { rows: Uint32Array; missing: number } | undefined;
     const taxonomies = spec.taxonomies.map((id) => {
-      const tax = loadTaxonomy(id, { settings });
+      const tax = loadTaxonomy(id, { settings, dirs });
       const ls = labelledSplit(spec.manifest, manifest, table, tax, split);
       first ??= ls;
       return { tax, truth: ls.labels };

@@ -4,7 +4,7 @@
 import type { InferenceSession } from 'onnxruntime-node';
 import type { PromptKind, PromptRow } from '../formats.js';
 import { dataError } from '../data/errors.js';
-import { loadTaxonomy, mapLabel, type Taxonomy } from '../data/taxonomy.js';
+import { mapLabel, relatedTaxonomy, type Taxonomy } from '../data/taxonomy.js';
 import { readJsonl } from '../io/jsonl.js';
 import type { PromptTable } from '../train/contrastive.js';
 import { gatherRows, loadEmbeddingTable, normaliseRows } from '../train/data.js';
@@ -56,7 +56,7 @@ export interface ClassPrompts {
 /** The prompts for `target`, or a reason why the choice cannot score it (a not-computable cell). */
 export function classPrompts(table: PromptTable, target: Taxonomy, choice: PromptChoice): ClassPrompts | { notComputable: string } {
   const kinds: readonly PromptKind[] = choice.source === 'own_synonyms' ? ['sc', 'ssc'] : ['sc'];
-  const from = choice.source === 'mapped' ? loadTaxonomy(choice.taxonomy ?? target.id, { settings: target.settings }) : target;
+  const from = choice.source === 'mapped' ? relatedTaxonomy(target, choice.taxonomy ?? target.id) : target;
   const rows: number[] = [];
   const classOf: number[] = [];
   for (let k = 0; k < table.rows.length; k++) {

@@ -21,9 +21,12 @@ function perSet<T>(compute: (set: PreparedSet) => Promise<T>): (set: PreparedSet
   };
 }
 
-/** A CE head scores a taxonomy with the same classes as its own (its own, an aligned one, or binary <-> binary). */
-export function ceHeadScorer(ort: Ort, head: Head, threads = 1): Scorer {
-  const own = loadTaxonomy(head.meta.taxonomy, { settings: head.meta.taxonomySettings });
+/**
+ * A CE head scores a taxonomy with the same classes as its own (its own, an aligned one, or binary <->
+ * binary). `dirs`: extra taxonomy directories, where the head's own taxonomy may be.
+ */
+export function ceHeadScorer(ort: Ort, head: Head, threads = 1, dirs: readonly string[] = []): Scorer {
+  const own = loadTaxonomy(head.meta.taxonomy, { settings: head.meta.taxonomySettings, dirs });
   const outputs = perSet((set) => headOutputs(ort, head, set.x, set.n, threads));
   return async (set: PreparedSet, tax: Taxonomy) => {
     const perm = samePrediction(own, tax);

@@ -4,7 +4,7 @@ import { readJsonl } from '../io/jsonl.js';
 import { readMatrix } from '../io/npy.js';
 import type { EmbeddingIndexRow, ManifestRow } from '../formats.js';
 import { dataError } from '../data/errors.js';
-import { classIndex, loadTaxonomy, mapLabel, type Taxonomy } from '../data/taxonomy.js';
+import { classIndex, mapLabel, relatedTaxonomy, type Taxonomy } from '../data/taxonomy.js';
 
 /** An embedding matrix [rows, dim] and the row of every id (`embeddings.npy` + `index.jsonl`). */
 export interface EmbeddingTable {
@@ -72,7 +72,7 @@ export function labelledSplit(manifestPath: string, manifest: readonly ManifestR
   const resolve = (id: string): Taxonomy | null => {
     if (!known.has(id)) {
       try {
-        known.set(id, loadTaxonomy(id, { settings: tax.settings }));
+        known.set(id, relatedTaxonomy(tax, id));
       } catch {
         known.set(id, null); // a taxonomy this installation does not know: not usable for mapping
       }

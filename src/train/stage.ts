@@ -3,7 +3,7 @@
 import { createRequire } from 'node:module';
 import type { JsonSchema, MetricRow, StageContext } from '../stage-api.js';
 import { loadTaxonomy, type Taxonomy } from '../data/taxonomy.js';
-import { taxonomyFingerprint } from '../data/ingest-stage.js';
+import { evalSetsFingerprint, TAXONOMY_DIR_PROPERTY, taxonomyDirsOf, taxonomyFingerprint } from '../data/ingest-stage.js';
 import { evaluateSets, prepareEvalSets, EVAL_SET_SCHEMA, type EvalSetSpec, type Scorer } from '../eval/evaluate.js';
 import { saveHead, type Head } from './checkpoint.js';
 import { labelledSplit, loadEmbeddingTable, readManifest, type EmbeddingTable, type LabelledSplit } from './data.js';
@@ -17,6 +17,8 @@ export interface CommonTrainParams {
   readonly dataset: string;
   readonly taxonomy: string;
   readonly confusion: 'sadness' | 'own';
+  /** A directory of extra taxonomy files (the training and evaluated taxonomies may be there). */
+  readonly taxonomy_dir?: string;
   readonly seed: number;
   readonly epochs: number;
   readonly batch_size: number;
@@ -48,6 +50,7 @@ export function commonTrainProperties(batch: number, reduction: 'sum' | 'mean'):
     dataset: { type: 'string', default: 'webemo' },
     taxonomy: { type: 'string', default: 'webemo25', description: 'training taxonomy (webemo2, webemo6, webemo25, ...)' },
     confusion: { enum: ['sadness', 'own'], default: 'sadness', description: "WEBEmo's 7th level-2 label" },
+    taxonomy_dir: TAXONOMY_DIR_PROPERTY,
     seed: { type: 'integer', default: 0, description: 'fixes initialisation, shuffling and synonym draws' },
     epochs: { type: 'integer', minimum: 1, default: 15 },
     batch_size: { type: 'integer', minimum: 2, default: batch },
@@ -84,7 +87,7 @@ export interface TrainingData {
 }
 
 export function loadTrainingData(p: CommonTrainParams, log: (line: string) => void): TrainingData {
-  const taxonomy = loadTaxonomy(p.taxonomy, { confusion: p.confusion });
+  const taxonomy = loadTaxonomy(p.taxonomy, { confusion: p.confusion, dirs: taxonomyDirsOf(p) });
   const table = loadEmbeddingTable(p.embeddings, p.index);
   const manifest = readManifest(p.manifest);
   const train = labelledSplit(p.manifest, manifest, table, taxonomy, p.train_split);
@@ -97,8 +100,8 @@ export function loadTrainingData(p: CommonTrainParams, log: (line: string) => vo
 export async function trainFingerprint(p: CommonTrainParams): Promise<Record<string, string>> {
   // The version from package.json: importing onnxruntime itself here would slow every no-op `pipe run`.
   const { version } = createRequire(import.meta.url)('onnxruntime-node/package.json') as { version: string };
-  const out = taxonomyFingerprint(loadTaxonomy(p.taxonomy, { confusion: p.confusion }));
-  for (const set of p.eval_sets) for (const t of set.taxonomies) Object.assign(out, taxonomyFingerprint(loadTaxonomy(t, { confusion: p.confusion })));
+  const out = taxonomyFingerprint(loadTaxonomy(p.taxonomy, { confusion: p.confusion, dirs: taxonomyDirsOf(p) }));
+  Object.assign(out, evalSetsFingerprint(p.eval_sets, p));
   return { ...out, onnxruntime: version, provider: p.execution_provider };
 }
 
@@ -108,7 +111,7 @@ export async function trainFingerprint(p: CommonTrainParams): Promise<Record<str
  */
 export async function runTraining(ctx: StageContext<CommonTrainParams>, task: TrainTask, method: string, tags: Readonly<Record<string, string>>, scorer: (head: Head) => Scorer): Promise<TrainResult> {
   const p = ctx.params;
-  const sets = prepareEvalSets(p.eval_sets, { confusion: p.confusion });
+  const sets = prepareEvalSets(p.eval_sets, { confusion: p.confusion }, taxonomyDirsOf(p));
   ctx.log(`${method}: ${p.taxonomy}, seed ${p.seed}, ${task.val.xRows.length} validation pairs, ${sets.length} evaluation set(s)`);
   for (const s of sets) if (s.missing > 0) ctx.log(`${s.spec.dataset}: ${s.missing} ${s.spec.split ?? 'test'} images have no embedding and are not evaluated`);
   const result = await train(task, {

@@ -3,8 +3,7 @@
 import { defineStage } from '../../src/stage-api.js';
 import { EVAL_SET_SCHEMA, type EvalSetSpec } from '../../src/eval/evaluate.js';
 import { PROMPT_SOURCES, type PromptFiles, type PromptSource } from '../../src/eval/prompts.js';
-import { taxonomyFingerprint } from '../../src/data/ingest-stage.js';
-import { loadTaxonomy } from '../../src/data/taxonomy.js';
+import { evalSetsFingerprint, TAXONOMY_DIR_PROPERTY, taxonomyDirsOf } from '../../src/data/ingest-stage.js';
 
 export interface ZeroShotParams {
   readonly prompts: PromptFiles;
@@ -12,6 +11,8 @@ export interface ZeroShotParams {
   readonly prompt_source: PromptSource;
   readonly prompt_taxonomy: string;
   readonly confusion: 'sadness' | 'own';
+  /** A directory of extra taxonomy files (evaluated or prompt taxonomies). */
+  readonly taxonomy_dir?: string;
 }
 
 export default defineStage<ZeroShotParams>({
@@ -37,13 +38,12 @@ export default defineStage<ZeroShotParams>({
       prompt_source: { enum: [...PROMPT_SOURCES], default: 'own' },
       prompt_taxonomy: { type: 'string', default: 'webemo25', description: 'source taxonomy of prompt_source: mapped' },
       confusion: { enum: ['sadness', 'own'], default: 'sadness' },
+      taxonomy_dir: TAXONOMY_DIR_PROPERTY,
     },
   },
   outputs: {},
   async fingerprint(p) {
-    const out: Record<string, string> = {};
-    for (const set of p.eval_sets) for (const t of set.taxonomies) Object.assign(out, taxonomyFingerprint(loadTaxonomy(t, { confusion: p.confusion })));
-    return out;
+    return evalSetsFingerprint(p.eval_sets, p);
   },
   async run(ctx) {
     const p = ctx.params;
@@ -52,7 +52,7 @@ export default defineStage<ZeroShotParams>({
     const { prepareEvalSets, evaluateSets } = await import('../../src/eval/evaluate.js');
     const { zeroShotScorer } = await import('../../src/eval/scorers.js');
     const prompts = loadPromptTable(p.prompts);
-    const sets = prepareEvalSets(p.eval_sets, { confusion: p.confusion });
+    const sets = prepareEvalSets(p.eval_sets, { confusion: p.confusion }, taxonomyDirsOf(p));
     const rows = await evaluateSets(sets, zeroShotScorer(ort, prompts, { source: p.prompt_source, taxonomy: p.prompt_taxonomy }), { method: 'clip_zero_shot', seed: null, epoch: null });
     for (const r of rows) ctx.metric(r);
     ctx.log(`clip_zero_shot: ${rows.length} metric rows over ${sets.length} set(s)`);

@@ -3,7 +3,7 @@
 // (image, prompt) pairs of the enabled caption types; evaluated from prompts after every epoch.
 import type { PromptKind } from '../../src/formats.js';
 import { defineStage, StageError } from '../../src/stage-api.js';
-import { loadTaxonomy } from '../../src/data/taxonomy.js';
+import { ingestTaxonomy } from '../../src/data/ingest-stage.js';
 import { PROMPT_SOURCES, type PromptFiles, type PromptSource } from '../../src/eval/prompts.js';
 import { commonTrainProperties, loadTrainingData, runTraining, trainFingerprint, TRAIN_OUTPUTS, type CommonTrainParams } from '../../src/train/stage.js';
 
@@ -73,7 +73,7 @@ export default defineStage<ContrastiveParams>({
     });
     const choice = { source: p.eval_prompts, taxonomy: p.eval_prompt_taxonomy ?? p.taxonomy };
     // Missing evaluation prompts fail now, not after the first epoch's training.
-    for (const set of p.eval_sets) for (const t of set.taxonomies) classPrompts(prompts, loadTaxonomy(t, { confusion: p.confusion }), choice);
+    for (const set of p.eval_sets) for (const t of set.taxonomies) classPrompts(prompts, ingestTaxonomy(t, p), choice);
     await runTraining(ctx, task, method, tags, (head) => contrastiveHeadScorer(ort, head, prompts, choice, p.threads));
   },
 });

@@ -2,6 +2,7 @@
 // one-unit sigmoid) on frozen CLIP image embeddings, evaluated on every `eval_sets` entry after every
 // epoch. Cells whose classes the head cannot predict are recorded as not computable. See docs/heads.md.
 import { defineStage } from '../../src/stage-api.js';
+import { taxonomyDirsOf } from '../../src/data/ingest-stage.js';
 import { commonTrainProperties, loadTrainingData, runTraining, trainFingerprint, TRAIN_OUTPUTS, type CommonTrainParams } from '../../src/train/stage.js';
 
 export interface CrossEntropyParams extends CommonTrainParams {
@@ -35,6 +36,6 @@ export default defineStage<CrossEntropyParams>({
       images: data.table, train: data.train, val: data.val, taxonomy: data.taxonomy, output: p.output, hidden: p.hidden, seed: p.seed,
       training: { seed: p.seed, reduction: p.reduction, batch_size: p.batch_size, lr: p.lr },
     });
-    await runTraining(ctx, task, 'clipe_cross_entropy', tags, (head) => ceHeadScorer(ort, head, p.threads));
+    await runTraining(ctx, task, 'clipe_cross_entropy', tags, (head) => ceHeadScorer(ort, head, p.threads, taxonomyDirsOf(p)));
   },
 });
