@@ -4,7 +4,7 @@
 import { statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { UsageError } from '../../engine/index.js';
-import { EXIT_FAILED, EXIT_OK, WORKSPACE_OPTION, guard, parse, workspaceOf } from '../common.js';
+import { EXIT_OK, WORKSPACE_OPTION, failed, guard, parse, withRecordedRun, workspaceOf } from '../common.js';
 
 export const summary = "class distribution of images from a run's trained head (the paper's Fig. 3)";
 
@@ -53,7 +53,6 @@ export async function run(argv: string[]): Promise<number> {
 
     // The store, onnxruntime and sharp load only once the arguments are valid (and never for `pipe --help`).
     const { listImages, isImageFile } = await import('../../data/files.js');
-    const { openStore } = await import('../../store/index.js');
     const { predictRun } = await import('../../report/predict-run.js');
     const { RunArtifactError } = await import('../../report/run-artifacts.js');
     const { StageError } = await import('../../stage-api.js');
@@ -69,41 +68,35 @@ export async function run(argv: string[]): Promise<number> {
       throw new UsageError(`${target}: no image files (jpg, png, webp, ...) found`);
     }
 
-    const store = openStore(join(workspace, 'runs', 'pipe.db'));
-    try {
-      const run = values.run === undefined || values.run === 'latest' ? store.listRuns(1)[0]?.id : Number(values.run);
-      if (run === undefined || !Number.isInteger(run)) throw new UsageError(values.run ? `--run expects a run number or "latest", got "${values.run}"` : `no runs recorded in ${workspace}`, USAGE);
-      const result = await predictRun(store, images, {
-        workspace,
-        run,
-        head: headType,
-        taxonomy: values.taxonomy,
-        seed: values.seed === undefined ? undefined : wholeNumber(values.seed, '--seed', 0),
-        model: values.model,
-        top,
-        log: (line) => process.stderr.write(`pipe predict: ${line}\n`),
-      });
-      if (values.json) {
-        process.stdout.write(`${JSON.stringify({ ...result, predictions: result.predictions.map((p) => ({ ...p, image: shown(p.image) })) }, null, 2)}\n`);
-      } else {
-        process.stdout.write(`# ${result.head}\n`);
-        for (const p of result.predictions) {
-          process.stdout.write(`\n${shown(p.image)}\n`);
-          const width = Math.max(...p.classes.map((k) => k.class.length));
-          for (const k of p.classes) process.stdout.write(`  ${k.class.padEnd(width)}  ${(k.p * 100).toFixed(1).padStart(5)}%  ${'#'.repeat(Math.round(k.p * 40))}\n`);
+    return withRecordedRun(workspace, values.run, '--run', USAGE, async (store, run) => {
+      try {
+        const result = await predictRun(store, images, {
+          workspace,
+          run,
+          head: headType,
+          taxonomy: values.taxonomy,
+          seed: values.seed === undefined ? undefined : wholeNumber(values.seed, '--seed', 0),
+          model: values.model,
+          top,
+          log: (line) => process.stderr.write(`pipe predict: ${line}\n`),
+        });
+        if (values.json) {
+          process.stdout.write(`${JSON.stringify({ ...result, predictions: result.predictions.map((p) => ({ ...p, image: shown(p.image) })) }, null, 2)}\n`);
+        } else {
+          process.stdout.write(`# ${result.head}\n`);
+          for (const p of result.predictions) {
+            process.stdout.write(`\n${shown(p.image)}\n`);
+            const width = Math.max(...p.classes.map((k) => k.class.length));
+            for (const k of p.classes) process.stdout.write(`  ${k.class.padEnd(width)}  ${(k.p * 100).toFixed(1).padStart(5)}%  ${'#'.repeat(Math.round(k.p * 40))}\n`);
+          }
         }
+        return EXIT_OK;
+      } catch (e) {
+        // What the run lacks is a usage problem (exit 2); a model that cannot load is a failure (exit 1).
+        if (e instanceof RunArtifactError) throw new UsageError(e.message, e.hint);
+        if (e instanceof StageError) return failed('predict', e);
+        throw e;
       }
-      return EXIT_OK;
-    } catch (e) {
-      // What the run lacks is a usage problem (exit 2); a model that cannot load is a failure (exit 1).
-      if (e instanceof RunArtifactError) throw new UsageError(e.message, e.hint);
-      if (e instanceof StageError) {
-        process.stderr.write(`pipe predict: ${e.message}\n${e.hint ? `  hint: ${e.hint}\n` : ''}`);
-        return EXIT_FAILED;
-      }
-      throw e;
-    } finally {
-      store.close();
-    }
+    });
   });
 }

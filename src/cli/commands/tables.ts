@@ -7,8 +7,7 @@ import { runReportInput, RunNotFoundError } from '../../report/from-store.js';
 import { renderTablesMarkdown } from '../../report/markdown.js';
 import { buildDocument, writeReport } from '../../report/report.js';
 import { ReportDataError } from '../../report/series.js';
-import { openStore } from '../../store/index.js';
-import { EXIT_FAILED, EXIT_OK, WORKSPACE_OPTION, guard, parse, workspaceOf } from '../common.js';
+import { EXIT_OK, WORKSPACE_OPTION, failed, guard, parse, withRecordedRun, workspaceOf } from '../common.js';
 
 export const summary = 'Tables I and II of a run (markdown, CSV, JSON, figures) from the results store';
 
@@ -52,35 +51,26 @@ export async function run(argv: string[]): Promise<number> {
     if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, got "${values.format}"`, USAGE);
     const tags = parseTags(values.tag ?? []);
     const workspace = workspaceOf(values);
-    const store = openStore(join(workspace, 'runs', 'pipe.db'));
-    try {
-      const which = positionals[0];
-      const runId = which === 'latest' ? store.listRuns(1)[0]?.id : Number(which);
-      if (runId === undefined || !Number.isInteger(runId)) {
-        throw new UsageError(which === 'latest' ? `no runs recorded in ${workspace}` : `RUN must be a run number or "latest", got "${which}"`, USAGE);
+    return withRecordedRun(workspace, positionals[0], 'RUN', USAGE, async (store, runId) => {
+      try {
+        const input = { ...runReportInput(store, workspace, runId, tags), ...(values.metric ? { metric: values.metric } : {}) };
+        const doc = values.out
+          ? writeReport(input, {
+              tables: join(values.out, 'tables.md'),
+              csv: join(values.out, 'cells.csv'),
+              json: join(values.out, 'cells.json'),
+              figures: join(values.out, 'figures'),
+              report: join(values.out, 'report.md'),
+            })
+          : buildDocument(input);
+        process.stdout.write(format === 'md' ? renderTablesMarkdown(doc) : format === 'csv' ? renderCsv(doc) : renderJson(doc));
+        if (values.out) process.stderr.write(`wrote tables.md, cells.csv, cells.json, figures/, report.md to ${values.out}\n`);
+        return EXIT_OK;
+      } catch (e) {
+        if (e instanceof RunNotFoundError) throw new UsageError(e.message);
+        if (e instanceof ReportDataError) return failed('tables', e);
+        throw e;
       }
-      const input = { ...runReportInput(store, workspace, runId, tags), ...(values.metric ? { metric: values.metric } : {}) };
-      const doc = values.out
-        ? writeReport(input, {
-            tables: join(values.out, 'tables.md'),
-            csv: join(values.out, 'cells.csv'),
-            json: join(values.out, 'cells.json'),
-            figures: join(values.out, 'figures'),
-            report: join(values.out, 'report.md'),
-          })
-        : buildDocument(input);
-      process.stdout.write(format === 'md' ? renderTablesMarkdown(doc) : format === 'csv' ? renderCsv(doc) : renderJson(doc));
-      if (values.out) process.stderr.write(`wrote tables.md, cells.csv, cells.json, figures/, report.md to ${values.out}\n`);
-      return EXIT_OK;
-    } catch (e) {
-      if (e instanceof RunNotFoundError) throw new UsageError(e.message);
-      if (e instanceof ReportDataError) {
-        process.stderr.write(`pipe tables: ${e.message}\n${e.hint ? `  hint: ${e.hint}\n` : ''}`);
-        return EXIT_FAILED;
-      }
-      throw e;
-    } finally {
-      store.close();
-    }
+    });
   });
 }
