@@ -138,14 +138,41 @@ function stepFeeds(b: number, dims: MlpDims, target: { name: string; dim: number
   return feeds;
 }
 
-async function adamOnly(name: string, dims: MlpDims, steps: number, batch: number): Promise<Figure> {
+/**
+ * The previous optimiser, kept here as the baseline: the fused typed-array Adam loop (V8 computes it in
+ * double with scalar sqrt and div) over plain Float32Arrays.
+ */
+function typedArrayAdam(w: readonly Float32Array[], g: readonly Float32Array[], m: readonly Float32Array[], v: readonly Float32Array[], step: number, lr: number): void {
+  const [beta1, beta2, epsilon] = [0.9, 0.999, 1e-7];
+  const alpha = (lr * Math.sqrt(1 - beta2 ** step)) / (1 - beta1 ** step);
+  for (let k = 0; k < w.length; k++) {
+    const [wk, gk, mk, vk] = [w[k], g[k], m[k], v[k]];
+    for (let i = 0; i < wk.length; i++) {
+      const gi = gk[i];
+      const mi = beta1 * mk[i] + (1 - beta1) * gi;
+      const vi = beta2 * vk[i] + (1 - beta2) * gi * gi;
+      mk[i] = mi;
+      vk[i] = vi;
+      wk[i] -= (alpha * mi) / (Math.sqrt(vi) + epsilon);
+    }
+  }
+}
+
+/** One optimiser alone, `steps` updates of a head's parameters: the wasm SIMD kernel or the typed-array baseline. */
+async function adamOnly(name: string, kind: 'wasm' | 'typed-array', dims: MlpDims, steps: number, batch: number): Promise<Figure> {
   const sizes = weightShapes(dims).map((s) => s.reduce((a, b) => a * b, 1));
-  const w = sizes.map((n) => randomTable(n, 1, 7));
-  const g = sizes.map((n) => randomTable(n, 1, 8));
-  const adam = new Adam(sizes);
-  for (let i = 0; i < 20; i++) adam.update(w, g, 1e-3);
+  let update: (i: number) => void;
+  if (kind === 'wasm') {
+    const adam = new Adam(sizes);
+    sizes.forEach((n, k) => (adam.w[k].set(randomTable(n, 1, 7)), adam.g[k].set(randomTable(n, 1, 8))));
+    update = () => adam.update(1e-3);
+  } else {
+    const [w, g, m, v] = [7, 8, 0, 0].map((seed) => sizes.map((n) => (seed ? randomTable(n, 1, seed) : new Float32Array(n))));
+    update = (i) => typedArrayAdam(w, g, m, v, i + 1, 1e-3);
+  }
+  for (let i = 0; i < 20; i++) update(i);
   const t0 = performance.now();
-  for (let i = 0; i < steps; i++) adam.update(w, g, 1e-3);
+  for (let i = 0; i < steps; i++) update(20 + i);
   return record(`${name} (${(sizes.reduce((a, b) => a + b, 0) / 1e3).toFixed(0)}k params)`, steps * batch, batch, (performance.now() - t0) / 1000);
 }
 
@@ -194,30 +221,32 @@ async function main(): Promise<void> {
   console.log('\n-- CE head, batch 32, webemo6');
   const ceGemmFeeds = { x: new ort.Tensor('float32', randomTable(32, D, 1), [32, D]), W1: new ort.Tensor('float32', randomTable(D, 512, 2), [D, 512]), W2: new ort.Tensor('float32', randomTable(512, C, 3), [512, C]), dz: new ort.Tensor('float32', randomTable(32, C, 4), [32, C]) };
   const steps = (n: number, b: number): number => Math.max(256, Math.floor(n / b));
-  const [ceTrain, ceTrain1, ceRun, ceAdam, ceGemm, tfjs] = await bestOf(rounds, [
+  const [ceTrain, ceTrain1, ceRun, ceAdamOld, ceAdam, ceGemm, tfjs] = await bestOf(rounds, [
     () => trainer('CE trainer, ONNX Loop of 32 steps/run, Adam in graph', ceN, 32, ce, oneHot, 'y', ceStepBuilder('softmax'), 'mean', 32),
-    () => trainer('CE trainer, 1 step/run, typed-array Adam', ceN, 32, ce, oneHot, 'y', ceStepBuilder('softmax'), 'mean', 1),
+    () => trainer('CE trainer, 1 step/run, wasm SIMD Adam', ceN, 32, ce, oneHot, 'y', ceStepBuilder('softmax'), 'mean', 1),
     () => runOnly('CE step graph session.run alone', crossEntropyStepGraph(ce, 'softmax', true), stepFeeds(32, ce, { name: 'y', dim: C }), steps(ceN, 32), 32),
-    () => adamOnly('CE fused Adam alone', ce, steps(ceN, 32), 32),
+    () => adamOnly('CE typed-array Adam alone (previous)', 'typed-array', ce, steps(ceN, 32), 32),
+    () => adamOnly('CE wasm SIMD Adam alone', 'wasm', ce, steps(ceN, 32), 32),
     () => runOnly('ceiling: bare ORT GEMMs of a CE step', gemmGraph(32, ce), ceGemmFeeds, steps(ceN, 32), 32),
     ...(skipTfjs ? [] : [() => tfjsCe(Math.min(ceN, arg('tfjs-samples', 2_048)), 32, C)]),
   ]);
 
   console.log('\n-- contrastive head, batch 8, soft targets');
   const coGemmFeeds = { x: new ort.Tensor('float32', randomTable(8, D, 1), [8, D]), W1: new ort.Tensor('float32', randomTable(D, 512, 2), [D, 512]), W2: new ort.Tensor('float32', randomTable(512, 512, 3), [512, 512]), dz: new ort.Tensor('float32', randomTable(8, 512, 4), [8, 512]) };
-  const [coTrain, coTrain1, coRun, coAdam, coGemm] = await bestOf(rounds, [
+  const [coTrain, coTrain1, coRun, coAdamOld, coAdam, coGemm] = await bestOf(rounds, [
     () => trainer('contrastive trainer, ONNX Loop of 32 steps/run', coN, 8, co, texts, 't', contrastiveStepBuilder('soft', 0.075), 'sum', 32),
-    () => trainer('contrastive trainer, 1 step/run, typed-array Adam', coN, 8, co, texts, 't', contrastiveStepBuilder('soft', 0.075), 'sum', 1),
+    () => trainer('contrastive trainer, 1 step/run, wasm SIMD Adam', coN, 8, co, texts, 't', contrastiveStepBuilder('soft', 0.075), 'sum', 1),
     () => runOnly('contrastive step graph session.run alone', contrastiveStepGraph(co, 'soft', 0.075, true), stepFeeds(8, co, { name: 't', dim: 512 }), steps(coN, 8), 8),
-    () => adamOnly('contrastive fused Adam alone', co, steps(coN, 8), 8),
+    () => adamOnly('contrastive typed-array Adam alone (previous)', 'typed-array', co, steps(coN, 8), 8),
+    () => adamOnly('contrastive wasm SIMD Adam alone', 'wasm', co, steps(coN, 8), 8),
     () => runOnly('ceiling: bare ORT GEMMs of a contrastive step', gemmGraph(8, co), coGemmFeeds, steps(coN, 8), 8),
   ]);
 
   const pct = (part: Figure, whole: Figure): string => `${((whole.samplesPerS / part.samplesPerS) * 100).toFixed(0)}%`;
   console.log('\n-- ratios (same run)');
   const r = (a: Figure, b: Figure): string => (a.samplesPerS / b.samplesPerS).toFixed(2);
-  console.log(`CE: Loop trainer / GEMM ceiling = ${r(ceTrain, ceGemm)}; Loop / 1-step trainer = ${r(ceTrain, ceTrain1)}; Loop trainer / tfjs-wasm = ${tfjs ? r(ceTrain, tfjs) : 'n/a'}; 1-step trainer time share: session.run ${pct(ceRun, ceTrain1)}, JS Adam ${pct(ceAdam, ceTrain1)}`);
-  console.log(`contrastive: Loop trainer / GEMM ceiling = ${r(coTrain, coGemm)}; Loop / 1-step trainer = ${r(coTrain, coTrain1)}; 1-step trainer time share: session.run ${pct(coRun, coTrain1)}, JS Adam ${pct(coAdam, coTrain1)}`);
+  console.log(`CE: 1-step wasm trainer / Loop trainer = ${r(ceTrain1, ceTrain)}; wasm / typed-array Adam = ${r(ceAdam, ceAdamOld)}; 1-step trainer / GEMM ceiling = ${r(ceTrain1, ceGemm)}, Loop / ceiling = ${r(ceTrain, ceGemm)}; 1-step trainer / tfjs-wasm = ${tfjs ? r(ceTrain1, tfjs) : 'n/a'}; 1-step trainer time share: session.run ${pct(ceRun, ceTrain1)}, wasm Adam ${pct(ceAdam, ceTrain1)}`);
+  console.log(`contrastive: 1-step wasm trainer / Loop trainer = ${r(coTrain1, coTrain)}; wasm / typed-array Adam = ${r(coAdam, coAdamOld)}; 1-step trainer / GEMM ceiling = ${r(coTrain1, coGemm)}, Loop / ceiling = ${r(coTrain, coGemm)}; 1-step trainer time share: session.run ${pct(coRun, coTrain1)}, wasm Adam ${pct(coAdam, coTrain1)}`);
 }
 
 await main();

@@ -2,11 +2,13 @@
 // Adam), validation loss, the plateau schedule, early stopping, a head checkpoint per epoch and an
 // atomic resume checkpoint per epoch.
 //
-// Two execution paths with the same arithmetic: by default `stepsPerRun` full batches go through one
-// session.run of an ONNX Loop (weights and Adam moments loop-carried, Adam in the graph), which removes
-// the per-step JS round trip (feeds, ~MB gradient outputs, GC); a trailing partial batch, or
-// `stepsPerRun: 1`, runs the single-step graph and the fused typed-array Adam (adam.ts). The batch
-// buffers and weight tensors are allocated once and reused.
+// Two execution paths with the same float32 arithmetic. By default (`stepsPerRun: 1`) every batch is one
+// session.run of the single-step graph whose gradients land, as pre-allocated outputs, in the wasm
+// memory where the SIMD Adam (adam.ts) updates weights and moments in place: nothing is copied or
+// allocated per step. With `stepsPerRun` K > 1, K full batches go through one session.run of an ONNX
+// Loop (weights and moments loop-carried, Adam as ONNX ops): 1.4-1.5× slower on CPU (bench/train.ts,
+// BENCHMARKS.md), kept for execution providers where a round trip to the host per step costs more than
+// unfused elementwise kernels (cuda). A trailing partial batch always takes the single-step path.
 import { cpSync, existsSync, rmSync } from 'node:fs';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { MetricRow } from '../stage-api.js';
@@ -61,7 +63,7 @@ export interface TrainOptions {
   readonly headEpoch: 'best' | 'last';
   /** Start from these weights (W1, b1, W2, b2) instead of the seeded Glorot initialisation. */
   readonly init?: readonly Float32Array[];
-  /** Full batches per session.run (an ONNX Loop); 1 = one step per run with the JS Adam. Default 32. */
+  /** Full batches per session.run: 1 (default) = one step per run with the wasm Adam; K > 1 = an ONNX Loop. */
   readonly stepsPerRun?: number;
   /** onnxruntime intra-op threads and execution providers (`cpu`, `cuda`). */
   readonly threads?: number;
@@ -132,13 +134,18 @@ function tryLoadResume(root: string, done: readonly number[], log: (line: string
   }
 }
 
-/** Feeds batches of `task` to the step, loop and loss sessions; buffers and weight tensors are reused. */
+/** Feeds batches of `task` to the step, loop and loss sessions; buffers, tensors and fetches are reused. */
 class BatchRunner {
   private readonly x: Float32Array;
   private readonly t: Float32Array;
-  private readonly shapes: number[][];
   private readonly stateFeeds: Record<string, Tensor>;
   private readonly stateArrays: readonly Float32Array[];
+  /** The single step's outputs, pre-allocated: the loss, and the gradients straight into Adam's memory. */
+  private readonly loss1 = new Float32Array(1);
+  private readonly stepFetches: Record<string, Tensor>;
+  private readonly scales = new Map<number, Tensor>();
+  /** Tensors over the batch buffers, by row count (a full batch, a Loop's K batches, the last batch). */
+  private readonly batchTensors = new Map<number, { x: Tensor; t: Tensor }>();
 
   constructor(
     private readonly ort: Ort,
@@ -146,16 +153,19 @@ class BatchRunner {
     private readonly batch: number,
     private readonly k: number,
     private readonly reduction: 'sum' | 'mean',
-    private readonly weights: readonly Float32Array[],
     private readonly adam: Adam,
     private readonly momentNames: readonly string[],
   ) {
     this.x = new Float32Array(k * batch * task.images.dim);
     this.t = new Float32Array(k * batch * task.targets.dim);
-    this.shapes = weightShapes(task.meta.dims);
-    this.stateArrays = [...weights, ...adam.m, ...adam.v];
+    const shapes = weightShapes(task.meta.dims);
+    this.stateArrays = [...adam.w, ...adam.m, ...adam.v];
     const names = [...WEIGHT_NAMES, ...momentNames];
-    this.stateFeeds = Object.fromEntries(names.map((n, j) => [n, new ort.Tensor('float32', this.stateArrays[j], this.shapes[j % 4])]));
+    this.stateFeeds = Object.fromEntries(names.map((n, j) => [n, new ort.Tensor('float32', this.stateArrays[j], shapes[j % 4])]));
+    this.stepFetches = {
+      loss: new ort.Tensor('float32', this.loss1, []),
+      ...Object.fromEntries(GRAD_NAMES.map((n, j) => [n, new ort.Tensor('float32', adam.g[j], shapes[j])])),
+    };
   }
 
   /** Copies `rows` examples from `start` into the batch buffers. */
@@ -167,14 +177,23 @@ class BatchRunner {
       this.x.set(images.data.subarray(xr * images.dim, (xr + 1) * images.dim), i * images.dim);
       this.t.set(targets.data.subarray(tr * targets.dim, (tr + 1) * targets.dim), i * targets.dim);
     }
-    return {
-      x: new this.ort.Tensor('float32', this.x.subarray(0, rows * images.dim), [rows, images.dim]),
-      t: new this.ort.Tensor('float32', this.t.subarray(0, rows * targets.dim), [rows, targets.dim]),
-    };
+    let tensors = this.batchTensors.get(rows);
+    if (!tensors) {
+      tensors = {
+        x: new this.ort.Tensor('float32', this.x.subarray(0, rows * images.dim), [rows, images.dim]),
+        t: new this.ort.Tensor('float32', this.t.subarray(0, rows * targets.dim), [rows, targets.dim]),
+      };
+      this.batchTensors.set(rows, tensors);
+    }
+    return tensors;
   }
 
+  /** The `scale` feed of a batch of `b` rows. */
   private scale(b: number): Tensor {
-    return new this.ort.Tensor('float32', Float32Array.of(this.reduction === 'mean' ? 1 / b : 1), []);
+    const value = this.reduction === 'mean' ? 1 / b : 1;
+    let s = this.scales.get(value);
+    if (!s) this.scales.set(value, (s = new this.ort.Tensor('float32', Float32Array.of(value), [])));
+    return s;
   }
 
   private weightFeeds(): Record<string, Tensor> {
@@ -184,11 +203,12 @@ class BatchRunner {
   /** Mean per-sample loss of `ex` without training. */
   async loss(session: InferenceSession, ex: Examples, signal: AbortSignal | undefined): Promise<number> {
     let total = 0;
+    const unit = new this.ort.Tensor('float32', Float32Array.of(1), []);
     for (let start = 0; start < ex.xRows.length; start += this.batch) {
       if (signal?.aborted) throw new StageError('training cancelled');
       const b = Math.min(this.batch, ex.xRows.length - start);
       const f = this.fill(ex, start, b);
-      const out = await session.run({ x: f.x, [this.task.targetInput]: f.t, scale: this.scale(1), ...this.weightFeeds() });
+      const out = await session.run({ x: f.x, [this.task.targetInput]: f.t, scale: unit, ...this.weightFeeds() });
       total += (out.loss.data as Float32Array)[0];
     }
     return total / ex.xRows.length;
@@ -227,16 +247,16 @@ class BatchRunner {
         if (steps % (8 * this.k) < k) onFraction?.(start / n);
       }
     }
-    const grads = new Array<Float32Array>(GRAD_NAMES.length);
+    const weights = this.weightFeeds();
     for (; start < n; start += this.batch) {
       if (signal?.aborted) throw new StageError('training cancelled');
       const b = Math.min(this.batch, n - start);
       const f = this.fill(ex, start, b);
-      const out = await sessions.step.run({ x: f.x, [this.task.targetInput]: f.t, scale: this.scale(b), ...this.weightFeeds() });
-      total += toSum((out.loss.data as Float32Array)[0], b);
-      for (let j = 0; j < GRAD_NAMES.length; j++) grads[j] = out[GRAD_NAMES[j]].data as Float32Array;
-      this.adam.update(this.weights, grads, lr);
+      await sessions.step.run({ x: f.x, [this.task.targetInput]: f.t, scale: this.scale(b), ...weights }, this.stepFetches);
+      total += toSum(this.loss1[0], b);
+      this.adam.update(lr);
       steps++;
+      if (steps % 256 === 0) onFraction?.(start / n);
     }
     return { loss: total / n, steps };
   }
@@ -247,7 +267,7 @@ export async function train(task: TrainTask, opts: TrainOptions, hooks: TrainHoo
   const graphs = await import('./graphs.js');
   const sessionOptions = ortSessionOptions(opts.threads ?? 1, opts.executionProviders ?? ['cpu']);
   const { dims } = task.meta;
-  const k = opts.stepsPerRun ?? 32;
+  const k = opts.stepsPerRun ?? 1;
   const adamConfig = opts.adam ?? KERAS_ADAM;
   const sessions = {
     step: await ort.InferenceSession.create(graphs.stepGraph(task.step, task.targetInput, dims, true), sessionOptions),
@@ -256,8 +276,10 @@ export async function train(task: TrainTask, opts: TrainOptions, hooks: TrainHoo
   const lossSession = await ort.InferenceSession.create(graphs.stepGraph(task.step, task.targetInput, dims, false), sessionOptions);
   const log = hooks.log ?? (() => {});
 
-  let weights = opts.init ? opts.init.map((w) => Float32Array.from(w)) : initialWeights(task.meta, opts.seed);
-  const adam = new Adam(weights.map((w) => w.length), adamConfig);
+  const init = opts.init ?? initialWeights(task.meta, opts.seed);
+  const adam = new Adam(init.map((w) => w.length), adamConfig);
+  const weights = adam.w;
+  init.forEach((w, k) => weights[k].set(w));
   let state: LoopState = { schedule: initialSchedule(opts.lr), history: [], rows: [] };
   let resumedFrom: number | null = null;
 
@@ -265,7 +287,7 @@ export async function train(task: TrainTask, opts: TrainOptions, hooks: TrainHoo
   const resumed = hooks.resumeDir && done.length > 0 ? tryLoadResume(hooks.resumeDir, done, log) : null;
   if (hooks.resumeDir && resumed) {
     const last = done[done.length - 1];
-    weights = resumed.head.weights.map((w) => Float32Array.from(w));
+    resumed.head.weights.forEach((w, k) => weights[k].set(w));
     resumed.m.forEach((m, k) => adam.m[k].set(m));
     resumed.v.forEach((v, k) => adam.v[k].set(v));
     adam.step = resumed.resume.adamStep;
@@ -279,7 +301,7 @@ export async function train(task: TrainTask, opts: TrainOptions, hooks: TrainHoo
     log(`resumed after epoch ${last} (${adam.step} steps)`);
   }
 
-  const runner = new BatchRunner(ort, task, opts.batchSize, k, opts.reduction, weights, adam, graphs.MOMENT_NAMES);
+  const runner = new BatchRunner(ort, task, opts.batchSize, k, opts.reduction, adam, graphs.MOMENT_NAMES);
   const headAt = (epoch: number): Head => ({ meta: { ...task.meta, epoch }, weights });
 
   try {

@@ -1,0 +1,106 @@
+// The Keras Adam update as one WebAssembly SIMD function, encoded here byte by byte. V8 runs the
+// typed-array loop with scalar double sqrt and div (~4-7 ns per parameter, bench/train.ts); f32x4.sqrt
+// and f32x4.div are pipelined four lanes at a time and the arithmetic is float32 like Keras and the
+// ONNX Loop graph. One function of ~100 bytes does not justify a toolchain (wabt, emscripten) or a
+// generated binary in the repository, so the module is written out directly from the binary format spec
+// (https://webassembly.github.io/spec/core/binary/).
+//
+//   adam(w, m, v, g, bytes: i32, alpha, b1, c1, b2, c2, eps: f32)
+// for every f32x4 at byte offset i < bytes (16-byte aligned regions of the imported memory `env.mem`):
+//   m = b1·m + c1·g;  v = b2·v + (g·g)·c2;  w = w - (m·alpha) / (sqrt(v) + eps)
+// (the operation order of graphs.ts' Loop body, so the two paths round alike).
+
+const I32 = 0x7f;
+const F32 = 0x7d;
+const V128 = 0x7b;
+
+// Opcodes used by the body.
+const BLOCK = 0x02;
+const LOOP = 0x03;
+const END = 0x0b;
+const BR = 0x0c;
+const BR_IF = 0x0d;
+const LOCAL_GET = 0x20;
+const LOCAL_SET = 0x21;
+const LOCAL_TEE = 0x22;
+const I32_CONST = 0x41;
+const I32_GE_U = 0x4f;
+const I32_ADD = 0x6a;
+const VOID = 0x40;
+const SIMD = 0xfd;
+/** SIMD sub-opcodes (LEB128-encoded after the 0xfd prefix). */
+const V128_LOAD = [SIMD, 0x00, 4, 0]; // memarg: align 2^4, offset 0
+const V128_STORE = [SIMD, 0x0b, 4, 0];
+const F32X4_SPLAT = [SIMD, 0x13];
+const F32X4_SQRT = [SIMD, 0xe3, 0x01];
+const F32X4_ADD = [SIMD, 0xe4, 0x01];
+const F32X4_SUB = [SIMD, 0xe5, 0x01];
+const F32X4_MUL = [SIMD, 0xe6, 0x01];
+const F32X4_DIV = [SIMD, 0xe7, 0x01];
+
+/** Local indices: the 11 parameters, then i and the vectors. */
+const [W, M, V, G, BYTES, ALPHA, B1, C1, B2, C2, EPS] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+const I = 11;
+const [GV, MV, VV, ALPHA4, B1_4, C1_4, B2_4, C2_4, EPS4] = [12, 13, 14, 15, 16, 17, 18, 19, 20];
+
+const get = (l: number): number[] => [LOCAL_GET, l];
+/** The address `base + i` of the current vector. */
+const at = (base: number): number[] => [...get(base), ...get(I), I32_ADD];
+const load = (base: number): number[] => [...at(base), ...V128_LOAD];
+
+function body(): number[] {
+  const splat = (from: number, to: number): number[] => [...get(from), ...F32X4_SPLAT, LOCAL_SET, to];
+  return [
+    // locals: 1 × i32 (i), 9 × v128
+    2, 1, I32, 9, V128,
+    ...splat(ALPHA, ALPHA4), ...splat(B1, B1_4), ...splat(C1, C1_4), ...splat(B2, B2_4), ...splat(C2, C2_4), ...splat(EPS, EPS4),
+    BLOCK, VOID, LOOP, VOID,
+    ...get(I), ...get(BYTES), I32_GE_U, BR_IF, 1,
+    ...load(G), LOCAL_SET, GV,
+    // m = b1·m + c1·g
+    ...at(M), ...get(B1_4), ...load(M), ...F32X4_MUL, ...get(C1_4), ...get(GV), ...F32X4_MUL, ...F32X4_ADD, LOCAL_TEE, MV, ...V128_STORE,
+    // v = b2·v + (g·g)·c2
+    ...at(V), ...get(B2_4), ...load(V), ...F32X4_MUL, ...get(GV), ...get(GV), ...F32X4_MUL, ...get(C2_4), ...F32X4_MUL, ...F32X4_ADD, LOCAL_TEE, VV, ...V128_STORE,
+    // w = w - (m·alpha) / (sqrt(v) + eps)
+    ...at(W), ...load(W), ...get(MV), ...get(ALPHA4), ...F32X4_MUL, ...get(VV), ...F32X4_SQRT, ...get(EPS4), ...F32X4_ADD, ...F32X4_DIV, ...F32X4_SUB, ...V128_STORE,
+    // i += 16
+    ...get(I), I32_CONST, 16, I32_ADD, LOCAL_SET, I,
+    BR, 0, END, END, END,
+  ];
+}
+
+/** Unsigned LEB128 (section and body sizes). */
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+  return out;
+}
+
+const name = (s: string): number[] => [s.length, ...Array.from(s, (c) => c.charCodeAt(0))];
+const section = (id: number, content: number[]): number[] => [id, ...uleb(content.length), ...content];
+
+/** The module's bytes: imports memory `env.mem` (at least one page), exports function `adam`. */
+export function adamModuleBytes(): Uint8Array<ArrayBuffer> {
+  const code = body();
+  return Uint8Array.from([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, [1, 0x60, 11, I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32, 0]),
+    ...section(2, [1, ...name('env'), ...name('mem'), 0x02, 0x00, 0x01]),
+    ...section(3, [1, 0]),
+    ...section(7, [1, ...name('adam'), 0x00, 0]),
+    ...section(10, [1, ...uleb(code.length), ...code]),
+  ]);
+}
+
+export type AdamKernel = (w: number, m: number, v: number, g: number, bytes: number, alpha: number, b1: number, c1: number, b2: number, c2: number, eps: number) => void;
+
+/** Compiles the kernel against `memory` (synchronous: the module is ~200 bytes). */
+export function adamKernel(memory: WebAssembly.Memory): AdamKernel {
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(adamModuleBytes()), { env: { mem: memory } });
+  return instance.exports.adam as AdamKernel;
+}
