@@ -69,7 +69,7 @@ export function commonTrainProperties(batch: number, reduction: 'sum' | 'mean'):
     val_split: { type: 'string', default: 'val' },
     eval_sets: { type: 'array', items: EVAL_SET_SCHEMA, default: [], description: 'evaluated after every epoch' },
     threads: { type: 'integer', minimum: 1, default: 1, description: 'onnxruntime intra-op threads' },
-    steps_per_run: { type: 'integer', minimum: 1, default: 32, description: 'optimiser steps per session.run (an ONNX Loop with Adam in the graph); 1 = one step per run, Adam in JS' },
+    steps_per_run: { type: 'integer', minimum: 1, default: 1, description: 'optimiser steps per session.run: 1 = one step per run with the wasm SIMD Adam (fastest on CPU); K > 1 = an ONNX Loop of K steps with Adam in the graph (for cuda)' },
     execution_provider: { enum: ['cpu', 'cuda'], default: 'cpu' },
   };
 }

@@ -8,7 +8,8 @@
 // allocated per step. With `stepsPerRun` K > 1, K full batches go through one session.run of an ONNX
 // Loop (weights and moments loop-carried, Adam as ONNX ops): 1.4-1.5× slower on CPU (bench/train.ts,
 // BENCHMARKS.md), kept for execution providers where a round trip to the host per step costs more than
-// unfused elementwise kernels (cuda). A trailing partial batch always takes the single-step path.
+// unfused elementwise kernels (cuda; not measured here). A trailing partial batch always takes the
+// single-step path.
 import { cpSync, existsSync, rmSync } from 'node:fs';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { MetricRow } from '../stage-api.js';

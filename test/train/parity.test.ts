@@ -70,7 +70,7 @@ async function replay(head: 'cross_entropy' | 'contrastive', dims: MlpDims, targ
 describe('parity with PyTorch (goldens from tools/torch_clipe_parity.py)', () => {
   const { D, H, C, E } = summary.dims;
 
-  // stepsPerRun 1: single-step graph + typed-array Adam; 5: the ONNX Loop with Adam in the graph (8 and 16
+  // stepsPerRun 1: single-step graph + wasm SIMD Adam; 5: the ONNX Loop with Adam in the graph (8 and 16
   // steps per epoch, so both the Loop and the single-step path for the remainder are exercised).
   it.each([1, 5])('CE head: 320 steps, per-epoch losses and final weights (stepsPerRun %i)', async (k) => {
     const { result, golden } = await replay('cross_entropy', { inputDim: D, hidden: H, outputDim: C }, C, ceStepBuilder('softmax'), k);
