@@ -45,14 +45,15 @@ export interface Prediction {
 
 /**
  * Class distributions of n embeddings. A contrastive head needs `prompts` and may target any taxonomy
- * (`taxonomy`, default the head's) through `choice` (default: its own sentiment captions).
+ * (`taxonomy`, default the head's) through `choice` (default: its own sentiment captions). `dirs`: extra
+ * taxonomy directories (the training stage's `taxonomy_dir`).
  */
-export async function predict(head: Head, x: Float32Array, n: number, opts: { prompts?: PromptTable; taxonomy?: string; choice?: PromptChoice; threads?: number } = {}): Promise<Prediction> {
+export async function predict(head: Head, x: Float32Array, n: number, opts: { prompts?: PromptTable; taxonomy?: string; choice?: PromptChoice; threads?: number; dirs?: readonly string[] } = {}): Promise<Prediction> {
   const ort = await import('onnxruntime-node');
   const out = await headOutputs(ort, head, x, n, opts.threads);
   if (head.meta.type === 'cross_entropy') return { classes: head.meta.classes, probs: out.data };
   if (!opts.prompts) throw dataError(`contrastive head ${head.meta.taxonomy}`, 'needs prompt embeddings to predict classes', 'Pass the prompts (prompts.jsonl + their embeddings).');
-  const target = loadTaxonomy(opts.taxonomy ?? head.meta.taxonomy, { settings: head.meta.taxonomySettings });
+  const target = loadTaxonomy(opts.taxonomy ?? head.meta.taxonomy, { settings: head.meta.taxonomySettings, dirs: opts.dirs });
   const cp = classPrompts(opts.prompts, target, opts.choice ?? { source: 'own' });
   if ('notComputable' in cp) throw dataError(`taxonomy ${target.id}`, cp.notComputable);
   const c = target.classes.length;

@@ -4,9 +4,9 @@
 import { loadClipModel, CLIP_DTYPES, type ClipModel } from '../clip/model.js';
 import { embedImages } from '../clip/embed.js';
 import { scPrompts } from '../data/prompts.js';
-import { loadTaxonomy } from '../data/taxonomy.js';
+import { loadTaxonomy, type Taxonomy } from '../data/taxonomy.js';
 import { loadPromptTable } from '../eval/prompts.js';
-import { loadHead, predict, type Head } from '../eval/predict.js';
+import { loadHead, predict } from '../eval/predict.js';
 import type { Json } from '../stage-api.js';
 import type { Store } from '../store/index.js';
 import type { PromptTable } from '../train/contrastive.js';
@@ -64,15 +64,14 @@ function chooseHead(heads: readonly RunHead[], o: PredictRunOptions): { head: Ru
   return { head: fitting[0], seed };
 }
 
-/** The run's prompt table, plus SC prompts for `taxonomy` embedded now when the run has none for it. */
-async function promptsFor(instances: ReturnType<typeof recordedInstances>, o: PredictRunOptions, chosen: RunHead, head: Head, taxonomy: string, model: ClipModel): Promise<PromptTable> {
+/** The run's prompt table, plus SC prompts for `tax` embedded now when the run has none for it. */
+async function promptsFor(instances: ReturnType<typeof recordedInstances>, o: PredictRunOptions, chosen: RunHead, tax: Taxonomy, model: ClipModel): Promise<PromptTable> {
   const files = chosen.params.prompts as { [k: string]: Json };
   const table = loadPromptTable({
     prompts: keyedPath(instances, o.workspace, files.prompts),
     embeddings: keyedPath(instances, o.workspace, files.embeddings),
     index: keyedPath(instances, o.workspace, files.index),
   });
-  const tax = loadTaxonomy(taxonomy, { settings: head.meta.taxonomySettings });
   if (table.rows.some((r) => r.kind === 'sc' && r.taxonomy === tax.id)) return table;
   const built = instances.find((i) => i.kind === 'prompts/build')?.params ?? {};
   const extra = scPrompts(tax, {
@@ -107,8 +106,10 @@ export async function predictRun(store: Store, images: readonly string[], o: Pre
       onFailed: (item, error) => o.log(`skipped unreadable image ${item.path}: ${error}`),
     });
     if (kept.length === 0) throw new RunArtifactError('no image could be read', 'check the files (see the lines above)');
-    const prompts = o.head === 'contrastive' ? await promptsFor(instances, o, chosen, head, taxonomy, model) : undefined;
-    const pred = await predict(head, x.subarray(0, kept.length * dim), kept.length, { prompts, taxonomy });
+    // The training stage's taxonomy_dir, where a user taxonomy of the head (or the target) is.
+    const dirs = chosen.params.taxonomy_dir === undefined ? [] : [keyedPath(instances, o.workspace, chosen.params.taxonomy_dir)];
+    const prompts = o.head === 'contrastive' ? await promptsFor(instances, o, chosen, loadTaxonomy(taxonomy, { settings: head.meta.taxonomySettings, dirs }), model) : undefined;
+    const pred = await predict(head, x.subarray(0, kept.length * dim), kept.length, { prompts, taxonomy, dirs });
     const c = pred.classes.length;
     return {
       head: `${chosen.instanceId} (${o.head} head, ${taxonomy}, seed ${seed}, epoch ${head.meta.epoch}) of run ${o.run}`,

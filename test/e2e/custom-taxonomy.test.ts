@@ -1,10 +1,12 @@
-// A user-defined taxonomy (two levels, neither built in) end to end: ingest, prompts, a CE head trained on
-// it and evaluated at both levels, zero-shot and baselines, every stage finding the files through its
-// `taxonomy_dir` param alone (no PIPE_TAXONOMY_PATH).
+// A user-defined taxonomy (two levels, neither built in) end to end: ingest, prompts, CE and contrastive
+// heads trained on it and evaluated at both levels, zero-shot, baselines and `pipe predict`'s library
+// call, every stage finding the files through its `taxonomy_dir` param alone (no PIPE_TAXONOMY_PATH).
 import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPipeline, type RunResult } from '../../src/engine/index.js';
+import { predictRun } from '../../src/report/predict-run.js';
+import { openStore } from '../../src/store/index.js';
 import type { MetricRow } from '../../src/stage-api.js';
 import { tempWorkspace, type TempWorkspace } from '../support/index.js';
 
@@ -53,12 +55,23 @@ stages:
       manifest: "\${stages.moods.outputs.manifest}"
       eval_sets: &sets
         - { dataset: moods, taxonomies: [moods3, moods2], manifest: "\${stages.moods.outputs.manifest}", embeddings: "\${stages.embed.outputs.embeddings}", index: "\${stages.embed.outputs.index}" }
+  contrastive:
+    uses: train/contrastive
+    with:
+      taxonomy: moods3
+      dataset: moods
+      taxonomy_dir: tax
+      captions: [sc]
+      epochs: 2
+      batch_size: 4
+      embeddings: "\${stages.embed.outputs.embeddings}"
+      index: "\${stages.embed.outputs.index}"
+      manifest: "\${stages.moods.outputs.manifest}"
+      prompts: &prompts { prompts: "\${stages.prompts.outputs.prompts}", embeddings: "\${stages.embed-prompts.outputs.embeddings}", index: "\${stages.embed-prompts.outputs.index}" }
+      eval_sets: *sets
   zero-shot:
     uses: eval/zero-shot
-    with:
-      taxonomy_dir: tax
-      prompts: { prompts: "\${stages.prompts.outputs.prompts}", embeddings: "\${stages.embed-prompts.outputs.embeddings}", index: "\${stages.embed-prompts.outputs.index}" }
-      eval_sets: *sets
+    with: { taxonomy_dir: tax, prompts: *prompts, eval_sets: *sets }
   baselines:
     uses: eval/baselines
     with: { eval_sets: *sets, taxonomy_dir: tax }
@@ -111,12 +124,26 @@ describe('a user taxonomy given as taxonomy_dir', () => {
     expect(rows.find((r) => r.metric === 'train_loss')).toMatchObject({ dataset: 'moods', taxonomy: 'moods3' });
   });
 
-  it('scores it zero-shot from its own prompts, and gives baselines for it', () => {
-    for (const id of ['zero-shot', 'baselines']) {
+  it('scores it with a contrastive head and zero-shot from its own prompts, and gives baselines for it', () => {
+    for (const id of ['contrastive', 'zero-shot', 'baselines']) {
       const rows = metrics(id);
       for (const tax of ['moods3', 'moods2']) expect(accuracyBy(rows, tax).length, `${id} ${tax}`).toBeGreaterThan(0);
     }
     expect(accuracyBy(metrics('baselines'), 'moods3').find((r) => r.method === 'random')?.value).toBeCloseTo(1 / 3, 9);
+  });
+
+  it("predicts its classes from the run's contrastive head", async () => {
+    const store = openStore(ws.path('runs/pipe.db'));
+    try {
+      for (const [taxonomy, classes] of [[undefined, ['calm', 'gloomy', 'joyful']], ['moods2', ['negative', 'positive']]] as const) {
+        const r = await predictRun(store, [ws.path('data/moods/calm/9.jpg')], { workspace: ws.dir, run: run.run!, head: 'contrastive', taxonomy, top: 0, log: () => undefined });
+        const got = r.predictions[0].classes;
+        expect(got.map((c) => c.class).sort()).toEqual(classes);
+        expect(got.reduce((s, c) => s + c.p, 0)).toBeCloseTo(1, 5);
+      }
+    } finally {
+      store.close();
+    }
   });
 
   it('fails, naming the taxonomy, in a stage without taxonomy_dir', async () => {
