@@ -75,6 +75,17 @@ describe('CLIP preprocessing parity with Pillow', () => {
     }
   });
 
+  it('resamples RGB (the SIMD kernel) exactly as each channel alone (the per-sample loops)', () => {
+    for (const [w, h, ow, oh] of [[1600, 9, 298, 5], [220, 147, 335, 224], [146, 220, 224, 337], [7, 300, 1, 31], [513, 2, 512, 2]]) {
+      const rgb = { width: w, height: h, channels: 3, data: new Uint8Array(w * h * 3).map((_, i) => ((i * 2654435761) >>> 24) & (i % 7 ? 255 : 3)) };
+      const out = resizeBicubic(rgb, ow, oh);
+      for (let c = 0; c < 3; c++) {
+        const plane = { width: w, height: h, channels: 1, data: rgb.data.filter((_, i) => i % 3 === c) };
+        expect(out.data.filter((_, i) => i % 3 === c)).toEqual(resizeBicubic(plane, ow, oh).data);
+      }
+    }
+  });
+
   it('names the bad field of a preprocessor config', () => {
     expect(() => parsePreprocessConfig({ size: { shortest_edge: 224 }, crop_size: 224, resample: 2 })).toThrow(/resample/);
     expect(() => parsePreprocessConfig({ size: { shortest_edge: 224 }, crop_size: 224, image_mean: [0.5], image_std: [1, 1, 1] })).toThrow(/image_mean/);
