@@ -6,7 +6,7 @@
 // session.run of the single-step graph whose gradients land, as pre-allocated outputs, in the wasm
 // memory where the SIMD Adam (adam.ts) updates weights and moments in place: nothing is copied or
 // allocated per step. With `stepsPerRun` K > 1, K full batches go through one session.run of an ONNX
-// Loop (weights and moments loop-carried, Adam as ONNX ops): 1.4-1.5× slower on CPU (bench/train.ts,
+// Loop (weights and moments loop-carried, Adam as ONNX ops): 1.4-2.8× slower on CPU (bench/train.ts,
 // BENCHMARKS.md), kept for execution providers where a round trip to the host per step costs more than
 // unfused elementwise kernels (cuda; not measured here). A trailing partial batch always takes the
 // single-step path.
