@@ -5,7 +5,7 @@
 // the C code (double-precision coefficients, 22-bit fixed point, horizontal pass first into an 8-bit
 // intermediate, renormalised edge taps) so that the bytes match Pillow's exactly.
 
-import { hpassKernel, type HpassKernel } from './resample-kernel.js';
+import { resampleKernels, type ResampleKernels } from './resample-kernel.js';
 
 const PRECISION_BITS = 32 - 8 - 2;
 const ONE_HALF = 1 << (PRECISION_BITS - 1);
@@ -102,18 +102,18 @@ export interface Box {
 }
 
 // Both passes accumulate in int32 exactly as Pillow's C: 8-bit samples times 22-bit weights whose positive
-// part sums to < 1.2 stay below 2^31 at every partial sum. RGB, the only layout CLIP sees, has its own
-// loops (the WebAssembly SIMD kernel horizontally, register accumulators vertically); other channel counts
-// take the plain per-sample loops.
+// part sums to < 1.2 stay below 2^31 at every partial sum. They run as WebAssembly SIMD kernels
+// (resample-kernel.ts) on copies of their input in the kernels' memory; the horizontal kernel handles
+// interleaved RGB, the only layout CLIP sees, and other channel counts take a plain per-sample loop.
 
 /** One kernel instance per thread, its memory grown to the largest image seen (never shrunk). */
-let wasm: { readonly memory: WebAssembly.Memory; readonly hpass: HpassKernel } | undefined;
+let wasm: { readonly memory: WebAssembly.Memory; readonly kernels: ResampleKernels } | undefined;
 
-/** 16-byte aligned offsets of the given region sizes in the kernel's memory, grown to fit them. */
-function kernelLayout(...sizes: number[]): { hpass: HpassKernel; bytes: Uint8Array; offsets: number[] } {
+/** 16-byte aligned offsets of the given region sizes in the kernels' memory, grown to fit them. */
+function kernelLayout(...sizes: number[]): { kernels: ResampleKernels; bytes: Uint8Array; offsets: number[] } {
   if (!wasm) {
     const memory = new WebAssembly.Memory({ initial: 1 });
-    wasm = { memory, hpass: hpassKernel(memory) };
+    wasm = { memory, kernels: resampleKernels(memory) };
   }
   const offsets: number[] = [];
   let end = 0;
@@ -123,7 +123,7 @@ function kernelLayout(...sizes: number[]): { hpass: HpassKernel; bytes: Uint8Arr
   }
   const have = wasm.memory.buffer.byteLength;
   if (end > have) wasm.memory.grow(Math.ceil((end - have) / 65536));
-  return { hpass: wasm.hpass, bytes: new Uint8Array(wasm.memory.buffer), offsets };
+  return { kernels: wasm.kernels, bytes: new Uint8Array(wasm.memory.buffer), offsets };
 }
 
 /** Horizontal pass for output columns [x0, x0 + outW) over input rows [rowFirst, rowFirst + rows). */
@@ -135,12 +135,12 @@ function horizontal(src: Image8, c: Coeffs, x0: number, outW: number, rowFirst: 
     const win = bounds.subarray(x0 * 2, (x0 + outW) * 2);
     const taps = kk.subarray(x0 * ksize, (x0 + outW) * ksize);
     const outBytes = outW * rows * 3;
-    const { hpass, bytes, offsets } = kernelLayout(win.byteLength, taps.byteLength, rows * stride, outBytes);
+    const { kernels, bytes, offsets } = kernelLayout(win.byteLength, taps.byteLength, rows * stride, outBytes);
     const [bOff, kOff, sOff, oOff] = offsets;
     new Int32Array(bytes.buffer, bOff, win.length).set(win);
     new Int32Array(bytes.buffer, kOff, taps.length).set(taps);
     bytes.set(src.data.subarray(rowFirst * stride, (rowFirst + rows) * stride), sOff);
-    hpass(sOff, stride, rows, bOff, kOff, ksize * 4, outW, oOff);
+    kernels.hpass(sOff, stride, rows, bOff, kOff, ksize * 4, outW, oOff);
     return { width: outW, height: rows, channels: 3, data: bytes.slice(oOff, oOff + outBytes) };
   }
   const out = new Uint8Array(outW * rows * ch);
@@ -175,39 +175,20 @@ function window(src: Image8, x0: number, width: number, rowFirst: number, rows: 
 
 /** Vertical pass for output rows [y0, y0 + outH); `src` holds input rows from `rowShift` on. */
 function vertical(src: Image8, c: Coeffs, y0: number, outH: number, rowShift: number): Image8 {
-  const ch = src.channels;
-  const rowLen = src.width * ch;
-  const out = new Uint8Array(rowLen * outH);
+  const rowLen = src.width * src.channels;
   const { ksize, bounds, kk } = c;
-  const data = src.data;
-  let o = 0;
-  for (let yy = y0; yy < y0 + outH; yy++) {
-    const kb = yy * ksize;
-    const kEnd = kb + bounds[yy * 2 + 1];
-    const base = (bounds[yy * 2] - rowShift) * rowLen;
-    // Per output sample down its column: the window's rows (<= ksize of them) stay in L1 cache.
-    if (ch === 3) {
-      for (let i = base; i < base + rowLen; i += 3) {
-        let a0 = ONE_HALF, a1 = ONE_HALF, a2 = ONE_HALF;
-        for (let k = kb, p = i; k < kEnd; k++, p += rowLen) {
-          const w = kk[k];
-          a0 = (a0 + Math.imul(data[p], w)) | 0;
-          a1 = (a1 + Math.imul(data[p + 1], w)) | 0;
-          a2 = (a2 + Math.imul(data[p + 2], w)) | 0;
-        }
-        out[o++] = clip8(a0);
-        out[o++] = clip8(a1);
-        out[o++] = clip8(a2);
-      }
-      continue;
-    }
-    for (let i = base; i < base + rowLen; i++) {
-      let acc = ONE_HALF;
-      for (let k = kb, p = i; k < kEnd; k++, p += rowLen) acc = (acc + Math.imul(data[p], kk[k])) | 0;
-      out[o++] = clip8(acc);
-    }
-  }
-  return { width: src.width, height: outH, channels: ch, data: out };
+  // The kernel takes first-row indices relative to `src`.
+  const win = bounds.slice(y0 * 2, (y0 + outH) * 2);
+  for (let i = 0; i < win.length; i += 2) win[i] -= rowShift;
+  const taps = kk.subarray(y0 * ksize, (y0 + outH) * ksize);
+  const outBytes = rowLen * outH;
+  const { kernels, bytes, offsets } = kernelLayout(win.byteLength, taps.byteLength, src.data.length, outBytes);
+  const [bOff, kOff, sOff, oOff] = offsets;
+  new Int32Array(bytes.buffer, bOff, win.length).set(win);
+  new Int32Array(bytes.buffer, kOff, taps.length).set(taps);
+  bytes.set(src.data, sOff);
+  kernels.vpass(sOff, rowLen, outH, bOff, kOff, ksize * 4, oOff);
+  return { width: src.width, height: outH, channels: src.channels, data: bytes.slice(oOff, oOff + outBytes) };
 }
 
 /**
