@@ -1,7 +1,7 @@
 // The Keras Adam update as one WebAssembly SIMD function, encoded here byte by byte. V8 runs the
 // typed-array loop with scalar double sqrt and div (~4-7 ns per parameter, bench/train.ts); f32x4.sqrt
 // and f32x4.div are pipelined four lanes at a time and the arithmetic is float32 like Keras and the
-// ONNX Loop graph. One function of ~100 bytes does not justify a toolchain (wabt, emscripten) or a
+// ONNX Loop graph. A 250-byte module of one function does not justify a toolchain (wabt, emscripten) or a
 // generated binary in the repository, so the module is written out directly from the binary format spec
 // (https://webassembly.github.io/spec/core/binary/).
 //
@@ -99,7 +99,7 @@ export function adamModuleBytes(): Uint8Array<ArrayBuffer> {
 
 export type AdamKernel = (w: number, m: number, v: number, g: number, bytes: number, alpha: number, b1: number, c1: number, b2: number, c2: number, eps: number) => void;
 
-/** Compiles the kernel against `memory` (synchronous: the module is ~200 bytes). */
+/** Compiles the kernel against `memory` (synchronously: the module is 250 bytes). */
 export function adamKernel(memory: WebAssembly.Memory): AdamKernel {
   const instance = new WebAssembly.Instance(new WebAssembly.Module(adamModuleBytes()), { env: { mem: memory } });
   return instance.exports.adam as AdamKernel;
