@@ -94,7 +94,10 @@ export interface StageContext<P> {
   progress(p: Progress): void;
   /** Buffered; written to the store and to `metrics.jsonl` in the same commit as the outputs. */
   metric(row: MetricRow): void;
-  /** Content hashes (sha256 hex) through the stat-keyed hash cache: unchanged files are not re-read. */
+  /**
+   * Content hashes (sha256 hex) of files or directories through the stat-keyed hash cache (unchanged
+   * files are not re-read); a directory's is the one the engine puts in keys.
+   */
   hashFiles(paths: readonly string[]): Promise<string[]>;
 }
 

@@ -3,9 +3,7 @@
 // params, so the tables are re-rendered exactly when a number changes. The footer names the run, pipeline
 // file (with its hash) and code version from ctx.run, which is outside the key: a later run that restores
 // the tables from the cache shows the run that rendered them.
-import { createHash } from 'node:crypto';
-import { readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { relative } from 'node:path';
 import { readJsonl } from '../../src/io/jsonl.js';
 import { TABLE_METRICS } from '../../src/report/layout.js';
 import { PaperResultsError } from '../../src/report/paper.js';
@@ -32,7 +30,7 @@ const path = { type: 'string', format: 'path' } as const;
 
 export default defineStage<TablesParams>({
   kind: 'report/tables',
-  version: '4',
+  version: '5',
   description: "Tables I and II of the CLIP-E paper (markdown, CSV, JSON) with the paper's values, figures and a report",
   params: {
     type: 'object',
@@ -59,18 +57,8 @@ export default defineStage<TablesParams>({
     const files = p.metrics.flat();
     const rows = files.flatMap((f) => readJsonl<MetricRow>(f));
     ctx.log(`${rows.length} metric rows from ${files.length} files`);
-    // A folder (a CLIP model) is hashed as the sorted list of its files' paths and hashes.
-    const hashed = async (path: string | undefined): Promise<string | undefined> => {
-      if (path === undefined) return undefined;
-      if (!statSync(path).isDirectory()) return `${path} (sha256 ${(await ctx.hashFiles([path]))[0]})`;
-      const files = readdirSync(path, { recursive: true, withFileTypes: true })
-        .filter((e) => e.isFile())
-        .map((e) => join(e.parentPath, e.name))
-        .sort();
-      const hashes = await ctx.hashFiles(files);
-      const listing = files.map((f, i) => `${relative(path, f)} ${hashes[i]}\n`).join('');
-      return `${path} (sha256 of its ${files.length} files: ${createHash('sha256').update(listing).digest('hex')})`;
-    };
+    // The engine's content hash (a folder's too): the one in the key, and the one `pipe tables` shows.
+    const model = p.model === undefined ? undefined : `${relative(ctx.workspace, p.model) || p.model} (sha256 ${(await ctx.hashFiles([p.model]))[0]})`;
     try {
       const doc = writeReport(
         {
@@ -83,7 +71,7 @@ export default defineStage<TablesParams>({
             rendered_by: `report/tables stage ${ctx.instanceId}`,
             pipeline: `${ctx.run.pipelineFile} (sha256 ${ctx.run.pipelineHash})`,
             code_version: ctx.run.codeVersion,
-            model: await hashed(p.model),
+            model,
             params: p.study_params,
             sources: `${files.length} metrics files`,
           },

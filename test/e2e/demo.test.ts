@@ -79,7 +79,7 @@ describe('pipe run pipelines/demo.yaml', () => {
     }
     expect(md).toContain('published values and our difference');
     expect(md).toContain('> Demo: generated images');
-    expect(md).toMatch(/- model: .*model \(sha256 of its \d+ files: [0-9a-f]{64}\)/);
+    expect(md).toMatch(/- model: runs\/store\/.*\/model \(sha256 [0-9a-f]{64}\)/);
   });
 
   it("has the same cells in CSV and JSON, and 'x' status exactly for the non-computable ones", () => {
@@ -122,9 +122,14 @@ describe('pipe run pipelines/demo.yaml', () => {
   it('pipe tables renders the same cells from the store', async () => {
     const r = await pipe(['tables', '1', '--format', 'json', '--workspace', ws], { cwd: ws });
     expect(r.exitCode, String(r.all)).toBe(0);
-    const fromStore = JSON.parse(r.stdout) as { final: { mean: number | null }[] };
-    const fromStage = JSON.parse(readFileSync(artifacts.get('json')!, 'utf8')) as { final: { mean: number | null }[] };
+    type Doc = { final: { mean: number | null }[]; provenance: { model: string } };
+    const fromStore = JSON.parse(r.stdout) as Doc;
+    const fromStage = JSON.parse(readFileSync(artifacts.get('json')!, 'utf8')) as Doc;
     expect(fromStore.final.map((c) => c.mean)).toEqual(fromStage.final.map((c) => c.mean));
+    // Both name the model by the engine's content hash of its folder.
+    const sha = (s: string): string | undefined => /sha256 ([0-9a-f]{64})/.exec(s)?.[1];
+    expect(sha(fromStore.provenance.model)).toEqual(expect.any(String));
+    expect(sha(fromStage.provenance.model)).toBe(sha(fromStore.provenance.model));
     const f1 = await pipe(['tables', 'latest', '--metric', 'macro_f1', '--workspace', ws], { cwd: ws });
     expect(f1.exitCode, String(f1.all)).toBe(0);
     expect(f1.stdout).toContain('Macro F1 (%), mean ± sample std');
