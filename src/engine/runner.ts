@@ -146,8 +146,9 @@ class Run {
   private readonly outcomes = new Map<string, Promise<Outcome>>();
   private readonly cachedLinks: Parameters<Store['recordRunInstance']>[0][] = [];
   private runId: number | null = null;
-  /** Set with runId (not on --dry-run, which executes nothing). */
-  private runInfo: RunInfo | null = null;
+  /** sha256 of the pipeline file as the run starts (for StageContext.run). */
+  private pipelineHash = '';
+  private info: RunInfo | undefined;
   /** Keys being built by this process, and how to wake the next instance waiting for each. */
   private readonly building = new Map<string, Promise<void>>();
   private readonly releases = new Map<string, () => void>();
@@ -177,7 +178,7 @@ class Run {
     const { p, o } = this;
     if (!o.dryRun) {
       this.runId = this.store.createRun(p.relFile, o.argv ?? [], p.params);
-      this.runInfo = { id: this.runId, pipelineFile: p.relFile, pipelineHash: this.hashes.hashPath(p.file), codeVersion: codeVersion() };
+      this.pipelineHash = this.hashes.hashPath(p.file);
     }
     const considered = p.instances.filter((i) => this.sel.considered.has(i.id));
     this.reporter.begin({ runId: this.runId, pipeline: p.relFile, total: considered.length, dryRun: !!o.dryRun });
@@ -359,6 +360,11 @@ class Run {
     }
   }
 
+  /** StageContext.run, built when the first stage executes: a run that restores everything spawns no git. */
+  private runInfo(): RunInfo {
+    return (this.info ??= { id: this.runId!, pipelineFile: this.p.relFile, pipelineHash: this.pipelineHash, codeVersion: codeVersion() });
+  }
+
   private async attempt(inst: Instance, prepared: Prepared): Promise<Outcome> {
     const { key } = prepared;
     const runId = this.runId!;
@@ -376,7 +382,7 @@ class Run {
         inst,
         prepared,
         workspace: this.p.workspace,
-        run: this.runInfo!,
+        run: this.runInfo(),
         outDir: tmp,
         logPath,
         resumeDir: layout.partial(key),
