@@ -67,10 +67,10 @@ function precompute(inSize: number, outSize: number): Coeffs {
 // Datasets repeat a few sizes (WEBEmo is nearly all 220x147 / 146x220), so the tables are computed once per
 // (input, output) pair; the bound keeps memory flat on a folder where every image has its own size.
 const COEFF_CACHE_MAX = 256;
-const coeffCache = new Map<number, Coeffs>();
+const coeffCache = new Map<string, Coeffs>();
 
 function coeffs(inSize: number, outSize: number): Coeffs {
-  const key = inSize * 0x10000 + outSize; // both < 2^16: sizes are bounded by decodeRgb's pixel limit
+  const key = `${inSize}:${outSize}`;
   let c = coeffCache.get(key);
   if (!c) {
     if (coeffCache.size >= COEFF_CACHE_MAX) coeffCache.delete(coeffCache.keys().next().value!);
