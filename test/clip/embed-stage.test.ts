@@ -100,7 +100,7 @@ describe('clip/embed-texts and clip/tiny-model', () => {
     expect(readFileSync(join(tctx.output('model'), 'onnx', 'text_model.onnx'))).toEqual(readFileSync(join(model, 'onnx', 'text_model.onnx')));
     const prompts: PromptRow[] = ['joy', 'sadness', 'anger'].map((c) => ({ id: `sc/${c}`, kind: 'sc', text: `a photo that seems to express ${c}`, taxonomy: 'webemo6', class: c }));
     writeJsonl(join(dir, 'prompts.jsonl'), prompts);
-    const ctx = stageContext(embedTexts, { prompts: join(dir, 'prompts.jsonl'), model: tctx.output('model'), dtype: 'fp32', provider: 'cpu', batch_size: 2 }, dir);
+    const ctx = stageContext(embedTexts, { prompts: join(dir, 'prompts.jsonl'), model: tctx.output('model'), dtype: 'fp32' as const, provider: 'cpu' as const, batch_size: 2 }, dir);
     await embedTexts.run(ctx);
     const m = readMatrix(ctx.output('embeddings'));
     expect([m.rows, m.cols]).toEqual([3, 512]);

@@ -40,6 +40,7 @@ export function stageContext<P>(kind: StageKind<P>, params: P, dir: string): Tes
     params,
     matrix: {},
     instanceId: kind.kind.replace('/', '-'),
+    run: { id: 0, pipelineFile: '(test harness)', pipelineHash: '', codeVersion: 'test' },
     workspace: dir,
     outDir,
     lines,

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METHODS } from '../../src/formats.js';
 import { METHOD_LABELS, TABLES } from '../../src/report/layout.js';
 import { openStore } from '../../src/store/index.js';
-import { pipe, ROOT } from './cli.js';
+import { REPO_ROOT as ROOT, runPipe as pipe } from '../support/index.js';
 
 const ws = mkdtempSync(join(tmpdir(), 'pipe-e2e-demo-'));
 const DEMO = join(ROOT, 'pipelines', 'demo.yaml');

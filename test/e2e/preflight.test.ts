@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { pipe, ROOT } from './cli.js';
+import { REPO_ROOT as ROOT, runPipe as pipe } from '../support/index.js';
 
 const ws = mkdtempSync(join(tmpdir(), 'pipe-preflight-'));
 afterAll(() => rmSync(ws, { recursive: true, force: true }));

@@ -41,6 +41,8 @@ export interface PipeResult {
   readonly exitCode: number;
   readonly stdout: string;
   readonly stderr: string;
+  /** stdout and stderr interleaved as they were written. */
+  readonly all: string;
 }
 
 /** Runs `node bin/pipe.js ...args` (the real CLI, compiled in dist/) in `cwd`. */
@@ -53,8 +55,9 @@ export async function runPipe(
     env: { CI: '1', ...opts.env },
     reject: false,
     timeout: opts.timeoutMs ?? 60_000,
+    all: true,
   });
-  return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
+  return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr, all: r.all };
 }
 
 /** `runPipe([... '--json'])` parsed: the run summary document. */

@@ -28,6 +28,7 @@ export async function runStage<P>(kind: StageKind<P>, params: Record<string, unk
     params: p as P,
     matrix: {},
     instanceId: kind.kind,
+    run: { id: 0, pipelineFile: '(test harness)', pipelineHash: '', codeVersion: 'test' },
     workspace: outDir,
     output: (name) => join(outDir, kind.outputs[name].path),
     resumeDir,
