@@ -1,6 +1,5 @@
-// Both passes of Pillow's bicubic resampler as WebAssembly SIMD functions, encoded here byte by byte (as
-// src/train/adam-kernel.ts does, for the same reason: two small functions do not justify a toolchain or a
-// generated binary in the repository; format: https://webassembly.github.io/spec/core/binary/). They are
+// Both passes of Pillow's bicubic resampler as WebAssembly SIMD functions, encoded by src/wasm/module.ts
+// (why by hand: see there). They are
 // the preprocessing's hottest loops (20 of ~31 ms per 1600x1200 image in JS, `bench/embed.ts --profile`):
 // four samples are four i32x4 lanes, so a tap costs one load, one multiply and one add for them all, with
 // the same wrapping int32 arithmetic as Pillow's C.
@@ -18,24 +17,15 @@
 // Both read up to 8 bytes past their last sample and write up to 8 bytes past their last output (the
 // overhang inside the output is rewritten by the next pixel or row): the caller leaves 8 bytes of slack.
 
-const I32 = 0x7f;
-const V128 = 0x7b;
-const BLOCK = 0x02;
-const LOOP = 0x03;
-const END = 0x0b;
-const BR = 0x0c;
-const BR_IF = 0x0d;
-const VOID = 0x40;
-const LOCAL_GET = 0x20;
-const LOCAL_SET = 0x21;
-const I32_CONST = 0x41;
+import {
+  BLOCK, BR, BR_IF, END, I32, I32_ADD, I32_CONST, I32_GE_U, instantiateKernels, kernelModuleBytes,
+  LOCAL_GET, LOCAL_SET, LOOP, SIMD, sleb, V128, VOID,
+} from '../wasm/module.js';
+
 const I32_LOAD = 0x28;
 const I32_STORE = 0x36;
-const I32_GE_U = 0x4f;
-const I32_ADD = 0x6a;
 const I32_MUL = 0x6c;
 const I64_STORE = 0x37;
-const SIMD = 0xfd;
 const V128_LOAD8X8_U = [SIMD, 0x02, 0, 0]; // memarg: align 1, offset 0 (pixels are byte-aligned)
 const I32X4_SPLAT = [SIMD, 0x11];
 const I32X4_EXTRACT_LANE_0 = [SIMD, 0x1b, 0];
@@ -50,29 +40,6 @@ const I32X4_MUL = [SIMD, 0xb5, 0x01];
 
 /** Pillow's fixed point (resample.ts): 22 fractional bits, rounding by adding one half first. */
 const PRECISION_BITS = 22;
-
-/** Signed LEB128 (i32.const immediates). */
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && !(byte & 0x40)) || (n === -1 && byte & 0x40)) return [...out, byte];
-    out.push(byte | 0x80);
-  }
-}
-
-/** Unsigned LEB128 (section and body sizes). */
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
 
 const get = (l: number): number[] => [LOCAL_GET, l];
 const set = (l: number): number[] => [LOCAL_SET, l];
@@ -168,19 +135,11 @@ function vpassBody(): number[] {
   ];
 }
 
-const name = (s: string): number[] => [s.length, ...Array.from(s, (c) => c.charCodeAt(0))];
-const section = (id: number, content: number[]): number[] => [id, ...uleb(content.length), ...content];
-
 /** The module's bytes: imports memory `env.mem`, exports functions `hpass` and `vpass`. */
 export function resampleModuleBytes(): Uint8Array<ArrayBuffer> {
-  const bodies = [hpassBody(), vpassBody()];
-  return Uint8Array.from([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [2, 0x60, 8, I32, I32, I32, I32, I32, I32, I32, I32, 0, 0x60, 7, I32, I32, I32, I32, I32, I32, I32, 0]),
-    ...section(2, [1, ...name('env'), ...name('mem'), 0x02, 0x00, 0x01]),
-    ...section(3, [2, 0, 1]),
-    ...section(7, [2, ...name('hpass'), 0x00, 0, ...name('vpass'), 0x00, 1]),
-    ...section(10, [2, ...bodies.flatMap((b) => [...uleb(b.length), ...b])]),
+  return kernelModuleBytes([
+    { name: 'hpass', params: [I32, I32, I32, I32, I32, I32, I32, I32], body: hpassBody() },
+    { name: 'vpass', params: [I32, I32, I32, I32, I32, I32, I32], body: vpassBody() },
   ]);
 }
 
@@ -191,6 +150,5 @@ export interface ResampleKernels {
 
 /** Compiles the kernels against `memory` (synchronous: the module is well under 1 KB). */
 export function resampleKernels(memory: WebAssembly.Memory): ResampleKernels {
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(resampleModuleBytes()), { env: { mem: memory } });
-  return instance.exports as unknown as ResampleKernels;
+  return instantiateKernels(resampleModuleBytes(), memory) as unknown as ResampleKernels;
 }

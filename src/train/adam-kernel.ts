@@ -1,33 +1,17 @@
-// The Keras Adam update as one WebAssembly SIMD function, encoded here byte by byte. V8 runs the
-// typed-array loop with scalar double sqrt and div (~4-7 ns per parameter, bench/train.ts); f32x4.sqrt
-// and f32x4.div are pipelined four lanes at a time and the arithmetic is float32 like Keras and the
-// ONNX Loop graph. A 250-byte module of one function does not justify a toolchain (wabt, emscripten) or a
-// generated binary in the repository, so the module is written out directly from the binary format spec
-// (https://webassembly.github.io/spec/core/binary/).
+// The Keras Adam update as one WebAssembly SIMD function. V8 runs the typed-array loop with scalar
+// double sqrt and div (~4-7 ns per parameter, bench/train.ts); f32x4.sqrt and f32x4.div are pipelined four
+// lanes at a time and the arithmetic is float32 like Keras and the ONNX Loop graph. The module is encoded
+// by src/wasm/module.ts (why by hand: see there).
 //
 //   adam(w, m, v, g, bytes: i32, alpha, b1, c1, b2, c2, eps: f32)
 // for every f32x4 at byte offset i < bytes (16-byte aligned regions of the imported memory `env.mem`):
 //   m = b1·m + c1·g;  v = b2·v + (g·g)·c2;  w = w - (m·alpha) / (sqrt(v) + eps)
 // (the operation order of graphs.ts' Loop body, so the two paths round alike).
+import {
+  BLOCK, BR, BR_IF, END, F32, I32, I32_ADD, I32_CONST, I32_GE_U, instantiateKernels, kernelModuleBytes,
+  LOCAL_GET, LOCAL_SET, LOCAL_TEE, LOOP, SIMD, V128, VOID,
+} from '../wasm/module.js';
 
-const I32 = 0x7f;
-const F32 = 0x7d;
-const V128 = 0x7b;
-
-// Opcodes used by the body.
-const BLOCK = 0x02;
-const LOOP = 0x03;
-const END = 0x0b;
-const BR = 0x0c;
-const BR_IF = 0x0d;
-const LOCAL_GET = 0x20;
-const LOCAL_SET = 0x21;
-const LOCAL_TEE = 0x22;
-const I32_CONST = 0x41;
-const I32_GE_U = 0x4f;
-const I32_ADD = 0x6a;
-const VOID = 0x40;
-const SIMD = 0xfd;
 /** SIMD sub-opcodes (LEB128-encoded after the 0xfd prefix). */
 const V128_LOAD = [SIMD, 0x00, 4, 0]; // memarg: align 2^4, offset 0
 const V128_STORE = [SIMD, 0x0b, 4, 0];
@@ -69,38 +53,14 @@ function body(): number[] {
   ];
 }
 
-/** Unsigned LEB128 (section and body sizes). */
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
-
-const name = (s: string): number[] => [s.length, ...Array.from(s, (c) => c.charCodeAt(0))];
-const section = (id: number, content: number[]): number[] => [id, ...uleb(content.length), ...content];
-
 /** The module's bytes: imports memory `env.mem` (at least one page), exports function `adam`. */
 export function adamModuleBytes(): Uint8Array<ArrayBuffer> {
-  const code = body();
-  return Uint8Array.from([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [1, 0x60, 11, I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32, 0]),
-    ...section(2, [1, ...name('env'), ...name('mem'), 0x02, 0x00, 0x01]),
-    ...section(3, [1, 0]),
-    ...section(7, [1, ...name('adam'), 0x00, 0]),
-    ...section(10, [1, ...uleb(code.length), ...code]),
-  ]);
+  return kernelModuleBytes([{ name: 'adam', params: [I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32], body: body() }]);
 }
 
 export type AdamKernel = (w: number, m: number, v: number, g: number, bytes: number, alpha: number, b1: number, c1: number, b2: number, c2: number, eps: number) => void;
 
 /** Compiles the kernel against `memory` (synchronously: the module is 250 bytes). */
 export function adamKernel(memory: WebAssembly.Memory): AdamKernel {
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(adamModuleBytes()), { env: { mem: memory } });
-  return instance.exports.adam as AdamKernel;
+  return instantiateKernels(adamModuleBytes(), memory).adam as AdamKernel;
 }
