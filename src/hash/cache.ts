@@ -64,7 +64,8 @@ function mtimeNs(st: Stats): string {
 }
 
 export class HashCache {
-  private files: Map<string, HashCacheRow> | undefined;
+  /** File entries seen by this process: loaded per path, or per directory when one is re-hashed. */
+  private readonly files = new Map<string, HashCacheRow>();
   private readonly dirs: Map<string, HashCacheRow>;
   private pending: HashCacheRow[] = [];
 
@@ -83,12 +84,11 @@ export class HashCache {
   }
 
   hashFile(path: string, st: Stats = statSync(path)): string {
-    // File rows load in one query, and only when some directory signature missed.
-    this.files ??= new Map(this.store.hashRows('file').map((r) => [r.path, r]));
     const ino = String(st.ino);
     const mtime = mtimeNs(st);
     const size = st.size;
-    const row = this.files.get(path);
+    let row = this.files.get(path);
+    if (!row && (row = this.store.hashRow(path))) this.files.set(path, row);
     if (!this.verify && row && row.ino === ino && row.size === size && row.mtimeNs === mtime) return row.hash;
     const hash = hashFileContent(path);
     const fresh: HashCacheRow = { path, kind: 'file', ino, size, mtimeNs: mtime, sig: null, hash };
@@ -115,7 +115,9 @@ export class HashCache {
     const signature = sig.update(chunk).digest('hex');
     const row = this.dirs.get(path);
     if (!this.verify && row && row.sig === signature) return row.hash;
-    // Something changed (or first sight): hash the files, each through the per-file cache.
+    // Something changed (or first sight): hash the files, each through the per-file cache, whose
+    // entries for this directory load in one query.
+    for (const r of this.store.fileHashRowsUnder(path)) this.files.set(r.path, r);
     const h = createHash('sha256').update('pipe-dir-v1\n');
     walk(path, (rel, abs, f) => h.update(`${rel}\0${this.hashFile(abs, f)}\n`));
     const hash = h.digest('hex');

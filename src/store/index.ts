@@ -165,6 +165,9 @@ export class Store {
            WHERE r.pipeline = ? AND x.status IN ('ran', 'cached') GROUP BY x.instance_id)`,
       ),
       hashRows: p(`SELECT * FROM hash_cache WHERE kind = ?`),
+      hashRow: p(`SELECT * FROM hash_cache WHERE path = ?`),
+      // '0' follows '/' in byte order: the range is every path below the directory.
+      fileHashRowsUnder: p(`SELECT * FROM hash_cache WHERE path >= ? || '/' AND path < ? || '0' AND kind = 'file'`),
       getLock: p(`SELECT pid FROM locks WHERE key = ?`),
       putLock: p(`INSERT OR REPLACE INTO locks (key, pid, instance_id, acquired_at) VALUES (?, ?, ?, ?)`),
       dropLock: p(`DELETE FROM locks WHERE key = ? AND pid = ?`),
@@ -335,17 +338,18 @@ export class Store {
   }
 
   hashRows(kind: 'file' | 'dir'): HashCacheRow[] {
-    return (
-      this.q.hashRows.all(kind) as {
-        path: string;
-        kind: 'file' | 'dir';
-        ino: string;
-        size: number;
-        mtime_ns: string;
-        sig: string | null;
-        hash: string;
-      }[]
-    ).map((r) => ({ path: r.path, kind: r.kind, ino: r.ino, size: r.size, mtimeNs: r.mtime_ns, sig: r.sig, hash: r.hash }));
+    return (this.q.hashRows.all(kind) as RawHashRow[]).map(toHashRow);
+  }
+
+  /** One entry by path: a single input file need not load the rows of every file ever hashed. */
+  hashRow(path: string): HashCacheRow | undefined {
+    const r = this.q.hashRow.get(path) as RawHashRow | undefined;
+    return r && toHashRow(r);
+  }
+
+  /** File entries below directory `dir` (absolute, without a trailing slash), in one range query. */
+  fileHashRowsUnder(dir: string): HashCacheRow[] {
+    return (this.q.fileHashRowsUnder.all(dir, dir) as RawHashRow[]).map(toHashRow);
   }
 
   upsertHashes(rows: readonly HashCacheRow[]): void {
@@ -355,6 +359,18 @@ export class Store {
     })();
   }
 }
+
+interface RawHashRow {
+  path: string;
+  kind: 'file' | 'dir';
+  ino: string;
+  size: number;
+  mtime_ns: string;
+  sig: string | null;
+  hash: string;
+}
+
+const toHashRow = (r: RawHashRow): HashCacheRow => ({ path: r.path, kind: r.kind, ino: r.ino, size: r.size, mtimeNs: r.mtime_ns, sig: r.sig, hash: r.hash });
 
 export function openStore(file: string): Store {
   return new Store(file);

@@ -70,4 +70,16 @@ describe('HashCache', () => {
     utimesSync(f, now, now);
     expect(new HashCache(store).hashPath(f)).toBe(sha('bbbb'));
   });
+  it('loads the file entries of exactly the directory it re-hashes', () => {
+    ws = tempWorkspace();
+    const T = 1_700_000_000;
+    for (const rel of ['d/x.txt', 'd/sub/y.txt', 'd-other/z.txt', 'dz/w.txt']) utimesSync(ws.write(rel, rel), T, T);
+    store = openStore(ws.path('runs/pipe.db'));
+    const c = new HashCache(store);
+    for (const dir of ['d', 'd-other', 'dz']) c.hashPath(ws.path(dir));
+    c.flush();
+    const under = store.fileHashRowsUnder(ws.path('d')).map((r) => r.path).sort();
+    expect(under).toEqual([ws.path('d/sub/y.txt'), ws.path('d/x.txt')]);
+    expect(store.hashRow(ws.path('dz/w.txt'))?.hash).toBe(sha('dz/w.txt'));
+  });
 });
