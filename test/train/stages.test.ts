@@ -15,7 +15,7 @@ import contrastive from '../../stages/train/contrastive.js';
 import zeroShot from '../../stages/eval/zero-shot.js';
 import baselines from '../../stages/eval/baselines.js';
 import { makeWorld, type World } from './fixtures.js';
-import { runStage } from './harness.js';
+import { partialDir, runKind } from '../support/index.js';
 
 let world: World;
 beforeAll(() => {
@@ -38,7 +38,7 @@ const one = (rows: MetricRow[], q: Partial<MetricRow>): MetricRow => {
 
 describe('train/cross-entropy', () => {
   it('trains a webemo6 head well above chance and writes every per-epoch cell, X where not computable', async () => {
-    const run = await runStage(ce, { ...world.webemo, taxonomy: 'webemo6', hidden: 32, epochs: 4, lr: 0.005, patience: 10, eval_sets: evalSets() });
+    const run = await runKind(ce, { ...world.webemo, taxonomy: 'webemo6', hidden: 32, epochs: 4, lr: 0.005, patience: 10, eval_sets: evalSets() });
     const m = run.metrics;
     for (let epoch = 1; epoch <= 4; epoch++) {
       for (const metric of ['train_loss', 'val_loss', 'lr']) expect(one(m, { epoch, metric }).value).toBeTypeOf('number');
@@ -79,7 +79,7 @@ describe('train/cross-entropy', () => {
   });
 
   it("the authors' one-unit sigmoid head on webemo2 evaluates every binary taxonomy", async () => {
-    const run = await runStage(ce, { ...world.webemo, taxonomy: 'webemo2', output: 'sigmoid', hidden: 16, epochs: 2, lr: 0.01, eval_sets: evalSets() });
+    const run = await runKind(ce, { ...world.webemo, taxonomy: 'webemo2', output: 'sigmoid', hidden: 16, epochs: 2, lr: 0.01, eval_sets: evalSets() });
     for (const [dataset, taxonomy] of [['webemo', 'webemo2'], ['emotion6', 'emotion6_2'], ['fi', 'fi2']]) {
       expect(one(run.metrics, { epoch: 2, dataset, taxonomy, metric: 'accuracy' }).value).toBeTypeOf('number');
     }
@@ -90,7 +90,7 @@ describe('train/cross-entropy', () => {
 
   it('reduces the learning rate on a plateau and stops early as configured', async () => {
     // min_delta huge: only the first epoch counts as an improvement.
-    const run = await runStage(ce, { ...world.webemo, taxonomy: 'webemo6', hidden: 16, epochs: 15, patience: 2, min_delta: 1e9, lr_patience: 1, lr_min_delta: 1e9 });
+    const run = await runKind(ce, { ...world.webemo, taxonomy: 'webemo6', hidden: 16, epochs: 15, patience: 2, min_delta: 1e9, lr_patience: 1, lr_min_delta: 1e9 });
     const lrs = pick(run.metrics, { metric: 'lr' }).map((r) => r.value as number);
     // The lr row is the rate used during the epoch: reduced after epochs 2 and 3 (no improvement).
     expect(lrs).toHaveLength(3);
@@ -105,14 +105,17 @@ describe('train/cross-entropy', () => {
 
   it('a killed run resumes from the last finished epoch, bit-identical to an uninterrupted one', async () => {
     const params = { ...world.webemo, taxonomy: 'webemo25', hidden: 16, epochs: 4, patience: 10, eval_sets: evalSets().slice(0, 1) };
-    const whole = await runStage(ce, params);
-    const resumeDir = mkdtempSync(join(tmpdir(), 'pipe-resume-'));
+    const whole = await runKind(ce, params);
+    // A second workspace: the same key, not yet in its store. Interrupted, it keeps runs/partial/<key>/.
+    const workspace = mkdtempSync(join(tmpdir(), 'pipe-resume-'));
     const abort = new AbortController();
-    await expect(runStage(ce, params, { resumeDir, signal: abort.signal, onLog: (l) => l.startsWith('epoch 2:') && abort.abort() })).rejects.toThrow(/cancelled/);
+    await expect(runKind(ce, params, { workspace, signal: abort.signal, onLog: (l) => l.startsWith('epoch 2:') && abort.abort() })).rejects.toThrow(/interrupted/);
+    const resumeDir = partialDir(workspace);
     expect(readdirSync(resumeDir).sort()).toEqual(['epoch-001', 'epoch-002']);
     // A writer killed mid-checkpoint leaves only its temp directory behind: it must be ignored.
     mkdirSync(join(resumeDir, 'epoch-003.tmp-99999'));
-    const resumed = await runStage(ce, params, { resumeDir });
+    const resumed = await runKind(ce, params, { workspace });
+    expect(resumed.instance.key).toBe(whole.instance.key);
     expect(one(resumed.metrics, { metric: 'stopped_epoch' }).detail).toMatchObject({ resumed_from: 2 });
     const strip = (rows: MetricRow[]): MetricRow[] => rows.map((r) => (r.metric === 'stopped_epoch' ? { ...r, detail: null } : r));
     expect(strip(resumed.metrics)).toEqual(strip(whole.metrics));
@@ -122,11 +125,12 @@ describe('train/cross-entropy', () => {
     expect(existsSync(join(resumed.outDir, 'checkpoints', 'epoch-001', 'head.json'))).toBe(true);
 
     // An unreadable checkpoint (another version, a damaged disk) means a clean rerun, not a failure.
-    const damaged = mkdtempSync(join(tmpdir(), 'pipe-resume-'));
+    const damagedWs = mkdtempSync(join(tmpdir(), 'pipe-resume-'));
     const abort2 = new AbortController();
-    await expect(runStage(ce, params, { resumeDir: damaged, signal: abort2.signal, onLog: (l) => l.startsWith('epoch 1:') && abort2.abort() })).rejects.toThrow(/cancelled/);
+    await expect(runKind(ce, params, { workspace: damagedWs, signal: abort2.signal, onLog: (l) => l.startsWith('epoch 1:') && abort2.abort() })).rejects.toThrow(/interrupted/);
+    const damaged = partialDir(damagedWs);
     writeFileSync(join(damaged, 'epoch-001', 'state.json'), '{"epoch": 1, trunc');
-    const rerun = await runStage(ce, params, { resumeDir: damaged });
+    const rerun = await runKind(ce, params, { workspace: damagedWs });
     expect(rerun.logs.some((l) => l.startsWith('resume checkpoint unreadable'))).toBe(true);
     expect(strip(rerun.metrics)).toEqual(strip(whole.metrics));
   });
@@ -134,7 +138,7 @@ describe('train/cross-entropy', () => {
 
 describe('train/contrastive', () => {
   it('trains on SC+SSC+IC pairs and evaluates any taxonomy from prompts', async () => {
-    const run = await runStage(contrastive, { ...world.webemo, prompts: world.prompts, taxonomy: 'webemo25', hidden: 32, epochs: 3, patience: 10, eval_sets: evalSets() });
+    const run = await runKind(contrastive, { ...world.webemo, prompts: world.prompts, taxonomy: 'webemo25', hidden: 32, epochs: 3, patience: 10, eval_sets: evalSets() });
     const m = run.metrics;
     expect(new Set(m.map((r) => r.method))).toEqual(new Set(['clipe_contrastive']));
     for (const [dataset, taxonomy] of [['webemo', 'webemo25'], ['webemo', 'webemo6'], ['webemo', 'webemo2'], ['emotion6', 'emotion6_6'], ['emotion6', 'emotion6_2'], ['fi', 'fi8'], ['fi', 'fi2']]) {
@@ -150,7 +154,7 @@ describe('train/contrastive', () => {
   });
 
   it('names the method after the caption ablation and supports the hard-target CLIP loss', async () => {
-    const run = await runStage(contrastive, { ...world.webemo, prompts: world.prompts, taxonomy: 'webemo6', captions: ['ic', 'sc'], loss: 'hard', hidden: 16, epochs: 1, eval_prompts: 'mapped', eval_sets: evalSets().slice(1) });
+    const run = await runKind(contrastive, { ...world.webemo, prompts: world.prompts, taxonomy: 'webemo6', captions: ['ic', 'sc'], loss: 'hard', hidden: 16, epochs: 1, eval_prompts: 'mapped', eval_sets: evalSets().slice(1) });
     expect(new Set(run.metrics.map((r) => r.method))).toEqual(new Set(['clipe_contrastive_sc_ic']));
     expect(one(run.metrics, { dataset: 'emotion6', taxonomy: 'emotion6_2', metric: 'accuracy' }).tags).toMatchObject({ loss: 'hard', prompts: 'mapped', prompt_taxonomy: 'webemo6' });
     // webemo6 prompts cannot be mapped onto FI's 8 classes: an X cell.
@@ -162,29 +166,29 @@ describe('input problems', () => {
   it('leaves out (and counts) images without an embedding; rejects a caption set outside the ablation', async () => {
     const index = join(world.dir, 'emotion6', 'index-partial.jsonl');
     writeFileSync(index, readFileSync(world.emotion6.index, 'utf8').split('\n').filter(Boolean).slice(5).join('\n') + '\n');
-    const run = await runStage(baselines, { eval_sets: [{ dataset: 'emotion6', ...world.emotion6, index, taxonomies: ['emotion6_6'] }] });
+    const run = await runKind(baselines, { eval_sets: [{ dataset: 'emotion6', ...world.emotion6, index, taxonomies: ['emotion6_6'] }] });
     expect(one(run.metrics, { method: 'most_represented_class', metric: 'accuracy' }).detail).toEqual({ n: 115, missing_embeddings: 5 });
-    await expect(runStage(contrastive, { ...world.webemo, prompts: world.prompts, captions: ['ssc'] })).rejects.toThrow(/not one of the paper's combinations/);
+    await expect(runKind(contrastive, { ...world.webemo, prompts: world.prompts, captions: ['ssc'] })).rejects.toThrow(/not one of the paper's combinations/);
   });
 
   it('says which prompts are missing', async () => {
-    await expect(runStage(zeroShot, { prompts: world.prompts, eval_sets: [{ dataset: 'fi', ...world.fi, taxonomies: ['fi8'] }], prompt_source: 'own_synonyms' })).resolves.toBeDefined();
-    await expect(runStage(contrastive, { ...world.webemo, prompts: world.prompts, taxonomy: 'webemo6', captions: ['sc', 'ssc'], epochs: 1 })).rejects.toThrow(/no ssc prompt for webemo6 class\(es\) anger/);
+    await expect(runKind(zeroShot, { prompts: world.prompts, eval_sets: [{ dataset: 'fi', ...world.fi, taxonomies: ['fi8'] }], prompt_source: 'own_synonyms' })).resolves.toBeDefined();
+    await expect(runKind(contrastive, { ...world.webemo, prompts: world.prompts, taxonomy: 'webemo6', captions: ['sc', 'ssc'], epochs: 1 })).rejects.toThrow(/no ssc prompt for webemo6 class\(es\) anger/);
   });
 });
 
 describe('eval/zero-shot and eval/baselines', () => {
   it('zero-shot CLIP from own and mapped prompts', async () => {
-    const own = await runStage(zeroShot, { prompts: world.prompts, eval_sets: evalSets() });
+    const own = await runKind(zeroShot, { prompts: world.prompts, eval_sets: evalSets() });
     expect(one(own.metrics, { dataset: 'webemo', taxonomy: 'webemo25', metric: 'accuracy' })).toMatchObject({ method: 'clip_zero_shot', seed: null, epoch: null });
     expect(one(own.metrics, { dataset: 'webemo', taxonomy: 'webemo25', metric: 'accuracy' }).value).toBeGreaterThan(0.5);
-    const mapped = await runStage(zeroShot, { prompts: world.prompts, eval_sets: evalSets(), prompt_source: 'mapped' });
+    const mapped = await runKind(zeroShot, { prompts: world.prompts, eval_sets: evalSets(), prompt_source: 'mapped' });
     expect(one(mapped.metrics, { dataset: 'emotion6', taxonomy: 'emotion6_2', metric: 'accuracy' }).value).toBeGreaterThan(0.7);
     expect(one(mapped.metrics, { dataset: 'fi', taxonomy: 'fi8', metric: 'accuracy' }).value).toBeNull();
   });
 
   it('random and most-represented-class rows', async () => {
-    const run = await runStage(baselines, { eval_sets: evalSets() });
+    const run = await runKind(baselines, { eval_sets: evalSets() });
     expect(one(run.metrics, { method: 'random', taxonomy: 'webemo25' }).value).toBeCloseTo(1 / 25, 12);
     expect(one(run.metrics, { method: 'random', taxonomy: 'fi8' }).value).toBe(1 / 8);
     // WEBEmo test: 8 images per fine class; negative has 14 of 25 fine classes (confusion -> sadness).
