@@ -1,19 +1,31 @@
-// Per-image embedding cache: content hash -> embedding, for one (model, preprocessing) key.
+// Per-input embedding cache: content hash (of an image file or of a text) -> embedding, for one
+// (model, input preparation) key. Used per image by clip/embed-images and per text by clip/embed-texts.
 //
 // Layout: `<root>/<key>/shard-*.bin`, append-only shard files of fixed-size records (32-byte sha256 +
 // `dim` float32). A shard is written to a temporary name and renamed, so a killed run leaves only whole
 // shards; everything flushed before the kill is reused. An in-memory map of hash -> (shard, offset) makes
-// lookups cheap; vectors are read back with positioned reads, so memory stays flat on 300k images.
+// lookups cheap; vectors are read back with positioned reads, so memory stays flat on 300k images or
+// 267k captions.
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const HASH_BYTES = 32;
+
+/** The cache hash of a text: sha256 of its exact UTF-8 bytes (no normalisation: any change re-embeds). */
+export function textHash(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
 /** Records per shard before it is flushed to disk. */
 const SHARD_RECORDS = 1024;
 
 export interface CacheKey {
   readonly modelHash: string;
+  /**
+   * How an input becomes the model's tensors: the image preprocessing version, or for texts the
+   * tokenisation policy and context length (the name predates the text cache; renaming it would move
+   * every existing image cache directory).
+   */
   readonly preprocessVersion: string;
   readonly dim: number;
 }

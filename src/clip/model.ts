@@ -10,7 +10,7 @@ import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { StageError } from '../stage-api.js';
 import { float32ToHalf, halfToFloat32 } from './half.js';
 import { parsePreprocessConfig, PREPROCESS_VERSION, type PreprocessConfig } from './preprocess.js';
-import { loadClipTokenizer, type ClipTokenizer } from './tokenizer.js';
+import { loadClipTokenizer, TOKENIZE_VERSION, tokenizerConfigPath, type ClipTokenizer } from './tokenizer.js';
 
 /** Hugging Face file-name suffixes of the ONNX variants (as transformers.js names its `dtype`s). */
 export const DTYPE_SUFFIX = {
@@ -86,7 +86,8 @@ export async function sha256File(path: string): Promise<string> {
 }
 
 /**
- * The model part of an embedding cache key: the tower's ONNX file and the files that shape its input.
+ * The model part of an embedding cache key: the tower's ONNX file and the files that shape its input
+ * (preprocessor config; tokenizer.json and tokenizer_config.json).
  * `hashFiles` lets stages use the engine's stat-keyed hash cache instead of re-reading 350 MB.
  */
 export async function towerHash(
@@ -94,9 +95,11 @@ export async function towerHash(
   tower: Tower,
   hashFiles: (paths: readonly string[]) => Promise<string[]> = (p) => Promise.all(p.map(sha256File)),
 ): Promise<string> {
-  const paths = tower === 'vision' ? [files.vision, files.preprocessor] : [files.text, files.tokenizer];
+  // tokenizer_config.json is optional but, when present, configures the tokenizer (and its context length).
+  const tokConfig = tokenizerConfigPath(files.dir);
+  const paths = tower === 'vision' ? [files.vision, files.preprocessor] : [files.text, files.tokenizer, ...(existsSync(tokConfig) ? [tokConfig] : [])];
   const hashes = await hashFiles(paths);
-  const extra = tower === 'vision' ? PREPROCESS_VERSION : 'tokenizer-v1';
+  const extra = tower === 'vision' ? PREPROCESS_VERSION : TOKENIZE_VERSION;
   return createHash('sha256').update([tower, ...hashes, extra].join('\n')).digest('hex');
 }
 

@@ -12,10 +12,23 @@ export interface ClipTokenizer {
   readonly padId: number;
 }
 
+/** Part of every text cache key: bump when `encode` changes its output for the same tokenizer files. */
+export const TOKENIZE_VERSION = 'bos-eos-truncate-keep-eos-v1';
+
 interface TokenizerFiles {
   readonly dir: string;
   readonly tokenizer: string;
   readonly config: string;
+}
+
+/** The optional `tokenizer_config.json` of a model folder (context length, special tokens). */
+export function tokenizerConfigPath(dir: string): string {
+  return join(dir, 'tokenizer_config.json');
+}
+
+function readTokenizerConfig(files: TokenizerFiles): Record<string, unknown> {
+  const cfgPath = tokenizerConfigPath(files.dir);
+  return existsSync(cfgPath) ? (JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>) : {};
 }
 
 /** Context length: tokenizer_config's model_max_length, else the text config's positions, else 77. */
@@ -26,10 +39,17 @@ function contextLength(files: TokenizerFiles, tokConfig: Record<string, unknown>
   return cfg.text_config?.max_position_embeddings ?? 77;
 }
 
+/**
+ * The input-preparation part of a text cache key: truncation policy and context length, read without
+ * loading the tokenizer so that a fully cached run loads nothing.
+ */
+export function textInputVersion(files: TokenizerFiles): string {
+  return `${TOKENIZE_VERSION};context=${contextLength(files, readTokenizerConfig(files))}`;
+}
+
 export async function loadClipTokenizer(files: TokenizerFiles): Promise<ClipTokenizer> {
   const { Tokenizer } = await import('@huggingface/tokenizers');
-  const cfgPath = join(files.dir, 'tokenizer_config.json');
-  const tokConfig = existsSync(cfgPath) ? (JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>) : {};
+  const tokConfig = readTokenizerConfig(files);
   const tok = new Tokenizer(JSON.parse(readFileSync(files.tokenizer, 'utf8')) as object, tokConfig);
   const ctx = contextLength(files, tokConfig);
   const empty = tok.encode('').ids;

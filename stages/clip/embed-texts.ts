@@ -1,7 +1,10 @@
-// `clip/embed-texts`: prompts.jsonl -> CLIP text embeddings (.npy) + index (id, row, text).
+// `clip/embed-texts`: prompts.jsonl -> CLIP text embeddings (.npy) + index (id, row, text), through the
+// per-text cache, so a prompt list that gains a template or a synonym embeds only the new texts.
 import { availableParallelism } from 'node:os';
-import { loadClipModel } from '../../src/clip/model.js';
+import { EmbeddingCache, textHash } from '../../src/clip/cache.js';
+import { configEmbedDim, loadClipModel, towerHash, validateModelFolder } from '../../src/clip/model.js';
 import { MODEL_PARAM_SCHEMA, modelFingerprint, type ModelParams } from '../../src/clip/stage-common.js';
+import { textInputVersion } from '../../src/clip/tokenizer.js';
 import type { EmbeddingIndexRow, PromptRow } from '../../src/formats.js';
 import { readJsonl, writeJsonl } from '../../src/io/jsonl.js';
 import { writeNpy } from '../../src/io/npy.js';
@@ -13,8 +16,9 @@ export interface EmbedTextsParams extends ModelParams {
 
 export default defineStage<EmbedTextsParams>({
   kind: 'clip/embed-texts',
+  // Unchanged by the cache: the outputs are byte-identical with and without it (test/clip/text-cache.test.ts).
   version: '1',
-  description: 'CLIP text embeddings (unnormalised text_embeds) of every prompt',
+  description: 'CLIP text embeddings (unnormalised text_embeds) of every prompt, cached per text',
   params: {
     type: 'object',
     additionalProperties: false,
@@ -37,14 +41,45 @@ export default defineStage<EmbedTextsParams>({
   async run(ctx) {
     const p = ctx.params;
     const prompts = readJsonl<PromptRow>(p.prompts);
-    const model = await loadClipModel(p.model, { dtype: p.dtype, provider: p.provider, towers: ['text'] });
+    const files = validateModelFolder(p.model, p.dtype, ['text']);
+    const cache = new EmbeddingCache(ctx.kindCacheDir, {
+      modelHash: await towerHash(files, 'text', (paths) => ctx.hashFiles(paths)),
+      preprocessVersion: textInputVersion(files),
+      dim: configEmbedDim(files),
+    });
     try {
-      const vecs = await model.embedTexts(prompts.map((r) => r.text), p.batch_size);
-      writeNpy(ctx.output('embeddings'), vecs, [prompts.length, model.embedDim]);
+      // One embedding per distinct text that the cache does not hold yet, in prompt order.
+      const hashes = prompts.map((r) => textHash(r.text));
+      const todo = new Map<string, string>();
+      prompts.forEach((r, i) => {
+        if (!cache.has(hashes[i]) && !todo.has(hashes[i])) todo.set(hashes[i], r.text);
+      });
+      ctx.log(`${prompts.length} prompts: ${prompts.length - todo.size} restored from the cache (${cache.dir}), ${todo.size} to embed`);
+      if (todo.size) {
+        const model = await loadClipModel(p.model, { dtype: p.dtype, provider: p.provider, towers: ['text'] });
+        try {
+          const pending = [...todo];
+          // One batch per call, each put in the cache at once: a killed run keeps every flushed shard.
+          for (let start = 0; start < pending.length; start += p.batch_size) {
+            ctx.signal.throwIfAborted();
+            const batch = pending.slice(start, start + p.batch_size);
+            const vecs = await model.embedTexts(batch.map(([, text]) => text), p.batch_size);
+            batch.forEach(([hash], i) => cache.put(hash, vecs.subarray(i * model.embedDim, (i + 1) * model.embedDim)));
+            ctx.progress({ done: start + batch.length, total: pending.length, unit: 'texts' });
+          }
+        } finally {
+          await model.release();
+        }
+      }
+      cache.flush();
+      const dim = cache.key.dim;
+      const vecs = new Float32Array(prompts.length * dim);
+      hashes.forEach((hash, row) => vecs.set(cache.get(hash)!, row * dim));
+      writeNpy(ctx.output('embeddings'), vecs, [prompts.length, dim]);
       writeJsonl(ctx.output('index'), prompts.map((r, row): EmbeddingIndexRow => ({ id: r.id, row, text: r.text })));
-      ctx.log(`embedded ${prompts.length} prompts`);
+      ctx.log(`wrote ${prompts.length} embeddings: ${todo.size} texts embedded, ${prompts.length - todo.size} prompts restored from the cache`);
     } finally {
-      await model.release();
+      cache.close();
     }
   },
 });
