@@ -1,5 +1,6 @@
-// clip/embed-images and clip/embed-texts end to end on a generated model and generated images: real
-// worker threads (compiled dist/, built by `npm test`), real onnxruntime, real files, the per-image cache.
+// clip/embed-images and clip/embed-texts end to end through the engine on a generated model and generated
+// images: real worker threads (compiled dist/, built by `npm test`), real onnxruntime, real files, the
+// per-image cache in the workspace's kind cache directory.
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,11 +8,11 @@ import { generateClipModel } from '../../src/clip/generate.js';
 import type { EmbeddingIndexRow, ManifestRow, PromptRow } from '../../src/formats.js';
 import { readJsonl, writeJsonl } from '../../src/io/jsonl.js';
 import { readMatrix } from '../../src/io/npy.js';
-import { StageError } from '../../src/stage-api.js';
 import embedImages, { type EmbedImagesParams, type FailedRow } from '../../stages/clip/embed-images.js';
 import embedTexts from '../../stages/clip/embed-texts.js';
 import tinyModel from '../../stages/clip/tiny-model.js';
-import { fileRow, jpegFolder, stageContext, tempDir } from './support.js';
+import { KindRunError, runKind } from '../support/index.js';
+import { fileRow, jpegFolder, tempDir } from './support.js';
 
 let dir: string;
 let model: string;
@@ -32,14 +33,15 @@ const params = (manifest: string, extra: Partial<EmbedImagesParams> = {}): Embed
 async function embed(name: string, manifestRows: ManifestRow[], extra: Partial<EmbedImagesParams> = {}) {
   const manifest = join(dir, `${name}.jsonl`);
   writeJsonl(manifest, manifestRows);
-  const ctx = stageContext(embedImages, params(manifest, extra), dir);
-  await embedImages.run(ctx);
+  // Forced: every call runs the stage (a store hit would run nothing), so what is measured is its own
+  // per-image cache. `dir` is the workspace: one store and one kind cache for the whole file.
+  const run = await runKind(embedImages, params(manifest, extra), { workspace: dir, force: true });
   return {
-    ctx,
-    matrix: readMatrix(ctx.output('embeddings')),
-    index: readJsonl<EmbeddingIndexRow>(ctx.output('index')),
-    failed: readJsonl<FailedRow>(ctx.output('failed')),
-    toEmbed: Number(/(\d+) to embed/.exec(ctx.lines.join('\n'))?.[1]),
+    run,
+    matrix: readMatrix(run.outputs.embeddings),
+    index: readJsonl<EmbeddingIndexRow>(run.outputs.index),
+    failed: readJsonl<FailedRow>(run.outputs.failed),
+    toEmbed: Number(/(\d+) to embed/.exec(run.logs.join('\n'))?.[1]),
   };
 }
 
@@ -64,7 +66,7 @@ describe('clip/embed-images', () => {
     // Cached vectors are the ones a fresh cache computes (batch composition does not matter).
     const fresh = await embed('m2', rows, { batch_size: 5, workers: 0 });
     expect(fresh.toEmbed).toBe(0);
-    rmSync(join(dir, 'kind-cache'), { recursive: true });
+    rmSync(join(dir, 'runs', 'kind-cache'), { recursive: true });
     const recomputed = await embed('m2', rows, { batch_size: 5 });
     expect(recomputed.toEmbed).toBe(12);
     for (let i = 0; i < grown.matrix.data.length; i++) expect(recomputed.matrix.data[i]).toBeCloseTo(grown.matrix.data[i], 4);
@@ -83,8 +85,11 @@ describe('clip/embed-images', () => {
     expect(r.matrix.rows).toBe(3);
     expect(r.failed.map((f) => f.id)).toEqual(['bad/text', 'bad/truncated', 'bad/missing']);
     expect(r.failed[2].error).toMatch(/ENOENT/);
-    expect(r.ctx.lines.join('\n')).toMatch(/3 images failed/);
-    await expect(embed('bad-fail', mixed, { on_error: 'fail' })).rejects.toBeInstanceOf(StageError);
+    expect(r.run.logs.join('\n')).toMatch(/3 images failed/);
+    const failed: unknown = await embed('bad-fail', mixed, { on_error: 'fail' }).catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(KindRunError);
+    // A StageError: the engine shows its hint (another error would get a stack trace there).
+    expect((failed as KindRunError).run.instance.hint).toMatch(/set on_error: skip/);
   });
 
   it('fails clearly when the model folder lacks a file', async () => {
@@ -94,16 +99,14 @@ describe('clip/embed-images', () => {
 
 describe('clip/embed-texts and clip/tiny-model', () => {
   it('embeds prompts with a generated model folder', async () => {
-    const tctx = stageContext(tinyModel, { seed: 1, text_attention_mask: false }, dir);
-    await tinyModel.run(tctx);
+    const tiny = await runKind(tinyModel, { seed: 1, text_attention_mask: false }, { workspace: dir });
     // Same seed, same bytes: the generator is deterministic.
-    expect(readFileSync(join(tctx.output('model'), 'onnx', 'text_model.onnx'))).toEqual(readFileSync(join(model, 'onnx', 'text_model.onnx')));
+    expect(readFileSync(join(tiny.outputs.model, 'onnx', 'text_model.onnx'))).toEqual(readFileSync(join(model, 'onnx', 'text_model.onnx')));
     const prompts: PromptRow[] = ['joy', 'sadness', 'anger'].map((c) => ({ id: `sc/${c}`, kind: 'sc', text: `a photo that seems to express ${c}`, taxonomy: 'webemo6', class: c }));
     writeJsonl(join(dir, 'prompts.jsonl'), prompts);
-    const ctx = stageContext(embedTexts, { prompts: join(dir, 'prompts.jsonl'), model: tctx.output('model'), dtype: 'fp32' as const, provider: 'cpu' as const, batch_size: 2 }, dir);
-    await embedTexts.run(ctx);
-    const m = readMatrix(ctx.output('embeddings'));
+    const texts = await runKind(embedTexts, { prompts: join(dir, 'prompts.jsonl'), model: tiny.outputs.model, dtype: 'fp32', provider: 'cpu', batch_size: 2 }, { workspace: dir });
+    const m = readMatrix(texts.outputs.embeddings);
     expect([m.rows, m.cols]).toEqual([3, 512]);
-    expect(readJsonl<EmbeddingIndexRow>(ctx.output('index'))).toEqual(prompts.map((p, row) => ({ id: p.id, row, text: p.text })));
+    expect(readJsonl<EmbeddingIndexRow>(texts.outputs.index)).toEqual(prompts.map((p, row) => ({ id: p.id, row, text: p.text })));
   });
 });

@@ -28,7 +28,11 @@ function storeFor(dir: string): Store {
   return s;
 }
 
-/** A context for one attempt of `kind` with `params`; outputs go to a fresh directory under `dir`. */
+/**
+ * A context for one attempt of `kind` with `params`; outputs go to a fresh directory under `dir`.
+ * @deprecated Run stages through the engine with `runKind` (test/support/run-kind.ts); kept only until
+ * the last caller (test/clip/text-cache.test.ts) moves over.
+ */
 export function stageContext<P>(kind: StageKind<P>, params: P, dir: string): TestContext<P> {
   const outDir = join(dir, `out-${attempt++}`);
   const kindCacheDir = join(dir, 'kind-cache', kind.kind);

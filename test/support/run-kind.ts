@@ -45,7 +45,8 @@ export class KindRunError extends Error {
   }
 }
 
-export async function runKind<P>(kind: StageKind<P>, params: Readonly<Record<string, unknown>>, opts: KindRunOptions = {}): Promise<KindRun> {
+/** `params` is the stage's `with:`; the engine validates it (and applies defaults) against `kind.params`. */
+export async function runKind<P>(kind: StageKind<P>, params: object, opts: KindRunOptions = {}): Promise<KindRun> {
   const workspace = opts.workspace ?? mkdtempSync(join(tmpdir(), 'pipe-kind-'));
   // JSON is YAML: params written as they are, no quoting rules to get wrong.
   writeFileSync(join(workspace, 'pipeline.yaml'), JSON.stringify({ stages: { [STAGE]: { uses: kind.kind, with: params } } }, null, 2));
