@@ -1,66 +1,14 @@
-// Test helpers for the CLIP stages: a StageContext over real directories and the engine's real
-// stat-keyed hash cache, and deterministic synthetic JPEG folders written with sharp.
+// Test helpers for the CLIP stages: temporary directories and deterministic synthetic JPEG folders
+// written with sharp. The stages themselves run through the engine (test/support/run-kind.ts).
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { ManifestRow } from '../../src/formats.js';
-import { HashCache } from '../../src/hash/cache.js';
-import type { StageContext, StageKind } from '../../src/stage-api.js';
-import { openStore, type Store } from '../../src/store/index.js';
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `pipe-${prefix}-`));
-}
-
-export interface TestContext<P> extends StageContext<P> {
-  readonly lines: string[];
-  readonly outDir: string;
-}
-
-let attempt = 0;
-const stores = new Map<string, Store>();
-/** One store per test directory, like one per workspace. */
-function storeFor(dir: string): Store {
-  let s = stores.get(dir);
-  if (!s) stores.set(dir, (s = openStore(join(dir, 'store.db'))));
-  return s;
-}
-
-/**
- * A context for one attempt of `kind` with `params`; outputs go to a fresh directory under `dir`.
- * @deprecated Run stages through the engine with `runKind` (test/support/run-kind.ts); kept only until
- * the last caller (test/clip/text-cache.test.ts) moves over.
- */
-export function stageContext<P>(kind: StageKind<P>, params: P, dir: string): TestContext<P> {
-  const outDir = join(dir, `out-${attempt++}`);
-  const kindCacheDir = join(dir, 'kind-cache', kind.kind);
-  mkdirSync(outDir, { recursive: true });
-  mkdirSync(kindCacheDir, { recursive: true });
-  const lines: string[] = [];
-  const hashes = new HashCache(storeFor(dir));
-  return {
-    params,
-    matrix: {},
-    instanceId: kind.kind.replace('/', '-'),
-    run: { id: 0, pipelineFile: '(test harness)', pipelineHash: '', codeVersion: 'test' },
-    workspace: dir,
-    outDir,
-    lines,
-    output: (name) => join(outDir, kind.outputs[name].path),
-    resumeDir: join(dir, 'resume'),
-    kindCacheDir,
-    signal: new AbortController().signal,
-    log: (line) => lines.push(line),
-    progress: () => undefined,
-    metric: () => undefined,
-    async hashFiles(paths) {
-      const out = paths.map((p) => hashes.hashPath(p));
-      hashes.flush();
-      return out;
-    },
-  };
 }
 
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');

@@ -1,5 +1,6 @@
-// The per-text cache of clip/embed-texts on generated model folders: real onnxruntime, real files, the
-// real kind cache directory. Outputs must be byte-identical to embedding every prompt without a cache.
+// The per-text cache of clip/embed-texts on generated model folders, run through the engine: real
+// onnxruntime, real files, the real kind cache directory. Outputs must be byte-identical to embedding
+// every prompt without a cache.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +10,8 @@ import type { EmbeddingIndexRow, PromptRow } from '../../src/formats.js';
 import { readJsonl, writeJsonl } from '../../src/io/jsonl.js';
 import { readMatrix } from '../../src/io/npy.js';
 import embedTexts from '../../stages/clip/embed-texts.js';
-import { stageContext, tempDir } from './support.js';
+import { runKind } from '../support/index.js';
+import { tempDir } from './support.js';
 
 let dir: string;
 let modelA: string;
@@ -36,13 +38,14 @@ const PROMPTS: PromptRow[] = [
 async function embed(name: string, prompts: PromptRow[], model = modelA, batchSize = 3) {
   const file = join(dir, `${name}.jsonl`);
   writeJsonl(file, prompts);
-  const ctx = stageContext(embedTexts, { prompts: file, model, dtype: 'fp32' as const, provider: 'cpu' as const, batch_size: batchSize }, dir);
-  await embedTexts.run(ctx);
-  const log = ctx.lines.join('\n');
+  // Forced: every call runs the stage (a store hit would run nothing), so what is measured is its own
+  // per-text cache. `dir` is the workspace: one store and one kind cache for the whole file.
+  const run = await runKind(embedTexts, { prompts: file, model, dtype: 'fp32', provider: 'cpu', batch_size: batchSize }, { workspace: dir, force: true });
+  const log = run.logs.join('\n');
   return {
-    ctx,
-    bytes: readFileSync(ctx.output('embeddings')),
-    index: readJsonl<EmbeddingIndexRow>(ctx.output('index')),
+    run,
+    bytes: readFileSync(run.outputs.embeddings),
+    index: readJsonl<EmbeddingIndexRow>(run.outputs.index),
     embedded: Number(/(\d+) texts embedded/.exec(log)?.[1]),
     restored: Number(/(\d+) prompts restored/.exec(log)?.[1]),
   };
@@ -63,7 +66,7 @@ describe('clip/embed-texts per-text cache', () => {
     const first = await embed('p1', PROMPTS);
     expect(first.embedded).toBe(PROMPTS.length - 1); // the duplicate text is embedded once
     expect(first.index).toEqual(PROMPTS.map((p, row) => ({ id: p.id, row, text: p.text })));
-    const m = readMatrix(first.ctx.output('embeddings'));
+    const m = readMatrix(first.run.outputs.embeddings);
     expect([m.rows, m.cols]).toEqual([PROMPTS.length, 512]);
     expect(m.data).toEqual(await uncached(PROMPTS));
 
@@ -75,20 +78,20 @@ describe('clip/embed-texts per-text cache', () => {
     const grown = [...PROMPTS.slice(0, 3), prompt('sc/delight', 'a photo that seems to express delight'), ...PROMPTS.slice(3)];
     const g = await embed('p2', grown);
     expect([g.embedded, g.restored]).toEqual([1, grown.length - 1]);
-    expect(readMatrix(g.ctx.output('embeddings')).data).toEqual(await uncached(grown));
+    expect(readMatrix(g.run.outputs.embeddings).data).toEqual(await uncached(grown));
   });
 
   it('a different model, or a different context length, embeds every text again', async () => {
     await embed('p1', PROMPTS);
     const other = await embed('p1', PROMPTS, modelB);
     expect(other.embedded).toBe(PROMPTS.length - 1);
-    expect(readMatrix(other.ctx.output('embeddings')).data).toEqual(await uncached(PROMPTS, modelB));
+    expect(readMatrix(other.run.outputs.embeddings).data).toEqual(await uncached(PROMPTS, modelB));
 
     // Same ONNX file and tokenizer.json, shorter context (truncates the long caption differently).
     const cfg = join(modelB, 'tokenizer_config.json');
     writeFileSync(cfg, JSON.stringify({ ...(JSON.parse(readFileSync(cfg, 'utf8')) as object), model_max_length: 16 }));
     const shorter = await embed('p1', PROMPTS, modelB);
     expect(shorter.embedded).toBe(PROMPTS.length - 1);
-    expect(readMatrix(shorter.ctx.output('embeddings')).data).toEqual(await uncached(PROMPTS, modelB));
+    expect(readMatrix(shorter.run.outputs.embeddings).data).toEqual(await uncached(PROMPTS, modelB));
   });
 });
