@@ -9,7 +9,7 @@ import type { Json, StageKind } from '../stage-api.js';
 import { collectRefs, InterpolationError, resolveValue } from './interpolate.js';
 import { knownKinds, loadKind, newAjv, outputNames, paramsValidator } from './kinds.js';
 import { Locator, type JsonPath } from './locate.js';
-import { envValue, matchUpstream, paramValue, resolveInstance } from './resolve.js';
+import { envValue, matchUpstream, paramValue, resolveInstance, type ResolveScope } from './resolve.js';
 import schema from './schema.json' with { type: 'json' };
 import type { Diagnostic, Instance, Pipeline, Scalar, StageDecl } from './types.js';
 
@@ -140,251 +140,42 @@ export function instanceId(stage: string, matrix: Readonly<Record<string, Scalar
   return parts.length ? `${stage}@${parts.join(',')}` : stage;
 }
 
+/** Where diagnostics go while one file loads: `report` locates a JSON path in the YAML source. */
+interface Ctx {
+  readonly relFile: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly diags: Diagnostic[];
+  report(path: JsonPath, key: boolean, message: string, hint?: string): void;
+}
+
+type Parsed = { ok: true; raw: { [k: string]: Json }; ctx: Ctx } | { ok: false; diagnostics: Diagnostic[] };
+
 export async function loadPipeline(fileArg: string, opts: LoadOptions): Promise<LoadResult> {
   const workspace = resolve(opts.workspace);
   const file = resolve(workspace, fileArg);
   const relFile = relative(workspace, file) || file;
-  const env = opts.env ?? process.env;
-  const diags: Diagnostic[] = [];
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    return { ok: false, diagnostics: [{ file: relFile, line: 0, col: 0, message: `cannot read ${relFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, hint: 'check the path (relative to the workspace)' }] };
-  }
-
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length) {
-    for (const e of doc.errors) {
-      const p = lines.linePos(e.pos[0]);
-      diags.push({
-        file: relFile,
-        line: p.line,
-        col: p.col,
-        message: e.message.split('\n')[0],
-        hint: e.code === 'DUPLICATE_KEY' ? 'each key (stage id, param, field) may appear once: rename or merge the duplicate' : 'fix the YAML syntax at this position',
-      });
-    }
-    return { ok: false, diagnostics: diags };
-  }
-  const loc = new Locator(doc, lines);
-  const report = (path: JsonPath, key: boolean, message: string, hint?: string) => {
-    const p = loc.at(path, key);
-    diags.push({ file: relFile, line: p.line, col: p.col, message, ...(hint ? { hint } : {}) });
-  };
-  const raw = doc.toJS() as unknown;
-  if (!isRecord(raw)) {
-    report([], false, 'a pipeline file must be a map with a "stages:" key', 'see docs/pipeline-format.md');
-    return { ok: false, diagnostics: diags };
-  }
+  const parsed = parseSource(file, relFile, opts.env ?? process.env);
+  if (!parsed.ok) return parsed;
+  const { raw, ctx } = parsed;
   validatePipeline ??= newAjv().compile(schema);
-  if (!validatePipeline(structuredClone(raw))) ajvDiagnostics(validatePipeline.errors ?? [], [], report);
+  if (!validatePipeline(structuredClone(raw))) ajvDiagnostics(validatePipeline.errors ?? [], [], ctx.report);
 
-  // Params: defaults, --set overrides, then environment references.
-  const params: { [k: string]: Json } = isRecord(raw.params) ? structuredClone(raw.params) : {};
-  const overridden = applySets(params, opts.sets ?? [], diags);
-  for (const [name, value] of Object.entries(params)) {
-    if (overridden.has(name)) continue;
-    const { refs, errors } = collectRefs(value, ['params', name]);
-    for (const { error, path } of errors) report(path, false, `${dotted(path)}: ${error.message}`, error.hint);
-    if (errors.length) continue;
-    const bad = refs.find((r) => r.ref.root !== 'env');
-    if (bad) {
-      report(bad.path, false, `${dotted(bad.path)}: a param may only reference \${env...}`, 'put derived values in the stages that use them');
-      continue;
-    }
-    try {
-      params[name] = resolveValue(value, (ref) => (ref.root === 'env' ? envValue(env, ref.name, ref.fallback) : null));
-    } catch (e) {
-      if (!(e instanceof InterpolationError)) throw e;
-      report(['params', name], false, `params.${name}: ${e.message}`, e.hint);
-    }
-  }
-
-  // Stages: shape, kinds, matrix.
+  const params = resolveParams(raw, opts.sets ?? [], ctx);
   const stageEntries = isRecord(raw.stages) ? Object.entries(raw.stages).filter(([, s]) => isRecord(s)) : [];
   const stages: StageDecl[] = stageEntries.map(([name, s]) => ({ ...(s as object), name }) as StageDecl);
   const stageByName = new Map(stages.map((s) => [s.name, s]));
-  const kinds = new Map<string, StageKind<unknown>>();
-  await Promise.all(
-    stages.map(async (s) => {
-      const at = ['stages', s.name];
-      if ((s.uses === undefined) === (s.run === undefined)) {
-        report(at, true, `stages.${s.name}: a stage needs exactly one of "uses" (a built-in kind) or "run" (a command)`, s.uses ? 'remove run: or uses:' : 'add uses: KIND or run: [program, args...]');
-        return;
-      }
-      if (typeof s.uses === 'string') {
-        for (const f of ['run', 'deps', 'outs', 'shell', 'env'] as const)
-          if (s[f] !== undefined) report([...at, f], true, `stages.${s.name}.${f}: applies only to command stages (run:)`, 'remove it; built-in kinds declare their inputs in with:');
-        const kind = opts.kinds?.[s.uses] ?? (await loadKind(s.uses));
-        if (!kind) {
-          const all = [...new Set([...knownKinds(), ...Object.keys(opts.kinds ?? {})])].sort();
-          report([...at, 'uses'], false, `stages.${s.name}.uses: unknown stage kind "${s.uses}"`, all.length ? `known kinds: ${all.join(', ')}` : 'no built-in kinds are registered (src/stage-registry.ts)');
-        } else kinds.set(s.name, kind);
-      } else if (s.run !== undefined) {
-        if (s.with !== undefined) report([...at, 'with'], true, `stages.${s.name}.with: applies only to built-in kinds (uses:)`, 'pass values to a command through run: arguments or env:');
-        if (typeof s.run === 'string' && s.shell !== true)
-          report([...at, 'run'], false, `stages.${s.name}.run: a single string needs "shell: true"`, 'write run as a list [program, arg, ...] (no shell), or add shell: true to run it with /bin/sh');
-        if (Array.isArray(s.run) && s.shell === true)
-          report([...at, 'run'], false, `stages.${s.name}.run: with "shell: true", run must be one string`, 'write the command line as one string, or drop shell: true');
-      }
-    }),
-  );
+  const kinds = await checkStageForms(stages, opts.kinds, ctx);
+  const matrices = expandMatrices(stages, params, ctx);
+  const stageDeps = stageGraph(stages, stageByName, kinds, params, ctx);
+  const order = topologicalOrder(stages, stageDeps, ctx);
+  if (ctx.diags.length) return { ok: false, diagnostics: dedupe(ctx.diags) };
 
-  const byStage = new Map<string, Instance[]>();
-  const matrices = new Map<string, Record<string, Scalar>[]>();
-  for (const s of stages) {
-    const axes: [string, Scalar[]][] = [];
-    let ok = true;
-    for (const [axis, spec] of Object.entries(isRecord(s.matrix) ? s.matrix : {})) {
-      const at = ['stages', s.name, 'matrix', axis];
-      let values: Json;
-      try {
-        values = resolveValue(spec, (ref) => (ref.root === 'params' ? paramValue(params, ref.name, ref.path) : bad(ref.root)));
-      } catch (e) {
-        if (!(e instanceof InterpolationError)) throw e;
-        report(at, false, `stages.${s.name}.matrix.${axis}: ${e.message}`, e.hint);
-        ok = false;
-        continue;
-      }
-      // Literal lists are checked by the schema; a param's value is checked here.
-      if (typeof spec === 'string' && (!Array.isArray(values) || values.length === 0 || values.some((v) => v === null || typeof v === 'object'))) {
-        report(at, false, `stages.${s.name}.matrix.${axis}: must be a non-empty list of strings, numbers or booleans`, `the param ${spec} holds ${JSON.stringify(values)}`);
-        ok = false;
-        continue;
-      }
-      if (!Array.isArray(values) || values.length === 0) {
-        ok = false;
-        continue;
-      }
-      if (values.some((v) => v === null || typeof v === 'object')) {
-        report(at, false, `stages.${s.name}.matrix.${axis}: a value references a list or map`, 'matrix values must be strings, numbers or booleans');
-        ok = false;
-        continue;
-      }
-      axes.push([axis, values as Scalar[]]);
-    }
-    if (ok) matrices.set(s.name, cartesian(axes));
-  }
-
-  // References and the stage graph.
-  const stageDeps = new Map<string, Set<string>>();
-  for (const s of stages) {
-    const deps = new Set<string>();
-    stageDeps.set(s.name, deps);
-    const axes = new Set(Object.keys(isRecord(s.matrix) ? s.matrix : {}));
-    const fields: [string, Json | undefined][] = [
-      ['with', s.with],
-      ['run', s.run],
-      ['deps', s.deps],
-      ['outs', s.outs as Json | undefined],
-      ['env', s.env as Json | undefined],
-    ];
-    for (const [field, value] of fields) {
-      const { refs, errors } = collectRefs(value ?? null, ['stages', s.name, field]);
-      for (const { error, path } of errors) report(path, false, `${dotted(path)}: ${error.message}`, error.hint);
-      for (const { ref, path } of refs) {
-        const where = dotted(path);
-        if (ref.root === 'params') {
-          try {
-            paramValue(params, ref.name, ref.path);
-          } catch (e) {
-            if (!(e instanceof InterpolationError)) throw e;
-            report(path, false, `${where}: ${e.message}`, e.hint);
-          }
-        }
-        else if (ref.root === 'matrix' && !axes.has(ref.axis))
-          report(path, false, `${where}: unknown matrix axis "${ref.axis}"`, axes.size ? `axes of ${s.name}: ${[...axes].join(', ')}` : `stage ${s.name} has no matrix: add matrix: { ${ref.axis}: [...] }`);
-        else if (ref.root === 'env' && ref.fallback === undefined && !env[ref.name])
-          report(path, false, `${where}: environment variable ${ref.name} is not set`, `export ${ref.name}=..., or write \${env.${ref.name}:-default}`);
-        else if (ref.root === 'outs' && (field === 'with' || field === 'outs' || !(s.outs && ref.name in s.outs)))
-          report(path, false, `${where}: unknown output "${ref.name}" in \${outs.${ref.name}}`, s.outs ? `declared outs: ${Object.keys(s.outs).join(', ')}` : 'declare it under outs: { NAME: file }');
-        else if (ref.root === 'stages') {
-          const up = stageByName.get(ref.stage);
-          if (!up) report(path, false, `${where}: unknown stage "${ref.stage}"`, `stages: ${stages.map((x) => x.name).join(', ')}`);
-          else if (up.uses && !kinds.has(up.name)) deps.add(up.name);
-          else {
-            const outs = outputNames(up, kinds.get(up.name));
-            if (!outs.includes(ref.output)) report(path, false, `${where}: stage "${ref.stage}" has no output "${ref.output}"`, `outputs of ${ref.stage}: ${outs.join(', ') || 'none'}`);
-            deps.add(up.name);
-          }
-        }
-      }
-    }
-    (Array.isArray(s.needs) ? s.needs : []).forEach((n, i) => {
-      if (!stageByName.has(n)) report(['stages', s.name, 'needs', i], false, `stages.${s.name}.needs: unknown stage "${n}"`, `stages: ${stages.map((x) => x.name).join(', ')}`);
-      else deps.add(n);
-    });
-  }
-
-  // Cycles, named: DFS over the stage graph.
-  const order: string[] = [];
-  const state = new Map<string, 'open' | 'done'>();
-  const stack: string[] = [];
-  const visit = (n: string): void => {
-    if (state.get(n) === 'done') return;
-    if (state.get(n) === 'open') {
-      const cycle = [...stack.slice(stack.indexOf(n)), n];
-      report(['stages', n], true, `dependency cycle: ${cycle.join(' -> ')}`, 'remove one of these references or needs: entries');
-      return;
-    }
-    state.set(n, 'open');
-    stack.push(n);
-    for (const d of stageDeps.get(n) ?? []) visit(d);
-    stack.pop();
-    state.set(n, 'done');
-    order.push(n);
-  };
-  for (const s of stages) visit(s.name);
-
-  if (diags.length) return { ok: false, diagnostics: dedupe(diags) };
-
-  // Instances, in stage topological order.
-  const instances: Instance[] = [];
-  const byId = new Map<string, Instance>();
-  for (const name of order) {
-    const s = stageByName.get(name)!;
-    for (const m of matrices.get(name) ?? [{}]) {
-      const id = instanceId(name, m);
-      const upstream = new Set<string>();
-      for (const d of stageDeps.get(name) ?? []) for (const u of matchUpstream(byStage, m, d).instances) upstream.add(u.id);
-      const inst: Instance = { id, stage: s, matrix: m, ...(kinds.has(name) ? { kind: kinds.get(name) } : {}), upstream: [...upstream].sort() };
-      if (byId.has(id)) {
-        report(['stages', name, 'matrix'], false, `stages.${name}: two matrix points give the same instance id "${id}"`, 'make the axis values distinct as text (e.g. 1 and "1" collide)');
-        continue;
-      }
-      byId.set(id, inst);
-      instances.push(inst);
-      const list = byStage.get(name) ?? [];
-      list.push(inst);
-      byStage.set(name, list);
-    }
-  }
-
-  // Each built-in stage's with: against its kind's params schema, per instance (values resolved; a
-  // stage output stands in as a placeholder path).
-  const scope = { params, byStage, env };
+  const { instances, byId, byStage } = buildInstances(order, stageByName, matrices, stageDeps, kinds, ctx);
+  checkKindParams(instances, { params, byStage, env: ctx.env }, ctx);
   for (const inst of instances) {
-    if (!inst.kind) continue;
-    const base: JsonPath = ['stages', inst.stage.name, 'with'];
-    let value: Json;
-    try {
-      value = resolveInstance(scope, inst, inst.stage.with ?? {}, {
-        output: (u, o) => `/placeholder/${u.id}/${o}`,
-      });
-    } catch (e) {
-      if (!(e instanceof InterpolationError)) throw e;
-      report(base, true, `${inst.id}: ${e.message}`, e.hint);
-      continue;
-    }
-    const validate = paramsValidator(inst.kind);
-    if (!validate(value)) ajvDiagnostics(validate.errors ?? [], base, report);
+    for (const u of inst.upstream) if (!byId.has(u)) ctx.report(['stages', inst.stage.name], true, `${inst.id}: upstream ${u} is missing`, 'check matrix values');
   }
-  for (const inst of instances) {
-    for (const u of inst.upstream) if (!byId.has(u)) report(['stages', inst.stage.name], true, `${inst.id}: upstream ${u} is missing`, 'check matrix values');
-  }
-  if (diags.length) return { ok: false, diagnostics: dedupe(diags) };
+  if (ctx.diags.length) return { ok: false, diagnostics: dedupe(ctx.diags) };
 
   return {
     ok: true,
@@ -400,6 +191,286 @@ export async function loadPipeline(fileArg: string, opts: LoadOptions): Promise<
       byStage,
     },
   };
+}
+
+/** Reads and parses the YAML, keeping source positions for every later diagnostic. */
+function parseSource(file: string, relFile: string, env: NodeJS.ProcessEnv): Parsed {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    return { ok: false, diagnostics: [{ file: relFile, line: 0, col: 0, message: `cannot read ${relFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, hint: 'check the path (relative to the workspace)' }] };
+  }
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length) {
+    return {
+      ok: false,
+      diagnostics: doc.errors.map((e) => {
+        const p = lines.linePos(e.pos[0]);
+        return {
+          file: relFile,
+          line: p.line,
+          col: p.col,
+          message: e.message.split('\n')[0],
+          hint: e.code === 'DUPLICATE_KEY' ? 'each key (stage id, param, field) may appear once: rename or merge the duplicate' : 'fix the YAML syntax at this position',
+        };
+      }),
+    };
+  }
+  const loc = new Locator(doc, lines);
+  const diags: Diagnostic[] = [];
+  const ctx: Ctx = {
+    relFile,
+    env,
+    diags,
+    report(path, key, message, hint) {
+      const p = loc.at(path, key);
+      diags.push({ file: relFile, line: p.line, col: p.col, message, ...(hint ? { hint } : {}) });
+    },
+  };
+  const raw = doc.toJS() as unknown;
+  if (!isRecord(raw)) {
+    ctx.report([], false, 'a pipeline file must be a map with a "stages:" key', 'see docs/pipeline-format.md');
+    return { ok: false, diagnostics: diags };
+  }
+  return { ok: true, raw, ctx };
+}
+
+/** Params: defaults, --set overrides, then environment references. */
+function resolveParams(raw: { [k: string]: Json }, sets: readonly string[], ctx: Ctx): { [k: string]: Json } {
+  const params: { [k: string]: Json } = isRecord(raw.params) ? structuredClone(raw.params) : {};
+  const overridden = applySets(params, sets, ctx.diags);
+  for (const [name, value] of Object.entries(params)) {
+    if (overridden.has(name)) continue;
+    const { refs, errors } = collectRefs(value, ['params', name]);
+    for (const { error, path } of errors) ctx.report(path, false, `${dotted(path)}: ${error.message}`, error.hint);
+    if (errors.length) continue;
+    const bad = refs.find((r) => r.ref.root !== 'env');
+    if (bad) {
+      ctx.report(bad.path, false, `${dotted(bad.path)}: a param may only reference \${env...}`, 'put derived values in the stages that use them');
+      continue;
+    }
+    try {
+      params[name] = resolveValue(value, (ref) => (ref.root === 'env' ? envValue(ctx.env, ref.name, ref.fallback) : null));
+    } catch (e) {
+      if (!(e instanceof InterpolationError)) throw e;
+      ctx.report(['params', name], false, `params.${name}: ${e.message}`, e.hint);
+    }
+  }
+  return params;
+}
+
+/** Each stage is either a built-in kind or a command, with the fields that fit; loads the kinds. */
+async function checkStageForms(
+  stages: readonly StageDecl[],
+  extraKinds: LoadOptions['kinds'],
+  ctx: Ctx,
+): Promise<Map<string, StageKind<unknown>>> {
+  const kinds = new Map<string, StageKind<unknown>>();
+  await Promise.all(
+    stages.map(async (s) => {
+      const at = ['stages', s.name];
+      if ((s.uses === undefined) === (s.run === undefined)) {
+        ctx.report(at, true, `stages.${s.name}: a stage needs exactly one of "uses" (a built-in kind) or "run" (a command)`, s.uses ? 'remove run: or uses:' : 'add uses: KIND or run: [program, args...]');
+        return;
+      }
+      if (typeof s.uses === 'string') {
+        for (const f of ['run', 'deps', 'outs', 'shell', 'env'] as const)
+          if (s[f] !== undefined) ctx.report([...at, f], true, `stages.${s.name}.${f}: applies only to command stages (run:)`, 'remove it; built-in kinds declare their inputs in with:');
+        const kind = extraKinds?.[s.uses] ?? (await loadKind(s.uses));
+        if (!kind) {
+          const all = [...new Set([...knownKinds(), ...Object.keys(extraKinds ?? {})])].sort();
+          ctx.report([...at, 'uses'], false, `stages.${s.name}.uses: unknown stage kind "${s.uses}"`, all.length ? `known kinds: ${all.join(', ')}` : 'no built-in kinds are registered (src/stage-registry.ts)');
+        } else kinds.set(s.name, kind);
+      } else if (s.run !== undefined) {
+        if (s.with !== undefined) ctx.report([...at, 'with'], true, `stages.${s.name}.with: applies only to built-in kinds (uses:)`, 'pass values to a command through run: arguments or env:');
+        if (typeof s.run === 'string' && s.shell !== true)
+          ctx.report([...at, 'run'], false, `stages.${s.name}.run: a single string needs "shell: true"`, 'write run as a list [program, arg, ...] (no shell), or add shell: true to run it with /bin/sh');
+        if (Array.isArray(s.run) && s.shell === true)
+          ctx.report([...at, 'run'], false, `stages.${s.name}.run: with "shell: true", run must be one string`, 'write the command line as one string, or drop shell: true');
+      }
+    }),
+  );
+  return kinds;
+}
+
+/** Each stage's matrix points (the cartesian product of its axes); a stage with a bad axis has none. */
+function expandMatrices(stages: readonly StageDecl[], params: { [k: string]: Json }, ctx: Ctx): Map<string, Record<string, Scalar>[]> {
+  const matrices = new Map<string, Record<string, Scalar>[]>();
+  for (const s of stages) {
+    const axes: [string, Scalar[]][] = [];
+    let ok = true;
+    for (const [axis, spec] of Object.entries(isRecord(s.matrix) ? s.matrix : {})) {
+      const values = axisValues(s.name, axis, spec, params, ctx);
+      if (values) axes.push([axis, values]);
+      else ok = false;
+    }
+    if (ok) matrices.set(s.name, cartesian(axes));
+  }
+  return matrices;
+}
+
+function axisValues(stage: string, axis: string, spec: Json, params: { [k: string]: Json }, ctx: Ctx): Scalar[] | undefined {
+  const at = ['stages', stage, 'matrix', axis];
+  let values: Json;
+  try {
+    values = resolveValue(spec, (ref) => (ref.root === 'params' ? paramValue(params, ref.name, ref.path) : bad(ref.root)));
+  } catch (e) {
+    if (!(e instanceof InterpolationError)) throw e;
+    ctx.report(at, false, `stages.${stage}.matrix.${axis}: ${e.message}`, e.hint);
+    return undefined;
+  }
+  // Literal lists are checked by the schema; a param's value is checked here.
+  if (typeof spec === 'string' && (!Array.isArray(values) || values.length === 0 || values.some((v) => v === null || typeof v === 'object'))) {
+    ctx.report(at, false, `stages.${stage}.matrix.${axis}: must be a non-empty list of strings, numbers or booleans`, `the param ${spec} holds ${JSON.stringify(values)}`);
+    return undefined;
+  }
+  if (!Array.isArray(values) || values.length === 0) return undefined;
+  if (values.some((v) => v === null || typeof v === 'object')) {
+    ctx.report(at, false, `stages.${stage}.matrix.${axis}: a value references a list or map`, 'matrix values must be strings, numbers or booleans');
+    return undefined;
+  }
+  return values as Scalar[];
+}
+
+/** Checks every reference of every stage and returns, per stage, the stages it reads from or needs. */
+function stageGraph(
+  stages: readonly StageDecl[],
+  stageByName: ReadonlyMap<string, StageDecl>,
+  kinds: ReadonlyMap<string, StageKind<unknown>>,
+  params: { [k: string]: Json },
+  ctx: Ctx,
+): Map<string, Set<string>> {
+  const stageDeps = new Map<string, Set<string>>();
+  const stageList = () => stages.map((x) => x.name).join(', ');
+  for (const s of stages) {
+    const deps = new Set<string>();
+    stageDeps.set(s.name, deps);
+    const axes = new Set(Object.keys(isRecord(s.matrix) ? s.matrix : {}));
+    const fields: [string, Json | undefined][] = [
+      ['with', s.with],
+      ['run', s.run],
+      ['deps', s.deps],
+      ['outs', s.outs as Json | undefined],
+      ['env', s.env as Json | undefined],
+    ];
+    for (const [field, value] of fields) {
+      const { refs, errors } = collectRefs(value ?? null, ['stages', s.name, field]);
+      for (const { error, path } of errors) ctx.report(path, false, `${dotted(path)}: ${error.message}`, error.hint);
+      for (const { ref, path } of refs) {
+        const where = dotted(path);
+        if (ref.root === 'params') {
+          try {
+            paramValue(params, ref.name, ref.path);
+          } catch (e) {
+            if (!(e instanceof InterpolationError)) throw e;
+            ctx.report(path, false, `${where}: ${e.message}`, e.hint);
+          }
+        }
+        else if (ref.root === 'matrix' && !axes.has(ref.axis))
+          ctx.report(path, false, `${where}: unknown matrix axis "${ref.axis}"`, axes.size ? `axes of ${s.name}: ${[...axes].join(', ')}` : `stage ${s.name} has no matrix: add matrix: { ${ref.axis}: [...] }`);
+        else if (ref.root === 'env' && ref.fallback === undefined && !ctx.env[ref.name])
+          ctx.report(path, false, `${where}: environment variable ${ref.name} is not set`, `export ${ref.name}=..., or write \${env.${ref.name}:-default}`);
+        else if (ref.root === 'outs' && (field === 'with' || field === 'outs' || !(s.outs && ref.name in s.outs)))
+          ctx.report(path, false, `${where}: unknown output "${ref.name}" in \${outs.${ref.name}}`, s.outs ? `declared outs: ${Object.keys(s.outs).join(', ')}` : 'declare it under outs: { NAME: file }');
+        else if (ref.root === 'stages') {
+          const up = stageByName.get(ref.stage);
+          if (!up) ctx.report(path, false, `${where}: unknown stage "${ref.stage}"`, `stages: ${stageList()}`);
+          else if (up.uses && !kinds.has(up.name)) deps.add(up.name);
+          else {
+            const outs = outputNames(up, kinds.get(up.name));
+            if (!outs.includes(ref.output)) ctx.report(path, false, `${where}: stage "${ref.stage}" has no output "${ref.output}"`, `outputs of ${ref.stage}: ${outs.join(', ') || 'none'}`);
+            deps.add(up.name);
+          }
+        }
+      }
+    }
+    (Array.isArray(s.needs) ? s.needs : []).forEach((n, i) => {
+      if (!stageByName.has(n)) ctx.report(['stages', s.name, 'needs', i], false, `stages.${s.name}.needs: unknown stage "${n}"`, `stages: ${stageList()}`);
+      else deps.add(n);
+    });
+  }
+  return stageDeps;
+}
+
+/** Stages upstream first (DFS); each cycle is reported with its members. */
+function topologicalOrder(stages: readonly StageDecl[], stageDeps: ReadonlyMap<string, Set<string>>, ctx: Ctx): string[] {
+  const order: string[] = [];
+  const state = new Map<string, 'open' | 'done'>();
+  const stack: string[] = [];
+  const visit = (n: string): void => {
+    if (state.get(n) === 'done') return;
+    if (state.get(n) === 'open') {
+      const cycle = [...stack.slice(stack.indexOf(n)), n];
+      ctx.report(['stages', n], true, `dependency cycle: ${cycle.join(' -> ')}`, 'remove one of these references or needs: entries');
+      return;
+    }
+    state.set(n, 'open');
+    stack.push(n);
+    for (const d of stageDeps.get(n) ?? []) visit(d);
+    stack.pop();
+    state.set(n, 'done');
+    order.push(n);
+  };
+  for (const s of stages) visit(s.name);
+  return order;
+}
+
+/** Instances, in stage topological order, each with the upstream instances its matrix point matches. */
+function buildInstances(
+  order: readonly string[],
+  stageByName: ReadonlyMap<string, StageDecl>,
+  matrices: ReadonlyMap<string, Record<string, Scalar>[]>,
+  stageDeps: ReadonlyMap<string, Set<string>>,
+  kinds: ReadonlyMap<string, StageKind<unknown>>,
+  ctx: Ctx,
+): { instances: Instance[]; byId: Map<string, Instance>; byStage: Map<string, Instance[]> } {
+  const instances: Instance[] = [];
+  const byId = new Map<string, Instance>();
+  const byStage = new Map<string, Instance[]>();
+  for (const name of order) {
+    const s = stageByName.get(name)!;
+    for (const m of matrices.get(name) ?? [{}]) {
+      const id = instanceId(name, m);
+      const upstream = new Set<string>();
+      for (const d of stageDeps.get(name) ?? []) for (const u of matchUpstream(byStage, m, d).instances) upstream.add(u.id);
+      const inst: Instance = { id, stage: s, matrix: m, ...(kinds.has(name) ? { kind: kinds.get(name) } : {}), upstream: [...upstream].sort() };
+      if (byId.has(id)) {
+        ctx.report(['stages', name, 'matrix'], false, `stages.${name}: two matrix points give the same instance id "${id}"`, 'make the axis values distinct as text (e.g. 1 and "1" collide)');
+        continue;
+      }
+      byId.set(id, inst);
+      instances.push(inst);
+      const list = byStage.get(name) ?? [];
+      list.push(inst);
+      byStage.set(name, list);
+    }
+  }
+  return { instances, byId, byStage };
+}
+
+/**
+ * Each built-in stage's with: against its kind's params schema, per instance (values resolved; a
+ * stage output stands in as a placeholder path).
+ */
+function checkKindParams(instances: readonly Instance[], scope: ResolveScope, ctx: Ctx): void {
+  for (const inst of instances) {
+    if (!inst.kind) continue;
+    const base: JsonPath = ['stages', inst.stage.name, 'with'];
+    let value: Json;
+    try {
+      value = resolveInstance(scope, inst, inst.stage.with ?? {}, {
+        output: (u, o) => `/placeholder/${u.id}/${o}`,
+      });
+    } catch (e) {
+      if (!(e instanceof InterpolationError)) throw e;
+      ctx.report(base, true, `${inst.id}: ${e.message}`, e.hint);
+      continue;
+    }
+    const validate = paramsValidator(inst.kind);
+    if (!validate(value)) ajvDiagnostics(validate.errors ?? [], base, ctx.report);
+  }
 }
 
 function bad(root: string): never {
