@@ -42,3 +42,12 @@ export function diffComponents(oldC: Json, newC: Json): Change[] {
   return out;
 }
 
+
+/** For --dry-run: what changed since an instance's last result (like `pipe status`, in one line). */
+export function staleReason(prev: Json | undefined, now: Json): string {
+  if (prev === undefined) return 'never ran';
+  const changes = diffComponents(prev, now);
+  if (!changes.length) return 'outputs missing from the store';
+  const shown = changes.slice(0, 3).map((c) => `${c.what} ${c.field}: ${c.old ?? '(none)'} -> ${c.new ?? '(none)'}`);
+  return shown.join('; ') + (changes.length > 3 ? `; +${changes.length - 3} more` : '');
+}

@@ -1,5 +1,6 @@
 // Where things live under the workspace's `runs/` directory.
-import { join } from 'node:path';
+import { mkdirSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 
 export class Layout {
   readonly runs: string;
@@ -34,4 +35,21 @@ export class Layout {
 /** An instance id as a file name: keeps `@`, `=`, `,`, replaces anything else unusual. */
 export function safeName(id: string): string {
   return id.replace(/[^A-Za-z0-9._@=,+-]/g, '_');
+}
+
+/** runs/latest/<id> -> the store dir of its key, touched only when it changed. */
+export function linkLatest(layout: Layout, id: string, key: string): void {
+  const path = layout.latest(id);
+  const target = relative(dirname(path), layout.store(key));
+  try {
+    if (readlinkSync(path) === target) return;
+    unlinkSync(path);
+  } catch {
+    mkdirSync(dirname(path), { recursive: true });
+  }
+  try {
+    symlinkSync(target, path);
+  } catch {
+    // A concurrent run linked it first; either target is a valid result.
+  }
 }

@@ -6,7 +6,7 @@ import type { Pipeline } from '../pipeline/types.js';
 import { openStore } from '../store/index.js';
 import { prepare, PrepareError, type Artifact } from './keys.js';
 import { Layout } from './layout.js';
-import { committedOutputs } from './runner.js';
+import { committedOutputs } from './commit.js';
 import { diffComponents, type Change } from './diff.js';
 
 export type { Change } from './diff.js';
