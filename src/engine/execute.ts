@@ -2,6 +2,7 @@
 // external commands through execa (an argv without a shell unless the pipeline asks for one).
 import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { quote } from 'shell-quote';
 import { StageError, type MetricRow, type Progress, type RunInfo, type StageContext } from '../stage-api.js';
 import type { HashCache } from '../hash/cache.js';
 import type { Instance } from '../pipeline/types.js';
@@ -80,9 +81,10 @@ async function runBuiltin(a: Attempt, fd: number): Promise<{ metrics: MetricRow[
 async function runCommand(a: Attempt, fd: number): Promise<{ metrics: MetricRow[] }> {
   const outs = a.inst.stage.outs ?? {};
   for (const rel of Object.values(outs)) mkdirSync(dirname(join(a.outDir, rel)), { recursive: true });
-  const fill = (s: string): string =>
+  // In a shell command line the output path is one quoted word (the workspace path may hold spaces).
+  const fill = (s: string, shell = false): string =>
     s.includes(OUTS_MARK)
-      ? s.replace(new RegExp(`${OUTS_MARK}([^\\u0000]+)\\u0000`, 'g'), (_, name: string) => join(a.outDir, outs[name]))
+      ? s.replace(new RegExp(`${OUTS_MARK}([^\\u0000]+)\\u0000`, 'g'), (_, name: string) => (shell ? quote([join(a.outDir, outs[name])]) : join(a.outDir, outs[name])))
       : s;
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(a.prepared.env ?? {})) env[k] = fill(v);
@@ -99,11 +101,11 @@ async function runCommand(a: Attempt, fd: number): Promise<{ metrics: MetricRow[
     reject: false,
   };
   mkdirSync(a.resumeDir, { recursive: true });
-  const argv = a.prepared.argv?.map(fill);
-  writeSync(fd, `[pipe] $ ${argv ? argv.map((x) => JSON.stringify(x)).join(' ') : fill(a.prepared.shellCommand ?? '')}\n`);
+  const argv = a.prepared.argv?.map((x) => fill(x));
+  writeSync(fd, `[pipe] $ ${argv ? argv.map((x) => JSON.stringify(x)).join(' ') : fill(a.prepared.shellCommand ?? '', true)}\n`);
   const res = argv
     ? await execa(argv[0], argv.slice(1), common)
-    : await execa(fill(a.prepared.shellCommand ?? ''), { ...common, shell: true });
+    : await execa(fill(a.prepared.shellCommand ?? '', true), { ...common, shell: true });
   if (res.isCanceled) throw new StageError('cancelled');
   if (res.failed) {
     const why = res.exitCode !== undefined ? `exited with code ${res.exitCode}` : res.signal ? `was killed by ${res.signal}` : res.shortMessage;

@@ -7,7 +7,7 @@ import type { Json } from '../stage-api.js';
 import type { HashCache } from '../hash/cache.js';
 import { collectRefs, InterpolationError } from '../pipeline/interpolate.js';
 import { mapPathParams, paramsValidator } from '../pipeline/kinds.js';
-import { resolveInstance, type ResolveScope } from '../pipeline/resolve.js';
+import { resolveInstance, resolveShellCommand, type ResolveScope } from '../pipeline/resolve.js';
 import type { Instance } from '../pipeline/types.js';
 import { canonicalJson, sha256 } from './canonical.js';
 
@@ -126,8 +126,11 @@ export async function prepare(
     }
 
     // An external command.
-    const keyArgv = resolveInstance(scope, inst, s.run ?? [], keyLookups);
-    const runArgv = resolveInstance(scope, inst, s.run ?? [], runLookups);
+    // A shell command line gets every interpolated value shell-quoted; an argv needs no quoting.
+    const resolveRun = (lookups: typeof keyLookups): Json =>
+      typeof s.run === 'string' ? resolveShellCommand(scope, inst, s.run, lookups) : resolveInstance(scope, inst, s.run ?? [], lookups);
+    const keyArgv = resolveRun(keyLookups);
+    const runArgv = resolveRun(runLookups);
     const keyEnv = resolveInstance(scope, inst, s.env ?? {}, keyLookups) as { [k: string]: Json };
     const runEnv = resolveInstance(scope, inst, s.env ?? {}, runLookups) as { [k: string]: Json };
     const deps = (s.deps ?? []).map((d) => ({

@@ -9,7 +9,7 @@ import type { Json, StageKind } from '../stage-api.js';
 import { collectRefs, InterpolationError, resolveValue } from './interpolate.js';
 import { knownKinds, loadKind, newAjv, outputNames, paramsValidator } from './kinds.js';
 import { Locator, type JsonPath } from './locate.js';
-import { envValue, matchUpstream, paramValue, resolveInstance, type ResolveScope } from './resolve.js';
+import { envValue, matchUpstream, paramValue, quotedShellRefs, resolveInstance, type ResolveScope } from './resolve.js';
 import schema from './schema.json' with { type: 'json' };
 import type { Diagnostic, Instance, Pipeline, Scalar, StageDecl } from './types.js';
 
@@ -289,6 +289,9 @@ async function checkStageForms(
           ctx.report([...at, 'run'], false, `stages.${s.name}.run: a single string needs "shell: true"`, 'write run as a list [program, arg, ...] (no shell), or add shell: true to run it with /bin/sh');
         if (Array.isArray(s.run) && s.shell === true)
           ctx.report([...at, 'run'], false, `stages.${s.name}.run: with "shell: true", run must be one string`, 'write the command line as one string, or drop shell: true');
+        if (typeof s.run === 'string' && s.shell === true)
+          for (const ref of quotedShellRefs(s.run))
+            ctx.report([...at, 'run'], false, `stages.${s.name}.run: ${ref} is inside quotes`, 'write references unquoted: each value is inserted as one shell-quoted word');
       }
     }),
   );

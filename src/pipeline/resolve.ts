@@ -1,8 +1,10 @@
 // Resolution of references for one stage instance. The engine resolves each instance twice: once with
 // real paths (what the stage sees) and once with stable symbols (what its cache key hashes), so a key
 // never depends on where the store happens to live.
+// shell-quote stays on 1.8: from 1.9 its bundled types redeclare the global Array.join.
+import { quote } from 'shell-quote';
 import type { Json } from '../stage-api.js';
-import { InterpolationError, resolveValue, type Ref } from './interpolate.js';
+import { InterpolationError, parseTemplate, resolveValue, type Ref } from './interpolate.js';
 import type { Instance, Scalar } from './types.js';
 
 /** What a `${stages.S.outputs.O}` or `${outs.O}` reference turns into, per use. */
@@ -80,4 +82,51 @@ export function resolveInstance(scope: ResolveScope, inst: Instance, value: Json
         return lookups.outs(ref.name);
     }
   });
+}
+
+/**
+ * A `shell: true` command line with its references resolved. Each reference's value enters as shell-quoted
+ * words (a list: one word per element), so no value (a `--set`, a matrix value, a path) can run as shell
+ * code. `${outs.NAME}` stays as the lookup returns it: the runner quotes the path when it fills it in.
+ */
+export function resolveShellCommand(scope: ResolveScope, inst: Instance, command: string, lookups: OutputLookups): string {
+  let out = '';
+  for (const seg of parseTemplate(command)) {
+    if (!('ref' in seg)) out += seg.text;
+    else if (seg.ref.root === 'outs') out += String(resolveInstance(scope, inst, seg.raw, lookups));
+    else {
+      const v = resolveInstance(scope, inst, seg.raw, lookups);
+      if (v !== null && typeof v === 'object' && !Array.isArray(v))
+        throw new InterpolationError(`${seg.raw} is a map and cannot be embedded in a shell command`, 'reference one of its values instead');
+      out += quote((Array.isArray(v) ? v : [v]).map((x) => (typeof x === 'string' ? x : JSON.stringify(x))));
+    }
+  }
+  return out;
+}
+
+/**
+ * References written inside single or double quotes of a shell command line. They would be quoted twice
+ * (the quotes would end up in the value), so loading refuses them. A small scanner of sh's quoting rules:
+ * shell-quote's parser expands variables and reports no source positions, which this check needs.
+ */
+export function quotedShellRefs(command: string): string[] {
+  const found: string[] = [];
+  let state: 'none' | 'single' | 'double' = 'none';
+  for (let i = 0; i < command.length; i++) {
+    const c = command[i];
+    if (command.startsWith('$${', i)) {
+      i += 2;
+      continue;
+    }
+    if (command.startsWith('${', i) && state !== 'none') {
+      const end = command.indexOf('}', i);
+      found.push(command.slice(i, end < 0 ? undefined : end + 1));
+    }
+    if (state === 'single') {
+      if (c === "'") state = 'none';
+    } else if (c === '\\') i++;
+    else if (c === '"') state = state === 'double' ? 'none' : 'double';
+    else if (c === "'" && state === 'none') state = 'single';
+  }
+  return found;
 }
