@@ -5,15 +5,25 @@ export interface CommandModule {
   run(argv: string[]): Promise<number>;
 }
 
-export const COMMANDS: Readonly<Record<string, () => Promise<CommandModule>>> = {
-  model: () => import('./commands/model.js'),
+type Commands = Readonly<Record<string, () => Promise<CommandModule>>>;
+
+/** The orchestrator's own commands: any pipeline. */
+export const ENGINE_COMMANDS: Commands = {
   run: () => import('./commands/run.js'),
   status: () => import('./commands/status.js'),
   dag: () => import('./commands/dag.js'),
   runs: () => import('./commands/runs.js'),
   show: () => import('./commands/show.js'),
+  logs: () => import('./commands/logs.js'),
   validate: () => import('./commands/validate.js'),
+};
+
+/** Commands of the study this repository reproduces (its results store, models and taxonomies). */
+export const STUDY_COMMANDS: Commands = {
   tables: () => import('./commands/tables.js'),
   predict: () => import('./commands/predict.js'),
   taxonomy: () => import('./commands/taxonomy.js'),
+  model: () => import('./commands/model.js'),
 };
+
+export const COMMANDS: Commands = { ...ENGINE_COMMANDS, ...STUDY_COMMANDS };

@@ -1,6 +1,7 @@
 // Helpers shared by the CLI commands: argument parsing, the workspace, a recorded run, and error -> exit
 // code.
-import { resolve } from 'node:path';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { formatDiagnostic } from '../pipeline/load.js';
 import { PipelineInvalidError, UsageError } from '../engine/index.js';
@@ -15,12 +16,28 @@ export type Options = NonNullable<ParseArgsConfig['options']>;
 
 export const WORKSPACE_OPTION = { workspace: { type: 'string', short: 'C' } } as const;
 
+/** `--help`/`-h` was given: the command's usage goes to stdout and the exit code is 0. */
+export class HelpRequested extends Error {
+  override readonly name = 'HelpRequested';
+  constructor(readonly usage: string) {
+    super('help');
+  }
+}
+
+const HELP_OPTION = { help: { type: 'boolean', short: 'h' } } as const;
+
+/** Parses a command's argv (node's util.parseArgs, strict); every command also takes `--help`/`-h`. */
 export function parse<O extends Options>(argv: string[], options: O, usage: string) {
+  let parsed;
   try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: argv, options: { ...options, ...HELP_OPTION }, allowPositionals: true, strict: true });
   } catch (e) {
+    // `pipe run --bogus --help` still answers the help the user asked for.
+    if (argv.includes('--help') || argv.includes('-h')) throw new HelpRequested(usage);
     throw new UsageError((e as Error).message, usage);
   }
+  if ((parsed.values as { help?: boolean }).help) throw new HelpRequested(usage);
+  return parsed;
 }
 
 export function workspaceOf(values: { workspace?: unknown }): string {
@@ -37,6 +54,10 @@ export async function guard(body: () => Promise<number>): Promise<number> {
       process.stderr.write(`${e.diagnostics.length} error${e.diagnostics.length === 1 ? '' : 's'}\n`);
       return EXIT_USAGE;
     }
+    if (e instanceof HelpRequested) {
+      process.stdout.write(`${e.usage}\n`);
+      return EXIT_OK;
+    }
     if (e instanceof UsageError) {
       process.stderr.write(`pipe: ${e.message}\n${e.hint ? `  hint: ${e.hint}\n` : ''}`);
       return EXIT_USAGE;
@@ -45,10 +66,31 @@ export async function guard(body: () => Promise<number>): Promise<number> {
   }
 }
 
-export function requireFile(positionals: string[], usage: string): string {
+/**
+ * The one pipeline file of a command's positionals. A path is relative to where the user typed it (not
+ * to --workspace), like any other CLI path argument; a bare name that is not a file there is looked up in
+ * the workspace's `pipelines/`, `.yaml` optional (`pipe run demo` runs pipelines/demo.yaml).
+ */
+export function requireFile(positionals: string[], usage: string, workspace: string): string {
   if (positionals.length !== 1) throw new UsageError(positionals.length ? `expected one pipeline file, got ${positionals.length}` : 'missing the pipeline file', usage);
-  // Relative to where the user typed it (not to --workspace), like any other CLI path argument.
-  return resolve(positionals[0]);
+  const arg = positionals[0];
+  const typed = resolve(arg);
+  if (isFile(typed) || /[\\/]/.test(arg)) return typed;
+  const dir = join(workspace, 'pipelines');
+  for (const name of [arg, `${arg}.yaml`, `${arg}.yml`]) if (isFile(join(dir, name))) return join(dir, name);
+  const known = existsSync(dir) ? readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort() : [];
+  throw new UsageError(
+    `no pipeline file "${arg}" (looked for ${arg} and pipelines/${arg}[.yaml] in ${workspace})`,
+    known.length ? `pipelines here: ${known.join(', ')}` : 'pass the path of a pipeline file',
+  );
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** A failure the user can act on (exit 1): `pipe COMMAND: message` and its hint on stderr. */

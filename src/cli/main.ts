@@ -1,5 +1,5 @@
 // `pipe` entry point: dispatches to a lazily loaded command module; returns the exit code.
-import { COMMANDS } from './commands.js';
+import { COMMANDS, ENGINE_COMMANDS, STUDY_COMMANDS } from './commands.js';
 
 const HELP = `pipe: declarative, cached experiment pipelines
 
@@ -11,10 +11,10 @@ Docs: docs/engine.md, docs/pipeline-format.md`;
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
-    const lines = await Promise.all(
-      Object.entries(COMMANDS).map(async ([name, load]) => `  ${name.padEnd(10)} ${(await load()).summary}`),
-    );
-    (cmd === undefined ? process.stderr : process.stdout).write(`${HELP}\n\ncommands:\n${lines.join('\n')}\n`);
+    const list = async (group: typeof COMMANDS) =>
+      (await Promise.all(Object.entries(group).map(async ([name, load]) => `  ${name.padEnd(10)} ${(await load()).summary}`))).join('\n');
+    const text = `${HELP}\n\npipeline commands:\n${await list(ENGINE_COMMANDS)}\n\nCLIP-E study commands:\n${await list(STUDY_COMMANDS)}\n`;
+    (cmd === undefined ? process.stderr : process.stdout).write(text);
     return cmd === undefined ? 2 : 0;
   }
   const load = COMMANDS[cmd];

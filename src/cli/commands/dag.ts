@@ -35,7 +35,7 @@ function graph(p: Pipeline, instances: boolean): { nodes: { id: string; label: s
 export async function run(argv: string[]): Promise<number> {
   return guard(async () => {
     const { values, positionals } = parse(argv, OPTIONS, USAGE);
-    const p = await openPipeline({ file: requireFile(positionals, USAGE), workspace: workspaceOf(values), sets: values.set ?? [] });
+    const p = await openPipeline({ file: requireFile(positionals, USAGE, workspaceOf(values)), workspace: workspaceOf(values), sets: values.set ?? [] });
     const g = graph(p, !!values.instances);
     if (values.mermaid) {
       const ids = new Map(g.nodes.map((n, i) => [n.id, `n${i}`]));

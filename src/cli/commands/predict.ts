@@ -25,7 +25,6 @@ const OPTIONS = {
   seed: { type: 'string' },
   model: { type: 'string' },
   json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
 /** Image paths as the user would type them: relative to the current directory. */
@@ -41,10 +40,6 @@ function wholeNumber(v: string | undefined, flag: string, fallback: number): num
 export async function run(argv: string[]): Promise<number> {
   return guard(async () => {
     const { values, positionals } = parse(argv, OPTIONS, USAGE);
-    if (values.help) {
-      process.stdout.write(`${USAGE}\n`);
-      return EXIT_OK;
-    }
     if (positionals.length !== 1) throw new UsageError('expected one image file or folder', USAGE);
     const headType = values.head ?? 'ce';
     if (headType !== 'ce' && headType !== 'contrastive') throw new UsageError(`--head must be ce or contrastive, got "${headType}"`, USAGE);

@@ -46,7 +46,7 @@ export async function run(argv: string[]): Promise<number> {
   const args = argv.map((a) => (a === '--force' ? '--force-all' : a));
   return guard(async () => {
     const { values, positionals } = parse(args, OPTIONS, USAGE);
-    const file = requireFile(positionals, USAGE);
+    const file = requireFile(positionals, USAGE, workspaceOf(values));
     const controller = new AbortController();
     const onSignal = (sig: NodeJS.Signals) => {
       if (controller.signal.aborted) process.exit(130);

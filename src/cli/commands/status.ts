@@ -13,7 +13,7 @@ const LABEL = { 'up-to-date': 'up to date', stale: 'stale', new: 'new', pending:
 export async function run(argv: string[]): Promise<number> {
   return guard(async () => {
     const { values, positionals } = parse(argv, OPTIONS, USAGE);
-    const p = await openPipeline({ file: requireFile(positionals, USAGE), workspace: workspaceOf(values), sets: values.set ?? [] });
+    const p = await openPipeline({ file: requireFile(positionals, USAGE, workspaceOf(values)), workspace: workspaceOf(values), sets: values.set ?? [] });
     const states = await pipelineStatus(p, { verify: !!values.verify });
     if (values.json) {
       process.stdout.write(`${JSON.stringify({ pipeline: p.relFile, instances: states }, null, 2)}\n`);

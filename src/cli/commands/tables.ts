@@ -24,7 +24,6 @@ const OPTIONS = {
   out: { type: 'string', short: 'o' },
   tag: { type: 'string', multiple: true },
   metric: { type: 'string', short: 'm' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
 const FORMATS = ['md', 'csv', 'json'] as const;
@@ -42,10 +41,6 @@ function parseTags(items: readonly string[]): Record<string, string> {
 export async function run(argv: string[]): Promise<number> {
   return guard(async () => {
     const { values, positionals } = parse(argv, OPTIONS, USAGE);
-    if (values.help) {
-      process.stdout.write(`${USAGE}\n`);
-      return EXIT_OK;
-    }
     if (positionals.length !== 1) throw new UsageError(positionals.length ? 'expected one run id' : 'missing the run id', USAGE);
     const format = (values.format ?? 'md') as (typeof FORMATS)[number];
     if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, got "${values.format}"`, USAGE);

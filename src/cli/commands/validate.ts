@@ -10,7 +10,7 @@ const OPTIONS = { ...WORKSPACE_OPTION, set: { type: 'string', multiple: true, sh
 export async function run(argv: string[]): Promise<number> {
   return guard(async () => {
     const { values, positionals } = parse(argv, OPTIONS, USAGE);
-    const p = await openPipeline({ file: requireFile(positionals, USAGE), workspace: workspaceOf(values), sets: values.set ?? [] });
+    const p = await openPipeline({ file: requireFile(positionals, USAGE, workspaceOf(values)), workspace: workspaceOf(values), sets: values.set ?? [] });
     process.stdout.write(`${p.relFile}: ok (${p.stages.length} stages, ${p.instances.length} instances)\n`);
     return EXIT_OK;
   });
