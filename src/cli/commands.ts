@@ -13,6 +13,7 @@ export const ENGINE_COMMANDS: Commands = {
   status: () => import('./commands/status.js'),
   dag: () => import('./commands/dag.js'),
   runs: () => import('./commands/runs.js'),
+  checkout: () => import('./commands/checkout.js'),
   show: () => import('./commands/show.js'),
   logs: () => import('./commands/logs.js'),
   validate: () => import('./commands/validate.js'),

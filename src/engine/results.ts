@@ -1,4 +1,6 @@
 // What a run reports per instance and overall (also the `--json` document).
+import type { PublishedFile } from './publish.js';
+
 export type Outcome = 'ran' | 'cached' | 'failed' | 'skipped';
 
 export interface InstanceResult {
@@ -24,4 +26,6 @@ export interface RunResult {
   readonly run: number | null;
   readonly status: 'succeeded' | 'failed' | 'interrupted';
   readonly instances: readonly InstanceResult[];
+  /** The outputs published to workspace paths (`publish:`), and what happened at each. */
+  readonly published?: readonly PublishedFile[];
 }

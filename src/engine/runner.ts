@@ -11,7 +11,8 @@ import type { Instance, Pipeline } from '../pipeline/types.js';
 import { openStore, type Store } from '../store/index.js';
 import { cleanStaleTmp, commit, committedOutputs, fsyncTree } from './commit.js';
 import { execute } from './execute.js';
-import { prepare, PrepareError, type Prepared } from './keys.js';
+import { prepare, PrepareError, type Artifact, type Prepared } from './keys.js';
+import { publishRun } from './publish.js';
 import { Layout, linkLatest } from './layout.js';
 import { KeyLocks } from './lock.js';
 import { ResourcePool, type Demand } from './pool.js';
@@ -114,18 +115,23 @@ class Run {
         }),
       );
     const results: InstanceResult[] = [];
-    for (const inst of considered) results.push((await this.outcomes.get(inst.id)!).result);
+    const done = new Map<string, { key: string; artifacts: ReadonlyMap<string, Artifact> }>();
+    for (const inst of considered) {
+      const { result: r, artifacts } = await this.outcomes.get(inst.id)!;
+      results.push(r);
+      if (artifacts && r.key) done.set(inst.id, { key: r.key, artifacts });
+    }
     this.hashes.flush();
     this.record.flush();
-    return this.end(results);
+    return this.end(results, this.runId !== null ? publishRun(p, this.runId, done, this.store, this.hashes) : []);
   }
 
-  private end(results: InstanceResult[]): RunResult {
+  private end(results: InstanceResult[], published: RunResult['published'] & object): RunResult {
     const interrupted = this.abort.signal.aborted;
     const bad = results.some((r) => r.status === 'failed' || (r.status === 'skipped' && !r.would_run));
     const status = interrupted ? 'interrupted' : bad ? 'failed' : 'succeeded';
     if (this.runId !== null) this.store.finishRun(this.runId, status);
-    const run: RunResult = { run: this.runId, status, instances: results };
+    const run: RunResult = { run: this.runId, status, instances: results, ...(published.length ? { published } : {}) };
     this.reporter.end(run);
     return run;
   }

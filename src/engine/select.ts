@@ -1,4 +1,6 @@
-// Instance selection for --only/--from/--until/--downstream/--force: ids, stage names or globs.
+// Instance selection for --only/--from/--until/--downstream/--force: ids, stage names, globs or
+// published paths.
+import { isAbsolute, normalize, relative } from 'node:path';
 import type { Pipeline } from '../pipeline/types.js';
 
 export class UsageError extends Error {
@@ -12,12 +14,12 @@ export class UsageError extends Error {
 }
 
 /** `*` matches any run of characters, `?` one; everything else is literal (ids are not paths). */
-function globRegex(glob: string): RegExp {
+export function globRegex(glob: string): RegExp {
   const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.');
   return new RegExp(`^${body}$`);
 }
 
-/** Ids matching a pattern: an exact id, a stage name (all its instances), or a glob. */
+/** Ids matching a pattern: an exact id, a stage name (all its instances), a glob, or a published path. */
 export function matchIds(p: Pipeline, pattern: string, flag: string): Set<string> {
   const out = new Set<string>();
   if (p.byId.has(pattern)) out.add(pattern);
@@ -26,8 +28,11 @@ export function matchIds(p: Pipeline, pattern: string, flag: string): Set<string
     const re = globRegex(pattern);
     for (const i of p.instances) if (re.test(i.id)) out.add(i.id);
   }
+  // A published output's path stands for the instance that produces it (`--until plots/quals.svg`).
+  const published = out.size === 0 ? p.publishes.get(normalize(isAbsolute(pattern) ? relative(p.workspace, pattern) : pattern)) : undefined;
+  if (published) out.add(published.id);
   if (out.size === 0)
-    throw new UsageError(`${flag} ${pattern}: matches no stage instance`, `instances: ${p.instances.slice(0, 12).map((i) => i.id).join(', ')}${p.instances.length > 12 ? ', ...' : ''} (globs like 'train@*' work too)`);
+    throw new UsageError(`${flag} ${pattern}: matches no stage instance`, `instances: ${p.instances.slice(0, 12).map((i) => i.id).join(', ')}${p.instances.length > 12 ? ', ...' : ''} (globs like 'train@*' and published paths work too)`);
   return out;
 }
 

@@ -9,6 +9,7 @@ import type { Json, StageKind } from '../stage-api.js';
 import { collectRefs, InterpolationError, resolveValue } from './interpolate.js';
 import { knownKinds, loadKind, newAjv, outputNames, paramsValidator } from './kinds.js';
 import { Locator, type JsonPath } from './locate.js';
+import { splitOuts, withPublishTargets } from './publish.js';
 import { envValue, matchUpstream, paramValue, quotedShellRefs, resolveInstance, type ResolveScope } from './resolve.js';
 import schema from './schema.json' with { type: 'json' };
 import type { Diagnostic, Instance, Pipeline, Scalar, StageDecl } from './types.js';
@@ -162,7 +163,7 @@ export async function loadPipeline(fileArg: string, opts: LoadOptions): Promise<
 
   const params = resolveParams(raw, opts.sets ?? [], ctx);
   const stageEntries = isRecord(raw.stages) ? Object.entries(raw.stages).filter(([, s]) => isRecord(s)) : [];
-  const stages: StageDecl[] = stageEntries.map(([name, s]) => ({ ...(s as object), name }) as StageDecl);
+  const stages: StageDecl[] = stageEntries.map(([name, s]) => ({ ...(s as object), name, ...splitOuts(s as { [k: string]: unknown }) }) as StageDecl);
   const stageByName = new Map(stages.map((s) => [s.name, s]));
   const kinds = await checkStageForms(stages, opts.kinds, ctx);
   const matrices = expandMatrices(stages, params, ctx);
@@ -170,7 +171,14 @@ export async function loadPipeline(fileArg: string, opts: LoadOptions): Promise<
   const order = topologicalOrder(stages, stageDeps, ctx);
   if (ctx.diags.length) return { ok: false, diagnostics: dedupe(ctx.diags) };
 
-  const { instances, byId, byStage } = buildInstances(order, stageByName, matrices, stageDeps, kinds, ctx);
+  const built = buildInstances(order, stageByName, matrices, stageDeps, kinds, ctx);
+  const { instances, byId, byStage, publishes } = withPublishTargets(built.instances, {
+    scope: { params, byStage: built.byStage, env: ctx.env },
+    workspace,
+    outputs: (s) => outputNames(s, kinds.get(s.name)),
+    raw: (name) => (raw.stages as { [k: string]: { [k: string]: unknown } })[name],
+    report: ctx.report,
+  });
   checkKindParams(instances, { params, byStage, env: ctx.env }, ctx);
   for (const inst of instances) {
     for (const u of inst.upstream) if (!byId.has(u)) ctx.report(['stages', inst.stage.name], true, `${inst.id}: upstream ${u} is missing`, 'check matrix values');
@@ -189,6 +197,7 @@ export async function loadPipeline(fileArg: string, opts: LoadOptions): Promise<
       instances,
       byId,
       byStage,
+      publishes,
     },
   };
 }

@@ -28,7 +28,12 @@ export interface StageDecl {
   readonly run?: string | string[];
   readonly shell?: boolean;
   readonly deps?: string[];
+  /** Output name -> path inside the private output directory (the long form `{ path, publish }` is split). */
   readonly outs?: Readonly<Record<string, string>>;
+  /** Output name -> workspace path it is published to (may use `${params...}`, `${matrix...}`). */
+  readonly publish?: Readonly<Record<string, string>>;
+  /** The template this stage extends (already merged in). */
+  readonly extends?: string;
   readonly env?: Readonly<Record<string, string>>;
   readonly matrix?: { [axis: string]: Json };
   readonly needs?: string[];
@@ -45,6 +50,8 @@ export interface Instance {
   readonly kind?: StageKind<unknown>;
   /** Ids of the instances this one reads from or `needs:`, in id order. */
   readonly upstream: readonly string[];
+  /** Output name -> workspace-relative path its output is published to. */
+  readonly publish?: Readonly<Record<string, string>>;
 }
 
 export interface Pipeline {
@@ -61,4 +68,6 @@ export interface Pipeline {
   readonly instances: readonly Instance[];
   readonly byId: ReadonlyMap<string, Instance>;
   readonly byStage: ReadonlyMap<string, readonly Instance[]>;
+  /** Published workspace path (relative, normalised) -> the instance and output published there. */
+  readonly publishes: ReadonlyMap<string, { readonly id: string; readonly output: string }>;
 }

@@ -80,4 +80,25 @@ export const MIGRATIONS: readonly string[] = [
     acquired_at INTEGER NOT NULL
   );
   `,
+  `
+  -- Published outputs: what pipe last copied to each workspace path (so an edit there is recognised and
+  -- never overwritten, and the file of a removed output can be cleaned up).
+  CREATE TABLE published (
+    path TEXT PRIMARY KEY,           -- relative to the workspace
+    pipeline TEXT NOT NULL,
+    instance_id TEXT NOT NULL,
+    output TEXT NOT NULL,
+    key TEXT NOT NULL,
+    hash TEXT NOT NULL               -- content hash of what pipe wrote there
+  );
+  -- What each run had published (\`pipe checkout RUN\` publishes it again).
+  CREATE TABLE run_published (
+    run_id INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    instance_id TEXT NOT NULL,
+    output TEXT NOT NULL,
+    key TEXT NOT NULL,
+    PRIMARY KEY (run_id, path)
+  );
+  `,
 ];

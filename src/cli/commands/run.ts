@@ -1,5 +1,6 @@
 // `pipe run FILE`: runs a pipeline, restoring every instance whose key is already in the store.
 import { PlainReporter, TtyReporter, runPipeline, type Reporter } from '../../engine/index.js';
+import { printPublished } from './checkout.js';
 import { EXIT_FAILED, EXIT_OK, WORKSPACE_OPTION, guard, parse, requireFile, workspaceOf } from '../common.js';
 
 export const summary = 'run a pipeline (cached stages are restored, not re-run)';
@@ -81,9 +82,10 @@ export async function run(argv: string[]): Promise<number> {
           run: result.run,
           status: result.status,
           instances: result.instances.map((i) => ({ ...i })),
+          ...(result.published ? { published: result.published } : {}),
         };
         process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-      }
+      } else if (result.published) printPublished(result.published);
       return result.status === 'succeeded' ? EXIT_OK : EXIT_FAILED;
     } finally {
       process.off('SIGINT', onSignal);
