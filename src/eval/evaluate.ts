@@ -129,6 +129,20 @@ export async function evaluateSets(sets: readonly PreparedSet[], scorer: Scorer,
   return out;
 }
 
+/** A scorer and the tags that tell its rows apart from the other scorers' of the same method. */
+export interface Variant {
+  readonly scorer: Scorer;
+  /** `{}` for the method's main rows; `{ variant: 'prompts=own' }` for an extra, labelled row. */
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+/** `evaluateSets` once per variant, each variant's tags added to its rows. */
+export async function evaluateVariants(sets: readonly PreparedSet[], variants: readonly Variant[], base: RowBase): Promise<MetricRow[]> {
+  const out: MetricRow[] = [];
+  for (const v of variants) out.push(...(await evaluateSets(sets, v.scorer, { ...base, tags: { ...base.tags, ...v.tags } })));
+  return out;
+}
+
 /**
  * Column permutation that reads a head's outputs (classes of `from`) in `to`'s class order, when the
  * two taxonomies have the same classes (same taxonomy, aligned ones, or two binary ones); else null.

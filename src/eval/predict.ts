@@ -45,7 +45,8 @@ export interface Prediction {
 
 /**
  * Class distributions of n embeddings. A contrastive head needs `prompts` and may target any taxonomy
- * (`taxonomy`, default the head's) through `choice` (default: its own sentiment captions). `dirs`: extra
+ * (`taxonomy`, default the head's) through `choice` (default: the paper's protocol, the sentiment and synonym
+ * captions of the head's training taxonomy mapped up its hierarchy; see prompts.ts). `dirs`: extra
  * taxonomy directories (the training stage's `taxonomy_dir`).
  */
 export async function predict(head: Head, x: Float32Array, n: number, opts: { prompts?: PromptTable; taxonomy?: string; choice?: PromptChoice; threads?: number; dirs?: readonly string[] } = {}): Promise<Prediction> {
@@ -54,7 +55,7 @@ export async function predict(head: Head, x: Float32Array, n: number, opts: { pr
   if (head.meta.type === 'cross_entropy') return { classes: head.meta.classes, probs: out.data };
   if (!opts.prompts) throw dataError(`contrastive head ${head.meta.taxonomy}`, 'needs prompt embeddings to predict classes', 'Pass the prompts (prompts.jsonl + their embeddings).');
   const target = loadTaxonomy(opts.taxonomy ?? head.meta.taxonomy, { settings: head.meta.taxonomySettings, dirs: opts.dirs });
-  const cp = classPrompts(opts.prompts, target, opts.choice ?? { source: 'own' });
+  const cp = classPrompts(opts.prompts, target, opts.choice ?? { source: 'paper', taxonomy: head.meta.taxonomy });
   if ('notComputable' in cp) throw dataError(`taxonomy ${target.id}`, cp.notComputable);
   const c = target.classes.length;
   const scores = await promptClassScores(ort, out.data, n, opts.prompts, cp, c);

@@ -32,17 +32,22 @@ export function loadPromptTable(f: PromptFiles): PromptTable {
 
 /**
  * Which prompts stand for the classes of an evaluated taxonomy:
+ *   paper         — the paper's inference (section III-A): the sentiment captions (sc) *and* synonym
+ *                   captions (ssc) of the prompt taxonomy (the training one, e.g. webemo25); the most similar
+ *                   prompt decides, a synonym counts as its class, and a coarser level of the same dataset
+ *                   (webemo6, webemo2) takes the prediction up the hierarchy ("positivity" -> optimism ->
+ *                   joy -> positive). Any other taxonomy (another dataset, which has no synonym table of
+ *                   its own in the paper) is scored with its own sc prompts, plus its ssc ones if built;
  *   own           — the taxonomy's own sentiment captions (sc);
  *   own_synonyms  — its sc and synonym captions (ssc);
- *   mapped        — the sc prompts of `taxonomy` (e.g. webemo25) mapped through the hierarchy
- *                   (optimism -> joy -> positive), the paper's binary example.
+ *   mapped        — the sc prompts of `taxonomy` (e.g. webemo25) mapped through the hierarchy.
  */
-export type PromptSource = 'own' | 'own_synonyms' | 'mapped';
-export const PROMPT_SOURCES: readonly PromptSource[] = ['own', 'own_synonyms', 'mapped'];
+export type PromptSource = 'paper' | 'own' | 'own_synonyms' | 'mapped';
+export const PROMPT_SOURCES: readonly PromptSource[] = ['paper', 'own', 'own_synonyms', 'mapped'];
 
 export interface PromptChoice {
   readonly source: PromptSource;
-  /** Source taxonomy of `mapped` prompts. */
+  /** Source taxonomy of `mapped` and `paper` prompts (default: the evaluated taxonomy). */
   readonly taxonomy?: string;
 }
 
@@ -53,12 +58,29 @@ export interface ClassPrompts {
   readonly tags: Readonly<Record<string, string>>;
 }
 
+/** The taxonomy whose prompts score `target`, and which kinds of its prompts. */
+function promptPlan(target: Taxonomy, choice: PromptChoice): { from: Taxonomy; kinds: readonly PromptKind[]; mapped: boolean } {
+  switch (choice.source) {
+    case 'own':
+      return { from: target, kinds: ['sc'], mapped: false };
+    case 'own_synonyms':
+      return { from: target, kinds: ['sc', 'ssc'], mapped: false };
+    case 'mapped':
+      return { from: relatedTaxonomy(target, choice.taxonomy ?? target.id), kinds: ['sc'], mapped: true };
+    case 'paper': {
+      const from = relatedTaxonomy(target, choice.taxonomy ?? target.id);
+      // Only the levels of the prompt taxonomy's own hierarchy: other datasets use their own classes.
+      return from.levels.includes(target.id) ? { from, kinds: ['sc', 'ssc'], mapped: from.id !== target.id } : { from: target, kinds: ['sc', 'ssc'], mapped: false };
+    }
+  }
+}
+
 /** The prompts for `target`, or a reason why the choice cannot score it (a not-computable cell). */
 export function classPrompts(table: PromptTable, target: Taxonomy, choice: PromptChoice): ClassPrompts | { notComputable: string } {
-  const kinds: readonly PromptKind[] = choice.source === 'own_synonyms' ? ['sc', 'ssc'] : ['sc'];
-  const from = choice.source === 'mapped' ? relatedTaxonomy(target, choice.taxonomy ?? target.id) : target;
+  const { from, kinds, mapped } = promptPlan(target, choice);
   const rows: number[] = [];
   const classOf: number[] = [];
+  let synonyms = 0;
   for (let k = 0; k < table.rows.length; k++) {
     const p = table.rows[k];
     if (!kinds.includes(p.kind) || p.taxonomy !== from.id || p.class === undefined) continue;
@@ -72,18 +94,19 @@ export function classPrompts(table: PromptTable, target: Taxonomy, choice: Promp
     if (c < 0) continue;
     rows.push(k);
     classOf.push(c);
+    if (p.kind === 'ssc') synonyms++;
   }
   const covered = new Set(classOf);
-  if (choice.source !== 'mapped') {
+  if (!mapped) {
     const missing = target.classes.filter((_, c) => !covered.has(c)).map((x) => x.id);
     if (missing.length > 0) {
       throw dataError(table.file, `no ${kinds.join('/')} prompt for ${target.id} class(es) ${missing.join(', ')}`, `Build prompts for taxonomy ${target.id}, or evaluate it with prompts: mapped.`);
     }
   } else if (rows.length === 0) {
-    throw dataError(table.file, `no sc prompts of taxonomy ${from.id} to map onto ${target.id}`, 'Build sc prompts for the prompt_taxonomy.');
+    throw dataError(table.file, `no ${kinds.join('/')} prompts of taxonomy ${from.id} to map onto ${target.id}`, 'Build sc prompts for the prompt taxonomy.');
   }
-  const tags: Record<string, string> = { prompts: choice.source };
-  if (choice.source === 'mapped') tags.prompt_taxonomy = from.id;
+  // Recorded in every metric row: which protocol, whose prompts, and how many of them were synonyms.
+  const tags: Record<string, string> = { prompts: choice.source, prompt_taxonomy: from.id, prompt_count: String(rows.length), synonym_prompts: String(synonyms) };
   return { rows, classOf: Int32Array.from(classOf), tags };
 }
 

@@ -40,22 +40,22 @@ export function ceHeadScorer(ort: Ort, head: Head, threads = 1, dirs: readonly s
 }
 
 /**
- * Prompt-based scoring of L2-normalised image-side features: a contrastive head's outputs, or the raw
- * CLIP image embeddings for zero-shot.
+ * Prompt-based scoring of L2-normalised image-side features (computed once per set by `features`, shared
+ * by every choice): a contrastive head's outputs, or the raw CLIP image embeddings for zero-shot.
  */
-export function promptScorer(ort: Ort, features: (set: PreparedSet) => Promise<Float32Array>, prompts: PromptTable, choice: PromptChoice): Scorer {
+export function promptScorers(ort: Ort, features: (set: PreparedSet) => Promise<Float32Array>, prompts: PromptTable, choices: readonly PromptChoice[]): Scorer[] {
   const cached = perSet(features);
-  return async (set: PreparedSet, tax: Taxonomy) => {
+  return choices.map((choice) => async (set: PreparedSet, tax: Taxonomy) => {
     const cp = classPrompts(prompts, tax, choice);
     if ('notComputable' in cp) return { notComputable: cp.notComputable, tags: { prompts: choice.source } };
     return { scores: await promptClassScores(ort, await cached(set), set.n, prompts, cp, tax.classes.length), tags: cp.tags };
-  };
+  });
 }
 
-export function contrastiveHeadScorer(ort: Ort, head: Head, prompts: PromptTable, choice: PromptChoice, threads = 1): Scorer {
-  return promptScorer(ort, async (set) => (await headOutputs(ort, head, set.x, set.n, threads)).data, prompts, choice);
+export function contrastiveHeadScorers(ort: Ort, head: Head, prompts: PromptTable, choices: readonly PromptChoice[], threads = 1): Scorer[] {
+  return promptScorers(ort, async (set) => (await headOutputs(ort, head, set.x, set.n, threads)).data, prompts, choices);
 }
 
 export function zeroShotScorer(ort: Ort, prompts: PromptTable, choice: PromptChoice): Scorer {
-  return promptScorer(ort, async (set) => normaliseRows(Float32Array.from(set.x), set.dim), prompts, choice);
+  return promptScorers(ort, async (set) => normaliseRows(Float32Array.from(set.x), set.dim), prompts, [choice])[0];
 }

@@ -5,7 +5,7 @@ import { METHODS } from '../formats.js';
 import type { MetricRow } from '../stage-api.js';
 import { TABLES, type ColumnSpec, type TableSpec } from './layout.js';
 import type { PaperResults, PaperValue } from './paper.js';
-import { commonEpochs, finalEpochs, getSeries, indexSeries, meanAndStd, ReportDataError, type Series } from './series.js';
+import { commonEpochs, finalEpochs, getSeries, indexSeries, meanAndStd, ReportDataError, variantsOf, type Series } from './series.js';
 
 export type EpochMode = 'final' | 'best';
 
@@ -15,6 +15,8 @@ export type CellStatus = 'value' | 'x' | 'missing';
 export interface Cell {
   readonly table: TableSpec['id'];
   readonly method: string;
+  /** An extra row of the method under another protocol (`prompts=own`); null for the method's own row. */
+  readonly variant: string | null;
   readonly taxonomy: string;
   readonly dataset: string;
   readonly status: CellStatus;
@@ -84,10 +86,17 @@ function pick(s: Series, mode: EpochMode): Picked {
   return { rows: best.rows, epochs: best.rows.map(() => best.epoch) };
 }
 
-function buildCell(table: TableSpec, column: ColumnSpec, method: string, s: Series | undefined, opts: CellOptions): Cell {
-  // The paper publishes accuracy only.
-  const paper = (opts.metric ?? 'accuracy') === 'accuracy' ? (opts.paper?.get(table.id)?.rows.get(method)?.get(column.paperKey) ?? null) : null;
-  const base = { table: table.id, method, taxonomy: column.taxonomy, dataset: column.dataset, rank: null, paper };
+/** A row of a table: a method, or one of its variants (another evaluation protocol). */
+export interface TableRow {
+  readonly method: string;
+  readonly variant: string | null;
+}
+
+function buildCell(table: TableSpec, column: ColumnSpec, { method, variant }: TableRow, s: Series | undefined, opts: CellOptions): Cell {
+  // The paper publishes accuracy only, and for its own protocol (not for a variant row).
+  const published = (opts.metric ?? 'accuracy') === 'accuracy' && variant === null;
+  const paper = published ? (opts.paper?.get(table.id)?.rows.get(method)?.get(column.paperKey) ?? null) : null;
+  const base = { table: table.id, method, variant, taxonomy: column.taxonomy, dataset: column.dataset, rank: null, paper };
   const empty = { values: [], seeds: [], epochs: [], mean: null, std: null, diff: null };
   if (!s) return { ...base, ...empty, status: 'missing' };
   if (s.dataset !== column.dataset) {
@@ -116,15 +125,19 @@ function rankColumn(cells: Cell[]): Cell[] {
   });
 }
 
-/** Every cell of Tables I and II in table, row (METHODS order), column order. */
+/**
+ * Every cell of Tables I and II in table, row, column order. Rows: METHODS, each followed by its variants
+ * found in the rows (e.g. a contrastive head also evaluated with `prompts=own`), labelled as such.
+ */
 export function buildCells(rows: Iterable<MetricRow>, opts: CellOptions): Cell[] {
   const index = indexSeries(rows, opts.metric ?? 'accuracy', opts.tags);
+  const tableRows: TableRow[] = METHODS.flatMap((method) => [{ method, variant: null }, ...variantsOf(index, method).map((variant) => ({ method, variant }))]);
   const out: Cell[] = [];
   for (const table of TABLES) {
     const byColumn = table.columns.map((column) =>
-      rankColumn(METHODS.map((method) => buildCell(table, column, method, getSeries(index, method, column.taxonomy), opts))),
+      rankColumn(tableRows.map((r) => buildCell(table, column, r, getSeries(index, r.method, column.taxonomy, r.variant), opts))),
     );
-    for (let r = 0; r < METHODS.length; r++) for (const column of byColumn) out.push(column[r]);
+    for (let r = 0; r < tableRows.length; r++) for (const column of byColumn) out.push(column[r]);
   }
   return out;
 }

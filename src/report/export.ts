@@ -4,7 +4,7 @@ import { labelOf, TABLES } from './layout.js';
 import type { TablesDocument } from './markdown.js';
 
 const CSV_COLUMNS = [
-  'table', 'epoch_mode', 'metric', 'method', 'label', 'column', 'dataset', 'taxonomy', 'status', 'n', 'mean', 'std',
+  'table', 'epoch_mode', 'metric', 'method', 'variant', 'label', 'column', 'dataset', 'taxonomy', 'status', 'n', 'mean', 'std',
   'rank', 'paper', 'diff', 'values', 'seeds', 'epochs',
 ] as const;
 
@@ -21,7 +21,7 @@ function columnLabel(c: Cell): string {
 function csvRow(c: Cell, mode: EpochMode, metric: string): (string | number | null)[] {
   const join = (xs: readonly (number | null)[]): string => xs.map((x) => (x === null ? '' : String(x))).join(';');
   return [
-    c.table, mode, metric, c.method, labelOf(c.method), columnLabel(c), c.dataset, c.taxonomy, c.status, c.values.length,
+    c.table, mode, metric, c.method, c.variant, labelOf(c.method, c.variant), columnLabel(c), c.dataset, c.taxonomy, c.status, c.values.length,
     c.mean, c.std, c.rank, c.paper, c.diff, join(c.values), join(c.seeds), join(c.epochs),
   ];
 }
@@ -37,6 +37,6 @@ export function renderCsv(doc: TablesDocument): string {
 
 export function renderJson(doc: TablesDocument): string {
   const cells = (mode: EpochMode): unknown[] =>
-    doc.cells[mode].map((c) => ({ ...c, label: labelOf(c.method), column: columnLabel(c) }));
+    doc.cells[mode].map((c) => ({ ...c, label: labelOf(c.method, c.variant), column: columnLabel(c) }));
   return JSON.stringify({ metric: doc.metric, provenance: doc.provenance, final: cells('final'), best: cells('best'), unplaced: doc.unplaced }, null, 2) + '\n';
 }

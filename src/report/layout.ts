@@ -78,8 +78,10 @@ export function isMethod(id: string): id is Method {
   return (METHODS as readonly string[]).includes(id);
 }
 
-export function labelOf(method: string): string {
-  return isMethod(method) ? METHOD_LABELS[method] : (PAPER_ONLY_LABELS[method] ?? method);
+/** A row's printed label; a variant row adds its protocol: `CLIP-E Contrastive (prompts=own)`. */
+export function labelOf(method: string, variant: string | null = null): string {
+  const label = isMethod(method) ? METHOD_LABELS[method] : (PAPER_ONLY_LABELS[method] ?? method);
+  return variant === null ? label : `${label} (${variant})`;
 }
 
 /** The column of a taxonomy id, with its table. */

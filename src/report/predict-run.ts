@@ -11,7 +11,7 @@ import type { Json } from '../stage-api.js';
 import type { Store } from '../store/index.js';
 import type { PromptTable } from '../train/contrastive.js';
 import { normaliseRows } from '../train/data.js';
-import { keyedPath, recordedInstances, RunArtifactError, runHeads, runModel, type RunHead } from './run-artifacts.js';
+import { headWeightsDir, keyedPath, recordedInstances, RunArtifactError, runHeads, runModel, type RunHead, type WeightsChoice } from './run-artifacts.js';
 
 export interface PredictRunOptions {
   readonly workspace: string;
@@ -19,6 +19,8 @@ export interface PredictRunOptions {
   readonly head: 'ce' | 'contrastive';
   /** CE: which of the run's heads (default the finest); contrastive: the target taxonomy (default its own). */
   readonly taxonomy?: string;
+  /** Which weights: the last epoch trained (`final`, the paper's tables), the early-stopping `best`, or an epoch. */
+  readonly weights: WeightsChoice;
   /** Training seed of the head (default the lowest). */
   readonly seed?: number;
   /** Overrides the run's CLIP model folder. */
@@ -39,6 +41,8 @@ export interface PredictRunResult {
   /** Which head: instance, type, taxonomy, seed, epoch, run. */
   readonly head: string;
   readonly taxonomy: string;
+  /** The weights asked for and the epoch they are. */
+  readonly weights: { readonly choice: WeightsChoice; readonly epoch: number };
   readonly predictions: readonly ImagePrediction[];
 }
 
@@ -86,10 +90,12 @@ async function promptsFor(instances: ReturnType<typeof recordedInstances>, o: Pr
   return { rows: [...table.rows, ...extra], texts: { ...table.texts, data }, file: table.file };
 }
 
+const weightsText = (w: WeightsChoice): string => (w === 'final' ? 'final (last epoch trained)' : w === 'best' ? 'best (lowest validation loss)' : `epoch-${w}`);
+
 export async function predictRun(store: Store, images: readonly string[], o: PredictRunOptions): Promise<PredictRunResult> {
   const instances = recordedInstances(store, o.workspace, o.run);
   const { head: chosen, seed } = chooseHead(runHeads(instances), o);
-  const head = loadHead(chosen.dir);
+  const head = loadHead(headWeightsDir(chosen, o.weights));
   const taxonomy = o.taxonomy ?? head.meta.taxonomy;
   const recorded = runModel(instances, o.workspace);
   const dtype = CLIP_DTYPES.find((d) => d === recorded.dtype) ?? 'fp32';
@@ -112,7 +118,8 @@ export async function predictRun(store: Store, images: readonly string[], o: Pre
     const pred = await predict(head, x.subarray(0, kept.length * dim), kept.length, { prompts, taxonomy, dirs });
     const c = pred.classes.length;
     return {
-      head: `${chosen.instanceId} (${o.head} head, ${taxonomy}, seed ${seed}, epoch ${head.meta.epoch}) of run ${o.run}`,
+      head: `${chosen.instanceId} (${o.head} head, ${taxonomy}, seed ${seed}, ${weightsText(o.weights)} weights: epoch ${head.meta.epoch}) of run ${o.run}`,
+      weights: { choice: o.weights, epoch: head.meta.epoch },
       taxonomy,
       predictions: kept.map((image, r) => ({
         image,

@@ -64,9 +64,22 @@ export function buildDocument(input: ReportInput): TablesDocument {
     paper,
     provenance,
     unplaced: unplacedRows(input.rows, metric),
+    prompts: promptProtocols(metricRows),
     metric,
     ...(input.note ? { note: input.note } : {}),
   };
+}
+
+/** The `prompts` protocols of each method's own rows (not its variant rows): what the footnote names. */
+function promptProtocols(rows: readonly MetricRow[]): Record<string, string[]> {
+  const out = new Map<string, Set<string>>();
+  for (const r of rows) {
+    const source = r.tags?.prompts;
+    if (source === undefined || r.tags?.variant !== undefined) continue;
+    if (!out.has(r.method)) out.set(r.method, new Set());
+    out.get(r.method)!.add(source);
+  }
+  return Object.fromEntries([...out].map(([m, s]) => [m, [...s].sort()]));
 }
 
 function reportMarkdown(tables: string, figures: readonly Figure[], figuresLink: string): string {

@@ -1,11 +1,11 @@
 // What a recorded run produced, found through the results store: its trained heads, the CLIP model its
 // embedding stages read, and the prompts a contrastive head was trained with. `pipe predict` uses these so
 // that a prediction runs on exactly the artifacts of the run the user names.
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Json } from '../stage-api.js';
 import type { Store } from '../store/index.js';
-import type { HeadMeta } from '../train/checkpoint.js';
+import { epochDir, type HeadMeta } from '../train/checkpoint.js';
 
 export class RunArtifactError extends Error {
   override readonly name = 'RunArtifactError';
@@ -69,6 +69,8 @@ export interface RunHead {
   readonly meta: HeadMeta;
   /** The training instance's recorded params (prompt files of a contrastive head). */
   readonly params: { readonly [k: string]: Json };
+  /** The instance's outputs: `head-final`, `head-best`, `checkpoints` (runs before head-final/-best lack them). */
+  readonly artifacts: ReadonlyMap<string, string>;
 }
 
 /** The `head` outputs of the run's training instances. */
@@ -77,8 +79,24 @@ export function runHeads(instances: readonly Recorded[]): RunHead[] {
     .filter((i) => i.artifacts.has('head'))
     .map((i) => {
       const dir = i.artifacts.get('head')!;
-      return { instanceId: i.instanceId, dir, params: i.params, meta: JSON.parse(readFileSync(join(dir, 'head.json'), 'utf8')) as HeadMeta };
+      return { instanceId: i.instanceId, dir, params: i.params, artifacts: i.artifacts, meta: JSON.parse(readFileSync(join(dir, 'head.json'), 'utf8')) as HeadMeta };
     });
+}
+
+/** Which weights of a trained head: the last epoch trained, the early-stopping best, or an epoch. */
+export type WeightsChoice = 'final' | 'best' | number;
+
+/** The folder of the chosen weights of a head (an epoch comes from its `checkpoints`). */
+export function headWeightsDir(head: RunHead, weights: WeightsChoice): string {
+  if (typeof weights === 'string') {
+    const dir = head.artifacts.get(`head-${weights}`);
+    if (!dir) throw new RunArtifactError(`${head.instanceId} has no head-${weights} output (trained before it was written)`, 're-run the pipeline (the training stage re-runs), or pass --weights EPOCH');
+    return dir;
+  }
+  const checkpoints = head.artifacts.get('checkpoints');
+  const epochs = checkpoints && existsSync(checkpoints) ? readdirSync(checkpoints).filter((d) => /^epoch-\d+$/.test(d)).map((d) => Number(d.slice(6))).sort((a, b) => a - b) : [];
+  if (!epochs.includes(weights)) throw new RunArtifactError(`${head.instanceId} has no checkpoint of epoch ${weights}`, `its epochs: ${epochs.join(', ') || 'none'}`);
+  return epochDir(checkpoints!, weights);
 }
 
 /** The CLIP model folder and ONNX variant the run embedded its images with, and the folder's content hash. */

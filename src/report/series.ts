@@ -14,6 +14,8 @@ export class ReportDataError extends Error {
 
 export interface Series {
   readonly method: string;
+  /** An extra, labelled row of the method (its rows' `variant` tag, e.g. `prompts=own`); null for the method's own rows. */
+  readonly variant: string | null;
   readonly taxonomy: string;
   readonly dataset: string;
   /** seed -> epoch -> row, for rows with an epoch (seed null is kept as its own key). */
@@ -24,7 +26,10 @@ export interface Series {
 
 export type SeriesIndex = Map<string, Series>;
 
-const key = (method: string, taxonomy: string): string => `${method}\u0000${taxonomy}`;
+const key = (method: string, taxonomy: string, variant: string | null = null): string => `${method}\u0000${taxonomy}\u0000${variant ?? ''}`;
+
+/** The `variant` tag of a row: another evaluation protocol of the same method, shown as its own row. */
+export const variantOf = (row: MetricRow): string | null => row.tags?.variant ?? null;
 
 function describe(row: MetricRow): string {
   const tags = row.tags ? ` tags ${JSON.stringify(row.tags)}` : '';
@@ -59,10 +64,10 @@ export function indexSeries(rows: Iterable<MetricRow>, metric: string, tags: Rea
   const index: SeriesIndex = new Map();
   for (const row of rows) {
     if (row.metric !== metric || !matchesTags(row, tags)) continue;
-    const k = key(row.method, row.taxonomy);
+    const k = key(row.method, row.taxonomy, variantOf(row));
     let s = index.get(k);
     if (!s) {
-      s = { method: row.method, taxonomy: row.taxonomy, dataset: row.dataset, byEpoch: new Map(), flat: new Map() };
+      s = { method: row.method, variant: variantOf(row), taxonomy: row.taxonomy, dataset: row.dataset, byEpoch: new Map(), flat: new Map() };
       index.set(k, s);
     }
     if (s.dataset !== row.dataset) {
@@ -102,8 +107,13 @@ export function indexSeries(rows: Iterable<MetricRow>, metric: string, tags: Rea
   return index;
 }
 
-export function getSeries(index: SeriesIndex, method: string, taxonomy: string): Series | undefined {
-  return index.get(key(method, taxonomy));
+export function getSeries(index: SeriesIndex, method: string, taxonomy: string, variant: string | null = null): Series | undefined {
+  return index.get(key(method, taxonomy, variant));
+}
+
+/** The variants of `method` present in the index, sorted (each becomes an extra row below the method's). */
+export function variantsOf(index: SeriesIndex, method: string): string[] {
+  return [...new Set([...index.values()].filter((s) => s.method === method && s.variant !== null).map((s) => s.variant!))].sort();
 }
 
 /** The last epoch each seed reached (training may stop early, at a different epoch per seed). */

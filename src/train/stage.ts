@@ -4,8 +4,8 @@ import { createRequire } from 'node:module';
 import type { JsonSchema, MetricRow, StageContext } from '../stage-api.js';
 import { loadTaxonomy, type Taxonomy } from '../data/taxonomy.js';
 import { evalSetsFingerprint, TAXONOMY_DIR_PROPERTY, taxonomyDirsOf, taxonomyFingerprint } from '../data/ingest-stage.js';
-import { evaluateSets, prepareEvalSets, EVAL_SET_SCHEMA, type EvalSetSpec, type Scorer } from '../eval/evaluate.js';
-import { saveHead, type Head } from './checkpoint.js';
+import { evaluateVariants, prepareEvalSets, EVAL_SET_SCHEMA, type EvalSetSpec, type Variant } from '../eval/evaluate.js';
+import { epochDir, loadHead, saveHead, type Head } from './checkpoint.js';
 import { labelledSplit, loadEmbeddingTable, readManifest, type EmbeddingTable, type LabelledSplit } from './data.js';
 import { train, type TrainResult, type TrainTask } from './trainer.js';
 
@@ -64,7 +64,7 @@ export function commonTrainProperties(batch: number, reduction: 'sum' | 'mean'):
     lr_patience: { type: 'integer', minimum: 1, default: 1, description: 'ReduceLROnPlateau patience (epochs)' },
     lr_min_delta: { type: 'number', minimum: 0, default: 1e-4, description: 'ReduceLROnPlateau min_delta (Keras default)' },
     min_lr: { type: 'number', minimum: 0, default: 0 },
-    head_epoch: { enum: ['best', 'last'], default: 'best', description: 'which epoch becomes the `head` output' },
+    head_epoch: { enum: ['best', 'last'], default: 'best', description: 'which epoch becomes the `head` output (`head-final` and `head-best` are always written)' },
     train_split: { type: 'string', default: 'train' },
     val_split: { type: 'string', default: 'val' },
     eval_sets: { type: 'array', items: EVAL_SET_SCHEMA, default: [], description: 'evaluated after every epoch' },
@@ -75,7 +75,9 @@ export function commonTrainProperties(batch: number, reduction: 'sum' | 'mean'):
 }
 
 export const TRAIN_OUTPUTS = {
-  head: { path: 'head', description: 'the selected epoch: head.json + W1/b1/W2/b2.npy' },
+  head: { path: 'head', description: 'the epoch head_epoch selects (default best): head.json + W1/b1/W2/b2.npy' },
+  'head-final': { path: 'head-final', description: "the last epoch trained: the weights the paper's final-epoch tables show (Keras without restore_best_weights)" },
+  'head-best': { path: 'head-best', description: 'the early-stopping selection (lowest validation loss)' },
   checkpoints: { path: 'checkpoints', description: 'every epoch: checkpoints/epoch-NNN/ (same layout as head)' },
 } as const;
 
@@ -106,10 +108,20 @@ export async function trainFingerprint(p: CommonTrainParams): Promise<Record<str
 }
 
 /**
- * Trains `task`, evaluating `eval_sets` after every epoch with `scorer(head)`, then records every metric
- * row (per-epoch losses, lr, evaluation; selected and stopped epochs) and writes the head.
+ * Which weights an epoch's rows were computed with, as a tag: `final` (the last epoch trained, the
+ * paper's "final epoch"), `best` (the lowest validation loss, the saved `head-best`), both, or neither.
  */
-export async function runTraining(ctx: StageContext<CommonTrainParams>, task: TrainTask, method: string, tags: Readonly<Record<string, string>>, scorer: (head: Head) => Scorer): Promise<TrainResult> {
+export function weightsTag(epoch: number, result: Pick<TrainResult, 'bestEpoch' | 'lastEpoch'>): string {
+  const names = [epoch === result.lastEpoch && 'final', epoch === result.bestEpoch && 'best'].filter(Boolean);
+  return names.length ? names.join('+') : 'intermediate';
+}
+
+/**
+ * Trains `task`, evaluating `eval_sets` after every epoch with each of `variants(head)`, then records every
+ * metric row (per-epoch losses, lr, evaluation; selected and stopped epochs), each with the `weights` it
+ * was computed with, and writes the heads (`head`, `head-final`, `head-best`).
+ */
+export async function runTraining(ctx: StageContext<CommonTrainParams>, task: TrainTask, method: string, tags: Readonly<Record<string, string>>, variants: (head: Head) => readonly Variant[]): Promise<TrainResult> {
   const p = ctx.params;
   const sets = prepareEvalSets(p.eval_sets, { confusion: p.confusion }, taxonomyDirsOf(p));
   ctx.log(`${method}: ${p.taxonomy}, seed ${p.seed}, ${task.val.xRows.length} validation pairs, ${sets.length} evaluation set(s)`);
@@ -133,10 +145,11 @@ export async function runTraining(ctx: StageContext<CommonTrainParams>, task: Tr
     signal: ctx.signal,
     log: (l) => ctx.log(l),
     progress: (done, total) => ctx.progress({ done, total, unit: 'epochs' }),
-    onEpoch: (epoch, head) => evaluateSets(sets, scorer(head), { method, seed: p.seed, epoch, tags }),
+    onEpoch: (epoch, head) => evaluateVariants(sets, variants(head), { method, seed: p.seed, epoch, tags }),
   });
+  const weighted = (epoch: number | null): Readonly<Record<string, string>> => (epoch === null ? tags : { ...tags, weights: weightsTag(epoch, result) });
   const row = (metric: string, epoch: number | null, value: number | null, detail?: MetricRow['detail']): MetricRow =>
-    ({ method, dataset: p.dataset, taxonomy: p.taxonomy, seed: p.seed, epoch, metric, value, detail, tags });
+    ({ method, dataset: p.dataset, taxonomy: p.taxonomy, seed: p.seed, epoch, metric, value, detail, tags: weighted(epoch) });
   for (const h of result.history) {
     ctx.metric(row('train_loss', h.epoch, finite(h.trainLoss)));
     ctx.metric(row('val_loss', h.epoch, finite(h.valLoss)));
@@ -144,8 +157,10 @@ export async function runTraining(ctx: StageContext<CommonTrainParams>, task: Tr
   }
   ctx.metric(row('selected_epoch', null, result.bestEpoch, { rule: 'lowest validation loss', head_epoch: p.head_epoch }));
   ctx.metric(row('stopped_epoch', null, result.lastEpoch, { reason: result.stoppedEarly ? 'early_stopping' : 'max_epochs', resumed_from: result.resumedFrom }));
-  for (const r of result.rows) ctx.metric(r);
+  for (const r of result.rows) ctx.metric({ ...r, tags: { ...r.tags, ...weighted(r.epoch) } });
   saveHead(ctx.output('head'), result.head);
+  saveHead(ctx.output('head-final'), loadHead(epochDir(ctx.output('checkpoints'), result.lastEpoch)));
+  saveHead(ctx.output('head-best'), loadHead(epochDir(ctx.output('checkpoints'), result.bestEpoch)));
   return result;
 }
 

@@ -17,7 +17,7 @@ export interface ZeroShotParams {
 
 export default defineStage<ZeroShotParams>({
   kind: 'eval/zero-shot',
-  version: '1',
+  version: '2',
   description: 'CLIP zero-shot classification from prompt embeddings on every evaluation set',
   params: {
     type: 'object',

@@ -14,14 +14,14 @@ export interface PromptsParams {
   readonly confusion: 'sadness' | 'own';
   readonly taxonomy_dir?: string;
   readonly template: string;
-  readonly binary_template?: string;
+  readonly binary_template: string;
   readonly synonyms?: string;
   readonly captions?: string;
 }
 
 export default defineStage<PromptsParams>({
   kind: 'prompts/build',
-  version: '1',
+  version: '2',
   description: 'SC, SSC and IC text prompts from templates, synonyms and captions',
   params: {
     type: 'object',
@@ -30,8 +30,8 @@ export default defineStage<PromptsParams>({
       taxonomies: { type: 'array', items: { type: 'string' }, minItems: 1, default: ['webemo25', 'webemo6', 'webemo2'], description: 'SC prompts for every class of these' },
       confusion: { enum: ['sadness', 'own'], default: 'sadness' },
       taxonomy_dir: { type: 'string', format: 'path', description: 'directory of extra taxonomy files' },
-      template: { type: 'string', default: 'paper', description: `a name (${Object.keys(TEMPLATES).join(', ')}) or a text with {class}` },
-      binary_template: { type: 'string', description: 'template for positive/negative taxonomies (e.g. binary); default: template' },
+      template: { type: 'string', default: 'paper', description: `a name (${Object.keys(TEMPLATES).join(', ')}) or a text with {class}; default the paper's "a photo that seems to express {class}"` },
+      binary_template: { type: 'string', default: 'binary', description: 'template for positive/negative taxonomies; default the authors\' notebook form "a photo that evokes a {class} feeling" (the paper gives none)' },
       synonyms: { type: 'string', format: 'path', description: 'synonyms.json of synonyms/table: SSC prompts' },
       captions: { type: 'string', format: 'path', description: 'captions.jsonl of captions/import: IC prompts' },
     },
@@ -42,7 +42,7 @@ export default defineStage<PromptsParams>({
   },
   async run(ctx) {
     const p = ctx.params;
-    const templates = { template: resolveTemplate(p.template), binary: p.binary_template && resolveTemplate(p.binary_template) };
+    const templates = { template: resolveTemplate(p.template), binary: resolveTemplate(p.binary_template) };
     const rows: PromptRow[] = [];
     for (const id of p.taxonomies) rows.push(...scPrompts(ingestTaxonomy(id, p), templates));
     if (p.synonyms) {
@@ -52,6 +52,6 @@ export default defineStage<PromptsParams>({
     if (p.captions) rows.push(...icPrompts(readJsonl<CaptionRow>(p.captions)));
     writeJsonl(ctx.output('prompts'), rows);
     const count = (k: string): number => rows.filter((r) => r.kind === k).length;
-    ctx.log(`${rows.length} prompts: ${count('sc')} sc, ${count('ssc')} ssc, ${count('ic')} ic; template "${templates.template}"`);
+    ctx.log(`${rows.length} prompts: ${count('sc')} sc, ${count('ssc')} ssc, ${count('ic')} ic; templates "${templates.template}", binary "${templates.binary}"`);
   },
 });

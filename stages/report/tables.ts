@@ -30,7 +30,7 @@ const path = { type: 'string', format: 'path' } as const;
 
 export default defineStage<TablesParams>({
   kind: 'report/tables',
-  version: '5',
+  version: '6',
   description: "Tables I and II of the CLIP-E paper (markdown, CSV, JSON) with the paper's values, figures and a report",
   params: {
     type: 'object',

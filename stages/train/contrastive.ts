@@ -13,6 +13,7 @@ export interface ContrastiveParams extends CommonTrainParams {
   readonly loss: 'soft' | 'hard';
   readonly tau: number;
   readonly eval_prompts: PromptSource;
+  readonly extra_eval_prompts: readonly PromptSource[];
   readonly eval_prompt_taxonomy?: string;
 }
 
@@ -28,7 +29,7 @@ export function contrastiveMethod(captions: readonly PromptKind[]): string {
 
 export default defineStage<ContrastiveParams>({
   kind: 'train/contrastive',
-  version: '2',
+  version: '3',
   description: 'CLIP-E contrastive head on onnxruntime (soft-target or CLIP loss), with per-epoch evaluation from prompts',
   params: {
     type: 'object',
@@ -49,8 +50,9 @@ export default defineStage<ContrastiveParams>({
       captions: { type: 'array', items: { enum: ['sc', 'ssc', 'ic'] }, minItems: 1, uniqueItems: true, default: ['sc', 'ssc', 'ic'] },
       loss: { enum: ['soft', 'hard'], default: 'soft', description: "soft: the authors' targets softmax((TTᵀ+IIᵀ)/2τ); hard: CLIP InfoNCE" },
       tau: { type: 'number', exclusiveMinimum: 0, default: 0.075 },
-      eval_prompts: { enum: [...PROMPT_SOURCES], default: 'own', description: 'prompts that stand for an evaluated taxonomy\'s classes' },
-      eval_prompt_taxonomy: { type: 'string', description: 'source taxonomy of eval_prompts: mapped (default: the training taxonomy)' },
+      eval_prompts: { enum: [...PROMPT_SOURCES], default: 'paper', description: "prompts that stand for an evaluated taxonomy's classes (paper: sc + ssc of the training taxonomy, mapped up its hierarchy; docs/heads.md)" },
+      extra_eval_prompts: { type: 'array', items: { enum: [...PROMPT_SOURCES] }, uniqueItems: true, default: [], description: 'further protocols, written as extra rows tagged variant: prompts=<source> (the tables label them)' },
+      eval_prompt_taxonomy: { type: 'string', description: 'source taxonomy of eval_prompts paper and mapped (default: the training taxonomy)' },
     },
   },
   outputs: TRAIN_OUTPUTS,
@@ -61,7 +63,7 @@ export default defineStage<ContrastiveParams>({
     const method = contrastiveMethod(p.captions);
     const ort = await import('onnxruntime-node');
     const { loadPromptTable, classPrompts } = await import('../../src/eval/prompts.js');
-    const { contrastiveHeadScorer } = await import('../../src/eval/scorers.js');
+    const { contrastiveHeadScorers } = await import('../../src/eval/scorers.js');
     const { contrastiveTask } = await import('../../src/train/contrastive.js');
     const data = loadTrainingData(p, (l) => ctx.log(l));
     const prompts = loadPromptTable(p.prompts);
@@ -71,9 +73,11 @@ export default defineStage<ContrastiveParams>({
       images: data.table, train: data.train, val: data.val, taxonomy: data.taxonomy, prompts, captions, loss: p.loss, tau: p.tau, hidden: p.hidden, seed: p.seed,
       training: { seed: p.seed, loss: p.loss, tau: p.tau, reduction: p.reduction, captions, batch_size: p.batch_size, lr: p.lr },
     });
-    const choice = { source: p.eval_prompts, taxonomy: p.eval_prompt_taxonomy ?? p.taxonomy };
+    const choices = [p.eval_prompts, ...p.extra_eval_prompts.filter((s) => s !== p.eval_prompts)].map((source) => ({ source, taxonomy: p.eval_prompt_taxonomy ?? p.taxonomy }));
     // Missing evaluation prompts fail now, not after the first epoch's training.
-    for (const set of p.eval_sets) for (const t of set.taxonomies) classPrompts(prompts, ingestTaxonomy(t, p), choice);
-    await runTraining(ctx, task, method, tags, (head) => contrastiveHeadScorer(ort, head, prompts, choice, p.threads));
+    for (const choice of choices) for (const set of p.eval_sets) for (const t of set.taxonomies) classPrompts(prompts, ingestTaxonomy(t, p), choice);
+    // The main protocol's rows are the method's; every other protocol's rows are labelled as a variant.
+    const variantTags = choices.map((c, i): Record<string, string> => (i === 0 ? {} : { variant: `prompts=${c.source}` }));
+    await runTraining(ctx, task, method, tags, (head) => contrastiveHeadScorers(ort, head, prompts, choices, p.threads).map((scorer, i) => ({ scorer, tags: variantTags[i] })));
   },
 });

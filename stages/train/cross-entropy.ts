@@ -11,7 +11,7 @@ export interface CrossEntropyParams extends CommonTrainParams {
 
 export default defineStage<CrossEntropyParams>({
   kind: 'train/cross-entropy',
-  version: '2',
+  version: '3',
   description: 'CLIP-E cross-entropy head on onnxruntime, with per-epoch cross-dataset evaluation',
   params: {
     type: 'object',
@@ -36,6 +36,6 @@ export default defineStage<CrossEntropyParams>({
       images: data.table, train: data.train, val: data.val, taxonomy: data.taxonomy, output: p.output, hidden: p.hidden, seed: p.seed,
       training: { seed: p.seed, reduction: p.reduction, batch_size: p.batch_size, lr: p.lr },
     });
-    await runTraining(ctx, task, 'clipe_cross_entropy', tags, (head) => ceHeadScorer(ort, head, p.threads, taxonomyDirsOf(p)));
+    await runTraining(ctx, task, 'clipe_cross_entropy', tags, (head) => [{ scorer: ceHeadScorer(ort, head, p.threads, taxonomyDirsOf(p)), tags: {} }]);
   },
 });

@@ -79,6 +79,8 @@ describe('pipe run pipelines/demo.yaml', () => {
     }
     expect(md).toContain('published values and our difference');
     expect(md).toContain('> Demo: generated images');
+    expect(md).toContain('Cells far below chance are expected here, not a bug');
+    expect(md).toContain("CLIP-E Contrastive, CLIP-E Contrastive [SC], CLIP-E Contrastive [IC], CLIP-E Contrastive [SC, IC], CLIP-E Contrastive [SC, SSC]: prompts=paper (the paper's inference");
     expect(md).toMatch(/- model: runs\/store\/.*\/model \(sha256 [0-9a-f]{64}\)/);
   });
 
@@ -169,7 +171,15 @@ describe('pipe run pipelines/demo.yaml', () => {
     await sharp({ create: { width: 300, height: 200, channels: 3, background: { r: 230, g: 200, b: 40 } } }).png().toFile(image);
     const ce = await pipe(['predict', image, '--run', '1', '--top', '3', '--workspace', ws], { cwd: ws });
     expect(ce.exitCode, String(ce.all)).toBe(0);
-    expect(ce.stdout).toContain('ce head, webemo25, seed 0');
+    expect(ce.stdout).toMatch(/ce head, webemo25, seed 0, final \(last epoch trained\) weights: epoch [1-5]\)/);
+    const best = await pipe(['predict', image, '--run', '1', '--weights', 'best', '--workspace', ws], { cwd: ws });
+    expect(best.exitCode, String(best.all)).toBe(0);
+    expect(best.stdout).toMatch(/ce head, webemo25, seed 0, best \(lowest validation loss\) weights: epoch [1-5]\)/);
+    const second = await pipe(['predict', image, '--run', '1', '--weights', '2', '--workspace', ws], { cwd: ws });
+    expect(second.stdout).toContain('seed 0, epoch-2 weights: epoch 2)');
+    const absent = await pipe(['predict', image, '--run', '1', '--weights', '9', '--workspace', ws], { cwd: ws });
+    expect(absent.exitCode).toBe(2);
+    expect(absent.stderr).toContain('has no checkpoint of epoch 9');
     const probs = [...ce.stdout.matchAll(/ (\d+\.\d)%/g)].map((m) => Number(m[1]));
     expect(probs).toHaveLength(3);
     expect([...probs].sort((a, b) => b - a)).toEqual(probs);

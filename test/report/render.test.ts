@@ -80,7 +80,7 @@ describe('writeReport', () => {
 
   it('writes CSV and JSON of the same cells', () => {
     const csv = readFileSync(paths.csv, 'utf8').trim().split('\n');
-    expect(csv[0]).toBe('table,epoch_mode,metric,method,label,column,dataset,taxonomy,status,n,mean,std,rank,paper,diff,values,seeds,epochs');
+    expect(csv[0]).toBe('table,epoch_mode,metric,method,variant,label,column,dataset,taxonomy,status,n,mean,std,rank,paper,diff,values,seeds,epochs');
     expect(csv).toHaveLength(1 + 2 * 90);
     expect(csv.filter((l) => l.includes(',x,'))).toHaveLength(4); // CE on EmotionROI 6 and FI 8, final and best
     const json = JSON.parse(readFileSync(paths.json, 'utf8')) as { final: { mean: number | null }[]; provenance: { run: string } };
@@ -142,5 +142,28 @@ describe('other metrics', () => {
     expect(doc.cells.final.every((c) => c.paper === null)).toBe(true);
     expect(readdirSync(paths.figures)).toContain('curves-macro_f1-fi2.svg');
     expect(() => writeReport({ rows, metric: 'loss', provenance: { rendered_by: 'test', sources: 'test' } }, paths)).toThrow(/cannot tabulate metric "loss"/);
+  });
+});
+
+describe('prompt protocols and weights', () => {
+  it("labels a variant protocol's rows as extra rows, names each protocol and the weights in the footnotes", () => {
+    const tagged = study().map((r) => (r.method.startsWith('clipe_contrastive') && r.metric === 'accuracy' ? { ...r, tags: { ...r.tags, prompts: 'paper' } } : r));
+    const own = tagged.filter((r) => r.method === 'clipe_contrastive' && r.metric === 'accuracy').map((r) => ({ ...r, value: r.value! - 0.3, tags: { ...r.tags, prompts: 'own', variant: 'prompts=own' } }));
+    const out = join(dir, 'variants');
+    const paths = { tables: join(out, 'tables.md'), csv: join(out, 'cells.csv'), json: join(out, 'cells.json'), figures: join(out, 'figures'), report: join(out, 'report.md') };
+    const doc = writeReport({ rows: [...tagged, ...own], provenance: { rendered_by: 'test', sources: 'test' } }, paths);
+    const md = readFileSync(paths.tables, 'utf8');
+    const lines = md.split('\n');
+    // The paper's row keeps its values and the published comparison; the variant row sits right below it.
+    const at = lines.findIndex((l) => l.startsWith('| CLIP-E Contrastive | ') && l.split('|').length === 6);
+    expect(lines[at + 1]).toMatch(/^\| CLIP-E Contrastive \(prompts=own\) \| 21\.\d\d ± 0\.10 \|/);
+    expect(lines[at]).toMatch(/^\| CLIP-E Contrastive \| 51\.\d\d ± 0\.10 \|/);
+    const variantCell = doc.cells.final.find((c) => c.method === 'clipe_contrastive' && c.variant === 'prompts=own' && c.taxonomy === 'webemo2')!;
+    expect(variantCell.paper).toBeNull();
+    expect(md).not.toMatch(/published values[^#]*CLIP-E Contrastive \(prompts=own\)/);
+    expect(md).toContain("CLIP-E Contrastive, CLIP-E Contrastive [SC], CLIP-E Contrastive [IC], CLIP-E Contrastive [SC, IC], CLIP-E Contrastive [SC, SSC]: prompts=paper (the paper's inference (section III-A)");
+    expect(md).toContain('the weights of the last epoch trained');
+    expect(md).toContain('not the early-stopping `head-best` (lowest validation loss)');
+    expect(readFileSync(paths.csv, 'utf8')).toContain(',clipe_contrastive,prompts=own,CLIP-E Contrastive (prompts=own),');
   });
 });

@@ -138,15 +138,32 @@ describe('train/cross-entropy', () => {
 
 describe('train/contrastive', () => {
   it('trains on SC+SSC+IC pairs and evaluates any taxonomy from prompts', async () => {
-    const run = await runKind(contrastive, { ...world.webemo, prompts: world.prompts, taxonomy: 'webemo25', hidden: 32, epochs: 3, patience: 10, eval_sets: evalSets() });
-    const m = run.metrics;
-    expect(new Set(m.map((r) => r.method))).toEqual(new Set(['clipe_contrastive']));
+    const run = await runKind(contrastive, { ...world.webemo, prompts: world.prompts, taxonomy: 'webemo25', hidden: 32, epochs: 3, patience: 10, eval_sets: evalSets(), extra_eval_prompts: ['own'] });
+    const all = run.metrics;
+    expect(new Set(all.map((r) => r.method))).toEqual(new Set(['clipe_contrastive']));
+    // The paper's protocol gives the method's rows; the extra protocol its own labelled rows.
+    const m = all.filter((r) => r.tags?.variant === undefined);
+    const own = all.filter((r) => r.tags?.variant === 'prompts=own');
+    expect(own.length).toBe(m.filter((r) => r.tags?.prompts !== undefined).length);
+    expect(new Set(own.map((r) => r.tags?.prompts))).toEqual(new Set(['own']));
+    // Every evaluation row names its prompts; every per-epoch row the weights it was computed with.
+    const selected = one(m, { metric: 'selected_epoch' }).value;
+    for (const r of all) {
+      if (r.epoch !== null) expect(r.tags?.weights, JSON.stringify(r)).toBe([r.epoch === 3 && 'final', r.epoch === selected && 'best'].filter(Boolean).join('+') || 'intermediate');
+      if (!['train_loss', 'val_loss', 'lr', 'selected_epoch', 'stopped_epoch'].includes(r.metric)) expect(r.tags?.prompts, JSON.stringify(r)).toBeDefined();
+    }
+    expect(one(m, { epoch: 3, taxonomy: 'webemo2', metric: 'accuracy' }).tags).toMatchObject({ prompts: 'paper', prompt_taxonomy: 'webemo25' });
+    expect(Number(one(m, { epoch: 3, taxonomy: 'webemo2', metric: 'accuracy' }).tags?.synonym_prompts)).toBeGreaterThan(0);
+    expect(one(m, { epoch: 3, taxonomy: 'fi8', metric: 'accuracy' }).tags).toMatchObject({ prompts: 'paper', prompt_taxonomy: 'fi8' });
+    // head-final is the last epoch trained, head-best the early-stopping selection.
+    expect(loadHead(join(run.outDir, 'head-final')).meta.epoch).toBe(3);
+    expect(loadHead(join(run.outDir, 'head-best')).meta.epoch).toBe(selected);
     for (const [dataset, taxonomy] of [['webemo', 'webemo25'], ['webemo', 'webemo6'], ['webemo', 'webemo2'], ['emotion6', 'emotion6_6'], ['emotion6', 'emotion6_2'], ['fi', 'fi8'], ['fi', 'fi2']]) {
       expect(one(m, { epoch: 3, dataset, taxonomy, metric: 'accuracy' }).value).toBeTypeOf('number');
     }
     expect(one(m, { epoch: 3, dataset: 'webemo', taxonomy: 'webemo25', metric: 'accuracy' }).value).toBeGreaterThan(0.4); // chance 0.04
     expect(one(m, { epoch: 3, dataset: 'webemo', taxonomy: 'webemo2', metric: 'accuracy' }).value).toBeGreaterThan(0.7);
-    expect(one(m, { epoch: 3, dataset: 'webemo', taxonomy: 'webemo25', metric: 'accuracy' }).tags).toMatchObject({ loss: 'soft', prompts: 'own', captions: 'sc+ssc+ic', reduction: 'sum', confusion: 'sadness' });
+    expect(one(m, { epoch: 3, dataset: 'webemo', taxonomy: 'webemo25', metric: 'accuracy' }).tags).toMatchObject({ loss: 'soft', prompts: 'paper', captions: 'sc+ssc+ic', reduction: 'sum', confusion: 'sadness' });
     const head = loadHead(join(run.outDir, 'head'));
     const table = loadEmbeddingTable(world.emotion6.embeddings, world.emotion6.index);
     const pred = await predict(head, table.data, table.rowOf.size, { prompts: loadPromptTable(world.prompts), taxonomy: 'emotion6_2', choice: { source: 'mapped', taxonomy: 'webemo25' } });

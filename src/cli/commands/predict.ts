@@ -9,11 +9,13 @@ import { EXIT_OK, WORKSPACE_OPTION, failed, guard, parse, withRecordedRun, works
 export const summary = "class distribution of images from a run's trained head (the paper's Fig. 3)";
 
 const USAGE = `usage: pipe predict IMAGE|FOLDER [--run RUN|latest] [--head ce|contrastive] [--taxonomy NAME] [--top K]
-                    [--seed N] [--model DIR] [--json] [--workspace DIR]
+                    [--weights final|best|EPOCH] [--seed N] [--model DIR] [--json] [--workspace DIR]
 
 --head ce (default): the run's cross-entropy head for --taxonomy (default: the finest it trained).
---head contrastive: the run's full contrastive head (SC+SSC+IC), scored on the SC prompts of any
-  taxonomy (default webemo25). --seed picks the training seed (default: the lowest). --model overrides
+--head contrastive: the run's full contrastive head (SC+SSC+IC), scored as the paper does (the sentiment and
+  synonym prompts of its training taxonomy, mapped up the hierarchy; another dataset's taxonomy by its
+  own prompts). --weights: final (default, the last epoch trained, as the paper's tables), best (lowest
+  validation loss) or an epoch number; the output names them. --seed picks the training seed (default: the lowest). --model overrides
   the CLIP model folder the run embedded its images with. --top K classes per image (default 5).`;
 
 const OPTIONS = {
@@ -23,6 +25,7 @@ const OPTIONS = {
   taxonomy: { type: 'string', short: 't' },
   top: { type: 'string', short: 'k' },
   seed: { type: 'string' },
+  weights: { type: 'string', short: 'w' },
   model: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
@@ -44,6 +47,8 @@ export async function run(argv: string[]): Promise<number> {
     const headType = values.head ?? 'ce';
     if (headType !== 'ce' && headType !== 'contrastive') throw new UsageError(`--head must be ce or contrastive, got "${headType}"`, USAGE);
     const top = wholeNumber(values.top, '--top', 5);
+    const weights = values.weights === undefined || values.weights === 'final' || values.weights === 'best' ? (values.weights ?? 'final') : wholeNumber(values.weights, '--weights', 0);
+    if (weights === 0) throw new UsageError('--weights expects final, best or an epoch number (1, 2, ...), got "0"', USAGE);
     const workspace = workspaceOf(values);
 
     // The store, onnxruntime and sharp load only once the arguments are valid (and never for `pipe --help`).
@@ -70,6 +75,7 @@ export async function run(argv: string[]): Promise<number> {
           run,
           head: headType,
           taxonomy: values.taxonomy,
+          weights,
           seed: values.seed === undefined ? undefined : wholeNumber(values.seed, '--seed', 0),
           model: values.model,
           top,
