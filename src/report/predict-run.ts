@@ -19,8 +19,8 @@ export interface PredictRunOptions {
   readonly head: 'ce' | 'contrastive';
   /** CE: which of the run's heads (default the finest); contrastive: the target taxonomy (default its own). */
   readonly taxonomy?: string;
-  /** Which weights: the last epoch trained (`final`, the paper's tables), the early-stopping `best`, or an epoch. */
-  readonly weights: WeightsChoice;
+  /** Which weights: the last epoch trained (`final`, the default, as the paper's tables), the early-stopping `best`, or an epoch. */
+  readonly weights?: WeightsChoice;
   /** Training seed of the head (default the lowest). */
   readonly seed?: number;
   /** Overrides the run's CLIP model folder. */
@@ -95,7 +95,8 @@ const weightsText = (w: WeightsChoice): string => (w === 'final' ? 'final (last 
 export async function predictRun(store: Store, images: readonly string[], o: PredictRunOptions): Promise<PredictRunResult> {
   const instances = recordedInstances(store, o.workspace, o.run);
   const { head: chosen, seed } = chooseHead(runHeads(instances), o);
-  const head = loadHead(headWeightsDir(chosen, o.weights));
+  const weights = o.weights ?? 'final';
+  const head = loadHead(headWeightsDir(chosen, weights));
   const taxonomy = o.taxonomy ?? head.meta.taxonomy;
   const recorded = runModel(instances, o.workspace);
   const dtype = CLIP_DTYPES.find((d) => d === recorded.dtype) ?? 'fp32';
@@ -118,8 +119,8 @@ export async function predictRun(store: Store, images: readonly string[], o: Pre
     const pred = await predict(head, x.subarray(0, kept.length * dim), kept.length, { prompts, taxonomy, dirs });
     const c = pred.classes.length;
     return {
-      head: `${chosen.instanceId} (${o.head} head, ${taxonomy}, seed ${seed}, ${weightsText(o.weights)} weights: epoch ${head.meta.epoch}) of run ${o.run}`,
-      weights: { choice: o.weights, epoch: head.meta.epoch },
+      head: `${chosen.instanceId} (${o.head} head, ${taxonomy}, seed ${seed}, ${weightsText(weights)} weights: epoch ${head.meta.epoch}) of run ${o.run}`,
+      weights: { choice: weights, epoch: head.meta.epoch },
       taxonomy,
       predictions: kept.map((image, r) => ({
         image,
