@@ -99,6 +99,9 @@ function stageContext(params: EmbedImagesParams, dir: string): StageContext<Embe
     progress: () => undefined,
     metric: () => undefined,
     hashFiles: async (paths) => paths.map(hashOnce),
+    secret: (name) => {
+      throw new Error(`the embedding benchmark has no secret ${name}`);
+    },
   };
 }
 

@@ -99,6 +99,11 @@ export interface StageContext<P> {
    * files are not re-read); a directory's is the one the engine puts in keys.
    */
   hashFiles(paths: readonly string[]): Promise<string[]>;
+  /**
+   * The value of a secret environment variable the kind's `secrets()` or the stage's `secrets:` names
+   * (throws for any other name). Never log it: `log` lines and error messages are masked anyway.
+   */
+  secret(name: string): string;
 }
 
 export interface OutputSpec {
@@ -123,6 +128,11 @@ export interface StageKind<P> {
    * `format: "path"` params is already hashed by the engine.
    */
   fingerprint?(params: P): Promise<Readonly<Record<string, string>>>;
+  /**
+   * Names of environment variables the stage needs as secrets (an API key): handed to `ctx.secret()`,
+   * never part of the key, the database or a log. A missing one fails the instance before it runs.
+   */
+  secrets?(params: P): readonly string[];
   run(ctx: StageContext<P>): Promise<void>;
 }
 

@@ -77,6 +77,8 @@ export interface GenerateOptions {
   readonly model: string;
   /** Name of the environment variable holding the key (the key itself never passes through params). */
   readonly apiKeyEnv: string;
+  /** The key itself (the stage gets it with ctx.secret(apiKeyEnv)); undefined when the variable is unset. */
+  readonly apiKey: string | undefined;
   readonly prompt: string;
   readonly temperature: number;
   /** Ask for `response_format: json_object` (servers without it answer HTTP 400: turn it off). */
@@ -109,7 +111,7 @@ interface ChatResponse {
 
 /** Requests the table (or takes it from the cache) and validates it against the taxonomy. */
 export async function generateSynonyms(tax: Taxonomy, count: number, o: GenerateOptions): Promise<SynonymTable> {
-  const key = process.env[o.apiKeyEnv];
+  const key = o.apiKey;
   if (!key) throw dataError(`synonyms/table: generate.api_key_env`, `environment variable ${o.apiKeyEnv} is not set`, `Export ${o.apiKeyEnv}=<your API key> before running (keys never go into pipeline files).`);
   const redact = (text: string): string => text.split(key).join('***');
   const url = `${o.baseUrl.replace(/\/+$/, '')}/chat/completions`;

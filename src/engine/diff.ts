@@ -22,7 +22,7 @@ function flatten(v: Json | undefined, prefix: string, out: Map<string, string>):
     // Argument lists diff per argument: "argv[4]: "4" -> "5"".
     v.forEach((x, i) => flatten(x, `${prefix}[${i}]`, out));
   } else if (v !== undefined) {
-    const s = typeof v === 'string' && /^[0-9a-f]{64}$/.test(v) ? v.slice(0, 12) : JSON.stringify(v);
+    const s = typeof v !== 'string' ? JSON.stringify(v) : /^[0-9a-f]{64}$/.test(v) ? v.slice(0, 12) : /^sha256:[0-9a-f]{64}$/.test(v) ? v.slice(0, 19) : JSON.stringify(v);
     out.set(prefix, s.length > 120 ? `${s.slice(0, 117)}...` : s);
   }
 }

@@ -24,20 +24,50 @@ export interface Attempt {
   readonly onProgress: (p: Progress) => void;
   /** Called with each log line (the console echo of --verbose). */
   readonly onLog?: (line: string) => void;
+  /** Where the values of the instance's secrets come from (the runner's environment). */
+  readonly env: NodeJS.ProcessEnv;
+}
+
+/** The secret values of an attempt, and a mask that replaces each of them in a text. */
+interface Secrets {
+  readonly values: Readonly<Record<string, string>>;
+  mask(text: string): string;
+}
+
+function secretsOf(a: Attempt): Secrets {
+  const values: Record<string, string> = {};
+  for (const name of a.prepared.secrets) {
+    const v = a.env[name];
+    // Pre-flight reports this for the whole run; here for callers that skip it.
+    if (!v) throw new StageError(`secret ${name} is not set in the environment`, `export ${name}=... before pipe run (secrets are handed to the stage, never stored)`);
+    values[name] = v;
+  }
+  // Longest first, so a secret that contains another is masked whole.
+  const all = Object.values(values).sort((x, y) => y.length - x.length);
+  return { values, mask: (text) => (all.length ? all.reduce((t, v) => t.split(v).join('***'), text) : text) };
 }
 
 export async function execute(a: Attempt): Promise<{ metrics: MetricRow[] }> {
   mkdirSync(a.outDir, { recursive: true });
   mkdirSync(dirname(a.logPath), { recursive: true });
   const fd = openSync(a.logPath, 'a');
+  const secrets = secretsOf(a);
   try {
-    return a.inst.kind ? await runBuiltin(a, fd) : await runCommand(a, fd);
+    return a.inst.kind ? await runBuiltin(a, fd, secrets) : await runCommand(a, fd, secrets);
+  } catch (e) {
+    // An error message is recorded in the database and printed: it must not carry a secret.
+    if (e instanceof Error) {
+      e.message = secrets.mask(e.message);
+      const hint = (e as { hint?: unknown }).hint;
+      if (typeof hint === 'string') Object.assign(e, { hint: secrets.mask(hint) });
+    }
+    throw e;
   } finally {
     closeSync(fd);
   }
 }
 
-async function runBuiltin(a: Attempt, fd: number): Promise<{ metrics: MetricRow[] }> {
+async function runBuiltin(a: Attempt, fd: number, secrets: Secrets): Promise<{ metrics: MetricRow[] }> {
   const kind = a.inst.kind!;
   const metrics: MetricRow[] = [];
   mkdirSync(a.resumeDir, { recursive: true });
@@ -57,14 +87,20 @@ async function runBuiltin(a: Attempt, fd: number): Promise<{ metrics: MetricRow[
     kindCacheDir: a.kindCacheDir,
     signal: a.signal,
     log(line: string): void {
-      writeSync(fd, `${line}\n`);
-      a.onLog?.(line);
+      const masked = secrets.mask(line);
+      writeSync(fd, `${masked}\n`);
+      a.onLog?.(masked);
     },
-    progress: a.onProgress,
+    progress: (p) => a.onProgress(p.message === undefined ? p : { ...p, message: secrets.mask(p.message) }),
     metric(row: MetricRow): void {
       metrics.push(row);
     },
     hashFiles: async (paths: readonly string[]) => paths.map((p) => a.hashes.hashPath(p)),
+    secret(name: string): string {
+      const v = secrets.values[name];
+      if (v === undefined) throw new StageError(`${kind.kind}: secret ${name} was not declared`, `return it from the kind's secrets(), or list it under the stage's secrets:`);
+      return v;
+    },
   };
   await kind.run(ctx);
   for (const [name, spec] of Object.entries(kind.outputs))
@@ -78,7 +114,7 @@ async function runBuiltin(a: Attempt, fd: number): Promise<{ metrics: MetricRow[
   return { metrics };
 }
 
-async function runCommand(a: Attempt, fd: number): Promise<{ metrics: MetricRow[] }> {
+async function runCommand(a: Attempt, fd: number, secrets: Secrets): Promise<{ metrics: MetricRow[] }> {
   const outs = a.inst.stage.outs ?? {};
   for (const rel of Object.values(outs)) mkdirSync(dirname(join(a.outDir, rel)), { recursive: true });
   // In a shell command line the output path is one quoted word (the workspace path may hold spaces).
@@ -89,20 +125,26 @@ async function runCommand(a: Attempt, fd: number): Promise<{ metrics: MetricRow[
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(a.prepared.env ?? {})) env[k] = fill(v);
   const { execa } = await import('execa');
+  // O_APPEND on every writer keeps the engine's lines and the command's output interleaved intact. With
+  // secrets, the output passes through a line transform that masks them (else it goes straight to the file).
+  const log = { file: a.logPath, append: true };
+  const masking = function* (line: unknown) {
+    yield secrets.mask(String(line));
+  };
+  const target = a.prepared.secrets.length ? [masking, log] : log;
   const common = {
     cwd: a.workspace,
-    env: { ...env, PIPE_OUT_DIR: a.outDir, PIPE_RESUME_DIR: a.resumeDir, PIPE_INSTANCE: a.inst.id },
+    env: { ...env, ...secrets.values, PIPE_OUT_DIR: a.outDir, PIPE_RESUME_DIR: a.resumeDir, PIPE_INSTANCE: a.inst.id },
     stdin: 'ignore' as const,
-    // O_APPEND on every writer keeps the engine's lines and the command's output interleaved intact.
-    stdout: { file: a.logPath, append: true },
-    stderr: { file: a.logPath, append: true },
+    stdout: target,
+    stderr: target,
     cancelSignal: a.signal,
     forceKillAfterDelay: 5000,
     reject: false,
   };
   mkdirSync(a.resumeDir, { recursive: true });
   const argv = a.prepared.argv?.map((x) => fill(x));
-  writeSync(fd, `[pipe] $ ${argv ? argv.map((x) => JSON.stringify(x)).join(' ') : fill(a.prepared.shellCommand ?? '', true)}\n`);
+  writeSync(fd, `[pipe] $ ${secrets.mask(argv ? argv.map((x) => JSON.stringify(x)).join(' ') : fill(a.prepared.shellCommand ?? '', true))}\n`);
   const res = argv
     ? await execa(argv[0], argv.slice(1), common)
     : await execa(fill(a.prepared.shellCommand ?? '', true), { ...common, shell: true });

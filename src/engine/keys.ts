@@ -38,6 +38,8 @@ export interface Prepared {
   readonly argv?: readonly string[];
   readonly shellCommand?: string;
   readonly env?: Readonly<Record<string, string>>;
+  /** Names of the environment variables handed to the stage as secrets (values never in the key). */
+  readonly secrets: readonly string[];
 }
 
 /** A problem preparing an instance (missing input path, unset variable): the instance fails. */
@@ -49,6 +51,21 @@ export class PrepareError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * How an `env:` value enters the key: hashed, so neither the database nor `pipe show`/`status` ever holds
+ * it in clear (a credential put there by mistake included; credentials belong under `secrets:`).
+ */
+export function hashedEnvValue(v: string): string {
+  return `sha256:${sha256(v)}`;
+}
+
+/** The secrets of an instance: its stage's `secrets:` and those its kind asks for (params resolved). */
+export function secretNames(inst: Instance, params: Json | undefined): string[] {
+  const own = inst.stage.secrets ?? [];
+  const kind = inst.kind?.secrets?.(params) ?? [];
+  return [...new Set([...own, ...kind])];
 }
 
 /** The placeholder `${outs.NAME}` resolves to before the output directory exists. */
@@ -122,7 +139,7 @@ export async function prepare(
         inputs,
         env: { ...fingerprint },
       };
-      return { key: sha256(canonicalJson(components as unknown as Json)), components, params };
+      return { key: sha256(canonicalJson(components as unknown as Json)), components, params, secrets: secretNames(inst, params) };
     }
 
     // An external command.
@@ -154,12 +171,13 @@ export async function prepare(
     for (const { ref } of collectRefs([s.run ?? null, (s.env ?? null) as Json, s.deps ?? null]).refs)
       if (ref.root === 'params') used[ref.name] = scope.params[ref.name] ?? null;
     const declaredEnv: { [k: string]: string } = {};
-    for (const [k, v] of Object.entries(keyEnv)) declaredEnv[k] = String(v);
+    for (const [k, v] of Object.entries(keyEnv)) declaredEnv[k] = hashedEnvValue(String(v));
     const components: Components = { code, params: used, inputs, env: declaredEnv };
     const key = sha256(canonicalJson(components as unknown as Json));
+    const secrets = secretNames(inst, undefined);
     return typeof runArgv === 'string'
-      ? { key, components, shellCommand: runArgv, env }
-      : { key, components, argv: flattenArgv(runArgv), env };
+      ? { key, components, shellCommand: runArgv, env, secrets }
+      : { key, components, argv: flattenArgv(runArgv), env, secrets };
   } catch (e) {
     if (e instanceof InterpolationError) throw new PrepareError(`${inst.id}: ${e.message}`, e.hint);
     throw e;

@@ -236,6 +236,7 @@ class Run {
         kindCacheDir: layout.kindCache(inst.kind?.kind ?? 'command'),
         signal: this.abort.signal,
         hashes: this.hashes,
+        env: this.scope.env,
         onProgress: (pr) => this.reporter.progress(inst.id, pr),
         ...(this.o.verbose ? { onLog: (line: string) => this.reporter.log(inst.id, line) } : {}),
       }));

@@ -166,6 +166,7 @@ export async function loadPipeline(fileArg: string, opts: LoadOptions): Promise<
   const stages: StageDecl[] = stageEntries.map(([name, s]) => ({ ...(s as object), name, ...splitOuts(s as { [k: string]: unknown }) }) as StageDecl);
   const stageByName = new Map(stages.map((s) => [s.name, s]));
   const kinds = await checkStageForms(stages, opts.kinds, ctx);
+  checkSecrets(raw, stages, ctx);
   const matrices = expandMatrices(stages, params, ctx);
   const stageDeps = stageGraph(stages, stageByName, kinds, params, ctx);
   const order = topologicalOrder(stages, stageDeps, ctx);
@@ -200,6 +201,21 @@ export async function loadPipeline(fileArg: string, opts: LoadOptions): Promise<
       publishes,
     },
   };
+}
+
+/**
+ * A variable some stage declares under `secrets:` must not also reach a key in clear: not through an
+ * `${env.NAME}` reference anywhere in the file, nor as an `env:` entry of the same name.
+ */
+function checkSecrets(raw: { [k: string]: Json }, stages: readonly StageDecl[], ctx: Ctx): void {
+  const secret = new Set(stages.flatMap((s) => (Array.isArray(s.secrets) ? s.secrets : [])));
+  if (!secret.size) return;
+  const hint = 'read the secret from the environment inside the command (it is set there), never through ${env...} or env:';
+  for (const { ref, path } of collectRefs(raw, []).refs)
+    if (ref.root === 'env' && secret.has(ref.name)) ctx.report(path, false, `${dotted(path)}: \${env.${ref.name}} names a secret (declared under secrets:): its value would enter a key in clear`, hint);
+  for (const s of stages)
+    for (const name of Object.keys(isRecord(s.env) ? s.env : {}))
+      if (secret.has(name)) ctx.report(['stages', s.name, 'env', name], true, `stages.${s.name}.env.${name}: ${name} is declared a secret: it cannot also be an env: entry (part of the key)`, hint);
 }
 
 /** Reads and parses the YAML, keeping source positions for every later diagnostic. */

@@ -35,6 +35,8 @@ export interface StageDecl {
   /** The template this stage extends (already merged in). */
   readonly extends?: string;
   readonly env?: Readonly<Record<string, string>>;
+  /** Environment variables handed to the stage but kept out of its key, the database and the logs. */
+  readonly secrets?: readonly string[];
   readonly matrix?: { [axis: string]: Json };
   readonly needs?: string[];
   readonly resources?: StageResources;

@@ -77,6 +77,8 @@ export default defineStage<SynonymsParams>({
     if (!p.generate && !p.file) fp['synonyms:built-in'] = createHash('sha256').update(readFileSync(BUILT_IN())).digest('hex');
     return fp;
   },
+  // The API key is a secret: handed to run() by the engine, never part of the key or a log.
+  secrets: (p) => (p.generate ? [p.generate.api_key_env] : []),
   async run(ctx) {
     const p = ctx.params;
     const tax = ingestTaxonomy(p.taxonomy, p);
@@ -90,6 +92,7 @@ export default defineStage<SynonymsParams>({
         baseUrl: g.base_url,
         model: g.model,
         apiKeyEnv: g.api_key_env,
+        apiKey: ctx.secret(g.api_key_env),
         prompt: renderSynonymPrompt(g.prompt, tax, p.count),
         temperature: g.temperature,
         jsonMode: g.json_mode,

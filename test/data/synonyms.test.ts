@@ -39,10 +39,8 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
-  process.env[ENV] = KEY;
 });
 afterAll(async () => {
-  delete process.env[ENV];
   await new Promise((r) => server.close(r));
   rmSync(dir, { recursive: true, force: true });
 });
@@ -70,6 +68,7 @@ function options(extra: Partial<GenerateOptions> = {}): GenerateOptions & { line
     baseUrl,
     model: 'test-model',
     apiKeyEnv: ENV,
+    apiKey: KEY,
     prompt: renderSynonymPrompt(DEFAULT_SYNONYM_PROMPT, tax, 5),
     temperature: 0,
     jsonMode: true,
@@ -146,7 +145,7 @@ describe('synonym generation (OpenAI-compatible endpoint on loopback)', () => {
   });
 
   it('a missing key variable fails before any request', async () => {
-    await expect(generateSynonyms(tax, 5, options({ apiKeyEnv: 'PIPE_TEST_UNSET_KEY' }))).rejects.toThrow(
+    await expect(generateSynonyms(tax, 5, options({ apiKeyEnv: 'PIPE_TEST_UNSET_KEY', apiKey: undefined }))).rejects.toThrow(
       'synonyms/table: generate.api_key_env: environment variable PIPE_TEST_UNSET_KEY is not set',
     );
     expect(requests).toHaveLength(0);
