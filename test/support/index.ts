@@ -1,2 +1,3 @@
 export * from './workspace.js';
 export * from './run-kind.js';
+export * from './engine.js';
