@@ -14,9 +14,7 @@ describe('synthetic data generator', () => {
     const a = mkdtempSync(join(tmpdir(), 'syn-a-'));
     const b = mkdtempSync(join(tmpdir(), 'syn-b-'));
     dirs.push(a, b);
-    const t0 = Date.now();
     const ra = await generateSyntheticData({ out: a, seed: 7, sizes, webemoLayout: 'both', missingUrlFraction: 0.05 });
-    const elapsed = Date.now() - t0;
     await generateSyntheticData({ out: b, seed: 7, sizes, webemoLayout: 'both', missingUrlFraction: 0.05 });
     expect(ra.images.fi).toBe(16);
     expect(ra.images['webemo-folders']).toBe(60);
@@ -29,6 +27,5 @@ describe('synthetic data generator', () => {
     expect(readFileSync(join(a, 'webemo', 'images', first))).toEqual(readFileSync(join(b, 'webemo', 'images', first)));
     const meta = await sharp(join(a, 'webemo', 'images', first)).metadata();
     expect(['220x147', '146x220']).toContain(`${meta.width}x${meta.height}`);
-    expect(elapsed).toBeLessThan(20_000);
   });
 });
