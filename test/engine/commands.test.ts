@@ -42,19 +42,19 @@ describe('command stages', () => {
     expect(statuses(await runEngine(ws.dir, 'p.yaml'))).toEqual({ ran: ['half', 'next'] });
   });
 
-  it('shell: true runs the string with /bin/sh, references filled in; the string is the key', async () => {
+  it('shell: true runs the string with /bin/sh, references filled in shell-quoted; the string is the key', async () => {
     ws = tempWorkspace('pipe-cmd-');
     const pipeline = (word: string) => `params: { word: ${word} }
 stages:
   sh:
     shell: true
-    run: 'printf "%s|%s" "\${params.word}" "$PIPE_INSTANCE" | tr a-z A-Z > "\${outs.o}"'
+    run: 'printf "%s|%s" \${params.word} "$PIPE_INSTANCE" | tr a-z A-Z > \${outs.o}'
     outs: { o: o.txt }
 `;
-    ws.write('p.yaml', pipeline('hello'));
+    ws.write('p.yaml', pipeline('"hello world; exit 1"'));
     const first = await runEngine(ws.dir, 'p.yaml');
     expect(statuses(first)).toEqual({ ran: ['sh'] });
-    expect(readFileSync(first.instances[0].outputs!.o, 'utf8')).toBe('HELLO|SH');
+    expect(readFileSync(first.instances[0].outputs!.o, 'utf8')).toBe('HELLO WORLD; EXIT 1|SH');
     expect(statuses(await runEngine(ws.dir, 'p.yaml'))).toEqual({ cached: ['sh'] });
     ws.write('p.yaml', pipeline('bye'));
     const third = await runEngine(ws.dir, 'p.yaml');
