@@ -7,6 +7,7 @@ import { StageError, type MetricRow, type Progress, type RunInfo, type StageCont
 import type { HashCache } from '../hash/cache.js';
 import type { Instance } from '../pipeline/types.js';
 import { OUTS_MARK, type Prepared } from './keys.js';
+import { endGroup, GRACE_MS, signalGroup, trackGroup } from './group.js';
 
 export interface Attempt {
   readonly inst: Instance;
@@ -26,6 +27,8 @@ export interface Attempt {
   readonly onLog?: (line: string) => void;
   /** Where the values of the instance's secrets come from (the runner's environment). */
   readonly env: NodeJS.ProcessEnv;
+  /** Called with the process group of a command as soon as it is spawned. */
+  readonly onSpawn?: (pgid: number) => void;
 }
 
 /** The secret values of an attempt, and a mask that replaces each of them in a text. */
@@ -138,17 +141,16 @@ async function runCommand(a: Attempt, fd: number, secrets: Secrets): Promise<{ m
     stdin: 'ignore' as const,
     stdout: target,
     stderr: target,
-    cancelSignal: a.signal,
-    forceKillAfterDelay: 5000,
+    // Its own process group (see group.ts); interruption is handled below, for the whole group.
+    detached: true,
     reject: false,
   };
   mkdirSync(a.resumeDir, { recursive: true });
   const argv = a.prepared.argv?.map((x) => fill(x));
   writeSync(fd, `[pipe] $ ${secrets.mask(argv ? argv.map((x) => JSON.stringify(x)).join(' ') : fill(a.prepared.shellCommand ?? '', true))}\n`);
-  const res = argv
-    ? await execa(argv[0], argv.slice(1), common)
-    : await execa(fill(a.prepared.shellCommand ?? '', true), { ...common, shell: true });
-  if (res.isCanceled) throw new StageError('cancelled');
+  const child = argv ? execa(argv[0], argv.slice(1), common) : execa(fill(a.prepared.shellCommand ?? '', true), { ...common, shell: true });
+  const res = await inGroup(child, a);
+  if (a.signal.aborted) throw new StageError('cancelled');
   if (res.failed) {
     const why = res.exitCode !== undefined ? `exited with code ${res.exitCode}` : res.signal ? `was killed by ${res.signal}` : res.shortMessage;
     throw new StageError(`command ${why}`, res.code === 'ENOENT' ? `program not found: ${argv?.[0]}` : undefined);
@@ -157,4 +159,29 @@ async function runCommand(a: Attempt, fd: number, secrets: Secrets): Promise<{ m
     if (!existsSync(join(a.outDir, rel)))
       throw new StageError(`command succeeded but did not write its output "${name}" (${rel})`, `write it to the path passed as \${outs.${name}}`);
   return { metrics: [] };
+}
+
+/**
+ * Waits for a command spawned as a group leader. Interruption sends SIGTERM to the group, then SIGKILL;
+ * after the command exits, whatever it left running in its group is ended too.
+ */
+async function inGroup<T>(child: Promise<T> & { pid?: number | undefined }, a: Attempt): Promise<T> {
+  const pgid = child.pid;
+  if (pgid === undefined) return child; // spawn failed (program not found): nothing runs
+  trackGroup(pgid);
+  a.onSpawn?.(pgid);
+  let killer: NodeJS.Timeout | undefined;
+  const onAbort = (): void => {
+    signalGroup(pgid, 'SIGTERM');
+    killer = setTimeout(() => signalGroup(pgid, 'SIGKILL'), GRACE_MS);
+  };
+  if (a.signal.aborted) onAbort();
+  else a.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await child;
+  } finally {
+    a.signal.removeEventListener('abort', onAbort);
+    clearTimeout(killer);
+    await endGroup(pgid);
+  }
 }

@@ -1,8 +1,11 @@
 // Per-key build locks. Two instances of this run with one key (identical definitions) build it one after
-// the other through an in-process queue; the database lock (Store.tryLock) tells processes apart.
+// the other through an in-process queue; the database lock (Store.tryLock) tells processes apart. Taking
+// over the lock of a runner that died first ends the process group its attempt left running, so a key's
+// output and resume directories are never written by two live attempts.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StageError } from '../stage-api.js';
 import type { Store } from '../store/index.js';
+import { endGroup } from './group.js';
 import type { Reporter } from './progress.js';
 
 const POLL_MS = 200;
@@ -36,12 +39,24 @@ export class KeyLocks {
     let told = false;
     for (;;) {
       const l = this.store.tryLock(key, instanceId);
-      if (l.ok) return;
-      if (!told) this.reporter.waiting(instanceId, `another pipe run (pid ${l.pid}) is building the same key; waiting for it`);
+      if (l.ok) {
+        if (l.orphanGroup !== null) {
+          this.reporter.waiting(instanceId, `ending process group ${l.orphanGroup}, left running by a pipe run that died`);
+          await endGroup(l.orphanGroup);
+        }
+        return;
+      }
+      const h = l.holder;
+      if (!told) this.reporter.waiting(instanceId, `another pipe run (pid ${h.pid}${h.host ? ` on ${h.host}` : ''}) is building the same key; waiting for it`);
       told = true;
       await sleep(POLL_MS);
       if (this.signal.aborted) throw new StageError('interrupted');
     }
+  }
+
+  /** The attempt building `key` runs as process group `pgid` (recorded for a takeover after a crash). */
+  recordGroup(key: string, pgid: number): void {
+    this.store.setLockGroup(key, pgid);
   }
 
   release(key: string): void {

@@ -238,6 +238,7 @@ class Run {
         hashes: this.hashes,
         env: this.scope.env,
         onProgress: (pr) => this.reporter.progress(inst.id, pr),
+        onSpawn: (pgid) => this.locks.recordGroup(key, pgid),
         ...(this.o.verbose ? { onLog: (line: string) => this.reporter.log(inst.id, line) } : {}),
       }));
       fsyncTree(tmp);

@@ -2,6 +2,7 @@
 // lives outside src/store/.
 import type { Json, MetricRow } from '../stage-api.js';
 import { openDb, type Db } from './db.js';
+import { holderRunning, pidAlive, selfHolder, type Holder } from './process.js';
 import type {
   ArtifactRow,
   CommittedInstance,
@@ -51,15 +52,7 @@ interface RawMetric {
   tags: string | null;
 }
 
-export function pidAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export { groupAlive, holderRunning, pidAlive, procStat, selfHolder, type Holder } from './process.js';
 
 function toRun(r: RawRun): RunRow {
   // A run whose process died (kill -9, power loss) never wrote its final status.
@@ -168,8 +161,12 @@ export class Store {
       hashRow: p(`SELECT * FROM hash_cache WHERE path = ?`),
       // '0' follows '/' in byte order: the range is every path below the directory.
       fileHashRowsUnder: p(`SELECT * FROM hash_cache WHERE path >= ? || '/' AND path < ? || '0' AND kind = 'file'`),
-      getLock: p(`SELECT pid FROM locks WHERE key = ?`),
-      putLock: p(`INSERT OR REPLACE INTO locks (key, pid, instance_id, acquired_at) VALUES (?, ?, ?, ?)`),
+      getLock: p(`SELECT pid, host, started, pgid FROM locks WHERE key = ?`),
+      putLock: p(
+        `INSERT OR REPLACE INTO locks (key, pid, instance_id, acquired_at, host, started, pgid)
+         VALUES (@key, @pid, @instanceId, @at, @host, @started, @pgid)`,
+      ),
+      setLockGroup: p(`UPDATE locks SET pgid = ? WHERE key = ? AND pid = ? AND host = ?`),
       dropLock: p(`DELETE FROM locks WHERE key = ? AND pid = ?`),
       upsertHash: p(
         `INSERT OR REPLACE INTO hash_cache (path, kind, ino, size, mtime_ns, sig, hash)
@@ -321,16 +318,29 @@ export class Store {
   }
 
   /**
-   * Takes the build lock of a stage key, atomically under SQLite's write lock. A lock held by a dead
-   * process (kill -9) is taken over. Returns the live holder's pid when it is held.
+   * Takes the build lock of a stage key, atomically under SQLite's write lock. A lock whose holder no
+   * longer runs (kill -9; or its pid now belongs to another process) is taken over; the process group
+   * that holder's attempt left behind is returned, to be ended before the key is built again. Returns
+   * the live holder when the lock is held.
    */
-  tryLock(key: string, instanceId: string): { ok: true } | { ok: false; pid: number } {
-    return this.db.transaction((): { ok: true } | { ok: false; pid: number } => {
-      const row = this.q.getLock.get(key) as { pid: number } | undefined;
-      if (row && row.pid !== process.pid && pidAlive(row.pid)) return { ok: false, pid: row.pid };
-      this.q.putLock.run(key, process.pid, instanceId, Date.now());
-      return { ok: true };
+  tryLock(key: string, instanceId: string): { ok: true; orphanGroup: number | null } | { ok: false; holder: Holder } {
+    type R = { ok: true; orphanGroup: number | null } | { ok: false; holder: Holder };
+    const me = selfHolder();
+    return this.db.transaction((): R => {
+      const row = this.q.getLock.get(key) as (Holder & { pgid: number | null }) | undefined;
+      const mine = row !== undefined && row.pid === me.pid && (row.host === null || row.host === me.host);
+      if (row && !mine && holderRunning(row)) return { ok: false, holder: row };
+      // The dead holder's group stays recorded until it is ended: if this process dies too, the next one ends it.
+      const orphanGroup = row && !mine ? row.pgid : null;
+      this.q.putLock.run({ key, pid: me.pid, instanceId, at: Date.now(), host: me.host, started: me.started, pgid: orphanGroup });
+      return { ok: true, orphanGroup };
     }).immediate();
+  }
+
+  /** Records the process group of the attempt that builds `key` under this process's lock. */
+  setLockGroup(key: string, pgid: number): void {
+    const me = selfHolder();
+    this.q.setLockGroup.run(pgid, key, me.pid, me.host);
   }
 
   unlock(key: string): void {

@@ -101,4 +101,11 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (run_id, path)
   );
   `,
+  // Lock holders are (host, pid, process start time): a pid reused after a crash is not the holder. pgid:
+  // the process group of the attempt building the key, ended by whoever takes over a dead holder's lock.
+  `
+  ALTER TABLE locks ADD COLUMN host TEXT;
+  ALTER TABLE locks ADD COLUMN started TEXT;
+  ALTER TABLE locks ADD COLUMN pgid INTEGER;
+  `,
 ];
