@@ -2,9 +2,9 @@
 // (kinds, references, matrix axes, cycles, each kind's own params schema). Every problem found is
 // reported, each with file:line:col and a fix, instead of stopping at the first.
 import type { ErrorObject } from 'ajv';
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
-import { LineCounter, parse as parseYaml, parseDocument } from 'yaml';
+import { isScalar, LineCounter, parse as parseYaml, parseDocument, visit, type Document } from 'yaml';
 import type { Json, StageKind } from '../stage-api.js';
 import { collectRefs, InterpolationError, resolveValue } from './interpolate.js';
 import { knownKinds, loadKind, newAjv, outputNames, paramsValidator } from './kinds.js';
@@ -218,28 +218,113 @@ function checkSecrets(raw: { [k: string]: Json }, stages: readonly StageDecl[], 
       if (secret.has(name)) ctx.report(['stages', s.name, 'env', name], true, `stages.${s.name}.env.${name}: ${name} is declared a secret: it cannot also be an env: entry (part of the key)`, hint);
 }
 
+/** A pipeline file is configuration: anything larger is refused before it is read. */
+export const MAX_PIPELINE_BYTES = 32 * 1024 * 1024;
+/** Alias expansions while building the value: the `yaml` package's guard against alias ("billion laughs") bombs. */
+export const MAX_ALIAS_COUNT = 100;
+/** Instances one stage's matrix may expand to; the product of its axis lengths is checked before expanding. */
+export const MAX_INSTANCES_PER_STAGE = 100_000;
+
+const DUPLICATE_HINT = 'each key (stage id, param, field) may appear once: rename or merge the duplicate';
+
+function firstAlias(doc: Document): number {
+  let offset = 0;
+  visit(doc, {
+    Alias(_, node) {
+      offset = node.range?.[0] ?? 0;
+      return visit.BREAK;
+    },
+  });
+  return offset;
+}
+
+/** Reads at most MAX_PIPELINE_BYTES + 1 bytes of a regular file (a FIFO or device would never end). */
+function readLimited(file: string): Buffer | { error: string; hint: string } {
+  const fd = openSync(file, 'r');
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) return { error: 'is not a regular file', hint: 'pass the path of a YAML file' };
+    const buf = Buffer.alloc(Math.min(st.size, MAX_PIPELINE_BYTES) + 1);
+    let n = 0;
+    for (let r; n < buf.length && (r = readSync(fd, buf, n, buf.length - n, null)) > 0; ) n += r;
+    if (n > MAX_PIPELINE_BYTES)
+      return { error: `is larger than the limit of ${MAX_PIPELINE_BYTES / 1024 / 1024} MiB for a pipeline file`, hint: 'a pipeline file holds configuration: keep data in files it references (deps:, params with paths)' };
+    return buf.subarray(0, n);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The text of a UTF-8 file, or where its first invalid byte is. TextDecoder (fatal) decides validity;
+ * it does not say where, so the lossy decoding is searched for the first U+FFFD that the file does not
+ * spell itself (EF BF BD).
+ */
+function decodeUtf8(bytes: Buffer): string | { line: number; col: number; byte: number } {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    const lossy = bytes.toString('utf8');
+    let at = 0;
+    let from = 0;
+    for (let i = lossy.indexOf('\uFFFD'); i >= 0; i = lossy.indexOf('\uFFFD', i + 1)) {
+      at += Buffer.byteLength(lossy.slice(from, i));
+      from = i;
+      if (bytes[at] !== 0xef || bytes[at + 1] !== 0xbf || bytes[at + 2] !== 0xbd) {
+        const before = lossy.slice(0, i);
+        return { line: before.split('\n').length, col: i - before.lastIndexOf('\n'), byte: bytes[at] };
+      }
+    }
+    return { line: 1, col: 1, byte: bytes[0] };
+  }
+}
+
+/**
+ * Keys that repeat within one map, in one pass with a set per map. The `yaml` package's own check
+ * (`uniqueKeys`) compares every pair of keys: quadratic, 7 s for a 2.5 MB file.
+ */
+function duplicateKeys(doc: Document): { offset: number; key: string }[] {
+  const found: { offset: number; key: string }[] = [];
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue;
+        const id = `${typeof pair.key.value}:${String(pair.key.value)}`;
+        if (seen.has(id)) found.push({ offset: pair.key.range?.[0] ?? 0, key: String(pair.key.value) });
+        seen.add(id);
+      }
+    },
+  });
+  return found;
+}
+
 /** Reads and parses the YAML, keeping source positions for every later diagnostic. */
 function parseSource(file: string, relFile: string, env: NodeJS.ProcessEnv): Parsed {
-  let text: string;
+  const fail = (message: string, hint: string, line = 0, col = 0): Parsed => ({ ok: false, diagnostics: [{ file: relFile, line, col, message, hint }] });
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    const read = readLimited(file);
+    if (!Buffer.isBuffer(read)) return fail(`${relFile} ${read.error}`, read.hint);
+    bytes = read;
   } catch (e) {
-    return { ok: false, diagnostics: [{ file: relFile, line: 0, col: 0, message: `cannot read ${relFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, hint: 'check the path (relative to the workspace)' }] };
+    return fail(`cannot read ${relFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'check the path (relative to the workspace)');
   }
+  const text = decodeUtf8(bytes);
+  if (typeof text !== 'string')
+    return fail(`invalid UTF-8 (byte 0x${text.byte.toString(16).padStart(2, '0')})`, 're-save the file as UTF-8', text.line, text.col);
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length) {
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
+  const errors = [
+    ...doc.errors.map((e) => ({ offset: e.pos[0], message: e.message.split('\n')[0], hint: 'fix the YAML syntax at this position' })),
+    ...duplicateKeys(doc).map((d) => ({ offset: d.offset, message: `Map keys must be unique: "${d.key}" appears twice`, hint: DUPLICATE_HINT })),
+  ].sort((a, b) => a.offset - b.offset);
+  if (errors.length) {
     return {
       ok: false,
-      diagnostics: doc.errors.map((e) => {
-        const p = lines.linePos(e.pos[0]);
-        return {
-          file: relFile,
-          line: p.line,
-          col: p.col,
-          message: e.message.split('\n')[0],
-          hint: e.code === 'DUPLICATE_KEY' ? 'each key (stage id, param, field) may appear once: rename or merge the duplicate' : 'fix the YAML syntax at this position',
-        };
+      diagnostics: errors.map((e) => {
+        const p = lines.linePos(e.offset);
+        return { file: relFile, line: p.line, col: p.col, message: e.message, hint: e.hint };
       }),
     };
   }
@@ -254,7 +339,16 @@ function parseSource(file: string, relFile: string, env: NodeJS.ProcessEnv): Par
       diags.push({ file: relFile, line: p.line, col: p.col, message, ...(hint ? { hint } : {}) });
     },
   };
-  const raw = doc.toJS() as unknown;
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (e) {
+    // The yaml package throws a ReferenceError when aliases expand beyond maxAliasCount.
+    if (!(e instanceof ReferenceError)) throw e;
+    const alias = firstAlias(doc);
+    const p = lines.linePos(alias);
+    return fail(`YAML aliases expand too much (${e.message}; limit: ${MAX_ALIAS_COUNT} alias expansions)`, 'write the values out, or use fewer nested aliases (*name)', p.line, p.col);
+  }
   if (!isRecord(raw)) {
     ctx.report([], false, 'a pipeline file must be a map with a "stages:" key', 'see docs/pipeline-format.md');
     return { ok: false, diagnostics: diags };
@@ -334,7 +428,15 @@ function expandMatrices(stages: readonly StageDecl[], params: { [k: string]: Jso
       if (values) axes.push([axis, values]);
       else ok = false;
     }
-    if (ok) matrices.set(s.name, cartesian(axes));
+    if (!ok) continue;
+    // Checked on the product before expanding: a 10-axis matrix must not exhaust memory first.
+    const count = axes.reduce((n, [, values]) => n * values.length, 1);
+    if (count > MAX_INSTANCES_PER_STAGE) {
+      const sizes = axes.map(([axis, values]) => `${axis}: ${values.length}`).join(' x ');
+      ctx.report(['stages', s.name, 'matrix'], true, `stages.${s.name}.matrix: ${count.toLocaleString('en')} instances (${sizes}) exceed the limit of ${MAX_INSTANCES_PER_STAGE.toLocaleString('en')} per stage`, 'split the sweep into several stages or runs (--set), or use fewer axis values');
+      continue;
+    }
+    matrices.set(s.name, cartesian(axes));
   }
   return matrices;
 }
