@@ -7,7 +7,7 @@ import type { Json } from '../stage-api.js';
 import type { HashCache } from '../hash/cache.js';
 import { collectRefs, InterpolationError } from '../pipeline/interpolate.js';
 import { mapPathParams, paramsValidator } from '../pipeline/kinds.js';
-import { resolveInstance, resolveShellCommand, type ResolveScope } from '../pipeline/resolve.js';
+import { depEntries, paramValue, resolveInstance, resolveShellCommand, type ResolveScope } from '../pipeline/resolve.js';
 import type { Instance } from '../pipeline/types.js';
 import { canonicalJson, sha256 } from './canonical.js';
 
@@ -114,6 +114,13 @@ export async function prepare(
     }
   };
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(workspace, p));
+  const hashDeps = (): void => {
+    for (const d of depEntries(inst.stage)) {
+      // Upstream outputs named in deps are already inputs, by content hash.
+      if (String(resolveInstance(scope, inst, d.path, keyLookups)).includes('artifact:')) continue;
+      for (const p of flattenArgv(resolveInstance(scope, inst, d.path, runLookups))) hashInput(abs(p), `dep:${relative(workspace, abs(p)) || '.'}`);
+    }
+  };
 
   try {
     const s = inst.stage;
@@ -132,6 +139,7 @@ export async function prepare(
         return rel;
       });
       const params = mapPathParams(kind.params, runParams, (p) => abs(p));
+      hashDeps();
       const fingerprint = kind.fingerprint ? await kind.fingerprint(params) : {};
       const components: Components = {
         code: { kind: kind.kind, version: kind.version },
@@ -150,26 +158,24 @@ export async function prepare(
     const runArgv = resolveRun(runLookups);
     const keyEnv = resolveInstance(scope, inst, s.env ?? {}, keyLookups) as { [k: string]: Json };
     const runEnv = resolveInstance(scope, inst, s.env ?? {}, runLookups) as { [k: string]: Json };
-    const deps = (s.deps ?? []).map((d) => ({
-      label: String(resolveInstance(scope, inst, d, keyLookups)),
-      value: resolveInstance(scope, inst, d, runLookups),
-    }));
-    for (const d of deps) {
-      // Upstream outputs named in deps are already inputs, by content hash.
-      if (d.label.includes('artifact:')) continue;
-      for (const p of flattenArgv(d.value)) hashInput(abs(p), `dep:${relative(workspace, abs(p)) || '.'}`);
-    }
+    hashDeps();
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(runEnv)) env[k] = String(v);
     const code: { [k: string]: Json } =
       typeof keyArgv === 'string'
         ? { shell: keyArgv, outs: { ...(s.outs ?? {}) } }
         : { argv: flattenArgv(keyArgv), outs: { ...(s.outs ?? {}) } };
-    // The pipeline params the command reads: already inside argv, but named here so that `pipe status`
-    // can say "param n: 4 -> 5" rather than only "argv[4] changed".
+    // The pipeline params the command reads: those it references (already inside argv, but named here so
+    // that `pipe status` can say "param n: 4 -> 5" rather than only "argv[4] changed"), and the keys of a
+    // params file it reads itself (`params: [train.lr]`). Only the referenced key's value, so a change
+    // to another key of the same map re-runs nothing.
     const used: { [k: string]: Json } = {};
-    for (const { ref } of collectRefs([s.run ?? null, (s.env ?? null) as Json, s.deps ?? null]).refs)
-      if (ref.root === 'params') used[ref.name] = scope.params[ref.name] ?? null;
+    for (const { ref } of collectRefs([s.run ?? null, (s.env ?? null) as Json, (s.deps ?? null) as Json]).refs)
+      if (ref.root === 'params') used[[ref.name, ...ref.path].join('.')] = paramValue(scope.params, ref.name, ref.path);
+    for (const dotted of s.params ?? []) {
+      const [name, ...path] = dotted.split('.');
+      used[dotted] = paramValue(scope.params, name, path);
+    }
     const declaredEnv: { [k: string]: string } = {};
     for (const [k, v] of Object.entries(keyEnv)) declaredEnv[k] = hashedEnvValue(String(v));
     const components: Components = { code, params: used, inputs, env: declaredEnv };

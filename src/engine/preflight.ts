@@ -7,7 +7,7 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import type { Json } from '../stage-api.js';
 import { InterpolationError } from '../pipeline/interpolate.js';
 import { mapPathParams } from '../pipeline/kinds.js';
-import { resolveInstance, type OutputLookups } from '../pipeline/resolve.js';
+import { depEntries, resolveInstance, type OutputLookups } from '../pipeline/resolve.js';
 import type { Diagnostic, Pipeline } from '../pipeline/types.js';
 
 /** Stands for an upstream output: such a path is produced by the run, not read from outside. */
@@ -37,9 +37,8 @@ export function missingInputs(p: Pipeline, ids: ReadonlySet<string>, env: NodeJS
       if (inst.kind) {
         const params = resolveInstance(scope, inst, inst.stage.with ?? {}, lookups);
         mapPathParams(inst.kind.params, params, (v) => (note(v, inst.id), v));
-      } else {
-        for (const d of inst.stage.deps ?? []) for (const v of paths(resolveInstance(scope, inst, d, lookups))) note(v, inst.id);
       }
+      for (const d of depEntries(inst.stage)) for (const v of paths(resolveInstance(scope, inst, d.path, lookups))) note(v, inst.id);
     } catch (e) {
       // An unresolvable reference is reported, located, when the instance is prepared.
       if (!(e instanceof InterpolationError)) throw e;

@@ -8,7 +8,9 @@ export type Ref =
   | { readonly root: 'matrix'; readonly axis: string }
   | { readonly root: 'env'; readonly name: string; readonly fallback?: string }
   | { readonly root: 'stages'; readonly stage: string; readonly output: string }
-  | { readonly root: 'outs'; readonly name: string };
+  | { readonly root: 'outs'; readonly name: string }
+  | { readonly root: 'deps'; readonly name: string }
+  | { readonly root: 'resources'; readonly name: 'cpu' | 'gpu' | 'memory_mb' };
 
 export type Segment = { readonly text: string } | { readonly ref: Ref; readonly raw: string };
 
@@ -23,7 +25,7 @@ export class InterpolationError extends Error {
 }
 
 const REF_FORMS =
-  'params.NAME, matrix.AXIS, env.NAME, env.NAME:-default, stages.STAGE.outputs.OUTPUT or outs.OUTPUT';
+  'params.NAME, matrix.AXIS, env.NAME, env.NAME:-default, stages.STAGE.outputs.OUTPUT, outs.OUTPUT, deps.NAME or resources.cpu|gpu|memory_mb';
 
 function parseRef(body: string): Ref {
   let m: RegExpExecArray | null;
@@ -35,6 +37,8 @@ function parseRef(body: string): Ref {
   if ((m = /^stages\.([a-z0-9][\w-]*)\.outputs\.([A-Za-z_][\w-]*)$/.exec(body)))
     return { root: 'stages', stage: m[1], output: m[2] };
   if ((m = /^outs\.([A-Za-z_][\w-]*)$/.exec(body))) return { root: 'outs', name: m[1] };
+  if ((m = /^deps\.([A-Za-z_][\w-]*)$/.exec(body))) return { root: 'deps', name: m[1] };
+  if ((m = /^resources\.(cpu|gpu|memory_mb)$/.exec(body))) return { root: 'resources', name: m[1] as 'cpu' | 'gpu' | 'memory_mb' };
   throw new InterpolationError(`bad reference "\${${body}}"`, `write one of \${${REF_FORMS}}`);
 }
 

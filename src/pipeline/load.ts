@@ -10,7 +10,10 @@ import { collectRefs, InterpolationError, resolveValue } from './interpolate.js'
 import { knownKinds, loadKind, newAjv, outputNames, paramsValidator } from './kinds.js';
 import { Locator, type JsonPath } from './locate.js';
 import { splitOuts, withPublishTargets } from './publish.js';
+import { GlobAxisError, globAxisValues } from './glob-axis.js';
+import { mergeParams, readParamsFiles } from './params-files.js';
 import { envValue, matchUpstream, paramValue, quotedShellRefs, resolveInstance, type ResolveScope } from './resolve.js';
+import { checkUntracked } from './untracked.js';
 import schema from './schema.json' with { type: 'json' };
 import type { Diagnostic, Instance, Pipeline, Scalar, StageDecl } from './types.js';
 
@@ -87,8 +90,7 @@ export function ajvDiagnostics(
   }
 }
 
-function applySets(params: { [k: string]: Json }, sets: readonly string[], diags: Diagnostic[]): Set<string> {
-  const overridden = new Set<string>();
+function applySets(params: { [k: string]: Json }, sets: readonly string[], diags: Diagnostic[]): void {
   for (const s of sets) {
     const eq = s.indexOf('=');
     const fail = (message: string, hint: string) => diags.push({ file: '--set', line: 0, col: 0, message, hint });
@@ -108,7 +110,6 @@ function applySets(params: { [k: string]: Json }, sets: readonly string[], diags
       fail(`--set ${s}: value is not valid YAML (${(e as Error).message.split('\n')[0]})`, 'quote the value');
       continue;
     }
-    overridden.add(path[0]);
     if (path.length === 1) params[path[0]] = value;
     else {
       let obj = params[path[0]];
@@ -123,7 +124,6 @@ function applySets(params: { [k: string]: Json }, sets: readonly string[], diags
       (obj as { [k: string]: Json })[path[path.length - 1]] = value;
     }
   }
-  return overridden;
 }
 
 function isRecord(v: unknown): v is { [k: string]: Json } {
@@ -161,13 +161,13 @@ export async function loadPipeline(fileArg: string, opts: LoadOptions): Promise<
   validatePipeline ??= newAjv().compile(schema);
   if (!validatePipeline(structuredClone(raw))) ajvDiagnostics(validatePipeline.errors ?? [], [], ctx.report);
 
-  const params = resolveParams(raw, opts.sets ?? [], ctx);
+  const { params, paramsFiles } = resolveParams(raw, opts.sets ?? [], workspace, ctx);
   const stageEntries = isRecord(raw.stages) ? Object.entries(raw.stages).filter(([, s]) => isRecord(s)) : [];
   const stages: StageDecl[] = stageEntries.map(([name, s]) => ({ ...(s as object), name, ...splitOuts(s as { [k: string]: unknown }) }) as StageDecl);
   const stageByName = new Map(stages.map((s) => [s.name, s]));
   const kinds = await checkStageForms(stages, opts.kinds, ctx);
   checkSecrets(raw, stages, ctx);
-  const matrices = expandMatrices(stages, params, ctx);
+  const matrices = expandMatrices(stages, params, workspace, ctx);
   const stageDeps = stageGraph(stages, stageByName, kinds, params, ctx);
   const order = topologicalOrder(stages, stageDeps, ctx);
   if (ctx.diags.length) return { ok: false, diagnostics: dedupe(ctx.diags) };
@@ -180,7 +180,9 @@ export async function loadPipeline(fileArg: string, opts: LoadOptions): Promise<
     raw: (name) => (raw.stages as { [k: string]: { [k: string]: unknown } })[name],
     report: ctx.report,
   });
-  checkKindParams(instances, { params, byStage, env: ctx.env }, ctx);
+  const scope: ResolveScope = { params, byStage, env: ctx.env };
+  checkKindParams(instances, scope, ctx);
+  checkUntracked(instances, { scope, workspace, paramsFiles, report: ctx.report });
   for (const inst of instances) {
     for (const u of inst.upstream) if (!byId.has(u)) ctx.report(['stages', inst.stage.name], true, `${inst.id}: upstream ${u} is missing`, 'check matrix values');
   }
@@ -194,6 +196,7 @@ export async function loadPipeline(fileArg: string, opts: LoadOptions): Promise<
       workspace,
       ...(typeof raw.description === 'string' ? { description: raw.description } : {}),
       params,
+      paramsFiles,
       stages,
       instances,
       byId,
@@ -356,10 +359,14 @@ function parseSource(file: string, relFile: string, env: NodeJS.ProcessEnv): Par
   return { ok: true, raw, ctx };
 }
 
-/** Params: defaults, --set overrides, then environment references. */
-function resolveParams(raw: { [k: string]: Json }, sets: readonly string[], ctx: Ctx): { [k: string]: Json } {
+/**
+ * Params: the pipeline's defaults with their environment references resolved (except those a --set
+ * replaces: an unset variable must not fail a param the user overrides), then the params files, then the
+ * --set overrides.
+ */
+function resolveParams(raw: { [k: string]: Json }, sets: readonly string[], workspace: string, ctx: Ctx): { params: { [k: string]: Json }; paramsFiles: string[] } {
   const params: { [k: string]: Json } = isRecord(raw.params) ? structuredClone(raw.params) : {};
-  const overridden = applySets(params, sets, ctx.diags);
+  const overridden = new Set(sets.map((s) => s.slice(0, Math.max(0, s.indexOf('='))).split('.')[0]));
   for (const [name, value] of Object.entries(params)) {
     if (overridden.has(name)) continue;
     const { refs, errors } = collectRefs(value, ['params', name]);
@@ -377,7 +384,11 @@ function resolveParams(raw: { [k: string]: Json }, sets: readonly string[], ctx:
       ctx.report(['params', name], false, `params.${name}: ${e.message}`, e.hint);
     }
   }
-  return params;
+  const listed = Array.isArray(raw.params_files) ? raw.params_files.filter((f): f is string => typeof f === 'string') : [];
+  const files = readParamsFiles(listed, workspace, ctx.report, ctx.diags);
+  const merged = mergeParams(params, files.params);
+  applySets(merged, sets, ctx.diags);
+  return { params: merged, paramsFiles: files.files };
 }
 
 /** Each stage is either a built-in kind or a command, with the fields that fit; loads the kinds. */
@@ -395,8 +406,8 @@ async function checkStageForms(
         return;
       }
       if (typeof s.uses === 'string') {
-        for (const f of ['run', 'deps', 'outs', 'shell', 'env'] as const)
-          if (s[f] !== undefined) ctx.report([...at, f], true, `stages.${s.name}.${f}: applies only to command stages (run:)`, 'remove it; built-in kinds declare their inputs in with:');
+        for (const f of ['run', 'outs', 'shell', 'env', 'untracked', 'params'] as const)
+          if (s[f] !== undefined) ctx.report([...at, f], true, `stages.${s.name}.${f}: applies only to command stages (run:)`, 'remove it; built-in kinds declare their inputs in with: (and extra ones in deps:)');
         const kind = extraKinds?.[s.uses] ?? (await loadKind(s.uses));
         if (!kind) {
           const all = [...new Set([...knownKinds(), ...Object.keys(extraKinds ?? {})])].sort();
@@ -418,13 +429,13 @@ async function checkStageForms(
 }
 
 /** Each stage's matrix points (the cartesian product of its axes); a stage with a bad axis has none. */
-function expandMatrices(stages: readonly StageDecl[], params: { [k: string]: Json }, ctx: Ctx): Map<string, Record<string, Scalar>[]> {
+function expandMatrices(stages: readonly StageDecl[], params: { [k: string]: Json }, workspace: string, ctx: Ctx): Map<string, Record<string, Scalar>[]> {
   const matrices = new Map<string, Record<string, Scalar>[]>();
   for (const s of stages) {
     const axes: [string, Scalar[]][] = [];
     let ok = true;
     for (const [axis, spec] of Object.entries(isRecord(s.matrix) ? s.matrix : {})) {
-      const values = axisValues(s.name, axis, spec, params, ctx);
+      const values = axisValues(s.name, axis, spec, params, workspace, ctx);
       if (values) axes.push([axis, values]);
       else ok = false;
     }
@@ -441,7 +452,7 @@ function expandMatrices(stages: readonly StageDecl[], params: { [k: string]: Jso
   return matrices;
 }
 
-function axisValues(stage: string, axis: string, spec: Json, params: { [k: string]: Json }, ctx: Ctx): Scalar[] | undefined {
+function axisValues(stage: string, axis: string, spec: Json, params: { [k: string]: Json }, workspace: string, ctx: Ctx): Scalar[] | undefined {
   const at = ['stages', stage, 'matrix', axis];
   let values: Json;
   try {
@@ -450,6 +461,16 @@ function axisValues(stage: string, axis: string, spec: Json, params: { [k: strin
     if (!(e instanceof InterpolationError)) throw e;
     ctx.report(at, false, `stages.${stage}.matrix.${axis}: ${e.message}`, e.hint);
     return undefined;
+  }
+  if (isRecord(values)) {
+    if (typeof values.glob !== 'string') return undefined; // the schema reports the form
+    try {
+      return globAxisValues(values.glob, axis, workspace);
+    } catch (e) {
+      if (!(e instanceof GlobAxisError)) throw e;
+      ctx.report([...at, 'glob'], false, `stages.${stage}.matrix.${axis}: ${e.message}`, e.hint);
+      return undefined;
+    }
   }
   // Literal lists are checked by the schema; a param's value is checked here.
   if (typeof spec === 'string' && (!Array.isArray(values) || values.length === 0 || values.some((v) => v === null || typeof v === 'object'))) {
@@ -481,10 +502,12 @@ function stageGraph(
     const fields: [string, Json | undefined][] = [
       ['with', s.with],
       ['run', s.run],
-      ['deps', s.deps],
+      ['deps', s.deps as Json | undefined],
       ['outs', s.outs as Json | undefined],
       ['env', s.env as Json | undefined],
+      ['untracked', s.untracked],
     ];
+    const depNames = s.deps && !Array.isArray(s.deps) ? Object.keys(s.deps) : [];
     for (const [field, value] of fields) {
       const { refs, errors } = collectRefs(value ?? null, ['stages', s.name, field]);
       for (const { error, path } of errors) ctx.report(path, false, `${dotted(path)}: ${error.message}`, error.hint);
@@ -504,6 +527,10 @@ function stageGraph(
           ctx.report(path, false, `${where}: environment variable ${ref.name} is not set`, `export ${ref.name}=..., or write \${env.${ref.name}:-default}`);
         else if (ref.root === 'outs' && (field === 'with' || field === 'outs' || !(s.outs && ref.name in s.outs)))
           ctx.report(path, false, `${where}: unknown output "${ref.name}" in \${outs.${ref.name}}`, s.outs ? `declared outs: ${Object.keys(s.outs).join(', ')}` : 'declare it under outs: { NAME: file }');
+        else if (ref.root === 'deps' && (field === 'deps' || field === 'outs' || !depNames.includes(ref.name)))
+          ctx.report(path, false, `${where}: ${field === 'deps' || field === 'outs' ? `\${deps...} cannot be used in ${field}:` : `unknown dep "${ref.name}"`}`, depNames.length ? `named deps of ${s.name}: ${depNames.join(', ')}` : 'name the dep in the map form: deps: { NAME: path }');
+        else if (ref.root === 'resources' && (s.uses !== undefined || (field !== 'run' && field !== 'env')))
+          ctx.report(path, false, `${where}: \${resources.${ref.name}} is only available in run: and env: of a command stage`, 'built-in kinds size themselves in code');
         else if (ref.root === 'stages') {
           const up = stageByName.get(ref.stage);
           if (!up) ctx.report(path, false, `${where}: unknown stage "${ref.stage}"`, `stages: ${stageList()}`);
@@ -516,6 +543,15 @@ function stageGraph(
         }
       }
     }
+    (Array.isArray(s.params) ? s.params : []).forEach((key, i) => {
+      const [name, ...rest] = String(key).split('.');
+      try {
+        paramValue(params, name, rest);
+      } catch (e) {
+        if (!(e instanceof InterpolationError)) throw e;
+        ctx.report(['stages', s.name, 'params', i], false, `stages.${s.name}.params[${i}]: ${e.message}`, e.hint);
+      }
+    });
     (Array.isArray(s.needs) ? s.needs : []).forEach((n, i) => {
       if (!stageByName.has(n)) ctx.report(['stages', s.name, 'needs', i], false, `stages.${s.name}.needs: unknown stage "${n}"`, `stages: ${stageList()}`);
       else deps.add(n);

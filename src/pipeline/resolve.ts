@@ -5,7 +5,7 @@
 import { quote } from 'shell-quote';
 import type { Json } from '../stage-api.js';
 import { InterpolationError, parseTemplate, resolveValue, type Ref } from './interpolate.js';
-import type { Instance, Scalar } from './types.js';
+import type { Instance, Scalar, StageDecl } from './types.js';
 
 /** What a `${stages.S.outputs.O}` or `${outs.O}` reference turns into, per use. */
 export interface OutputLookups {
@@ -58,6 +58,20 @@ export function paramValue(params: { readonly [name: string]: Json }, name: stri
   return v as Json;
 }
 
+/** A stage's deps, list or map form alike: `name` is the map key (undefined in the list form). */
+export function depEntries(stage: Pick<StageDecl, 'deps'>): { name?: string; at: string | number; path: string }[] {
+  const d = stage.deps;
+  if (!d) return [];
+  if (Array.isArray(d)) return d.map((path, i) => ({ at: i, path }));
+  return Object.entries(d).map(([name, path]) => ({ name, at: name, path }));
+}
+
+/** What a command stage occupies, with the scheduler's defaults (1 cpu); also `${resources.NAME}`. */
+export function commandResources(stage: Pick<StageDecl, 'resources'>): { cpu: number; gpu: number; memory_mb: number } {
+  const r = stage.resources ?? {};
+  return { cpu: r.cpu ?? 1, gpu: r.gpu ?? 0, memory_mb: r.memory_mb ?? 0 };
+}
+
 export function resolveInstance(scope: ResolveScope, inst: Instance, value: Json, lookups: OutputLookups): Json {
   return resolveValue(value, (ref: Ref, raw: string): Json => {
     switch (ref.root) {
@@ -80,6 +94,14 @@ export function resolveInstance(scope: ResolveScope, inst: Instance, value: Json
       case 'outs':
         if (!lookups.outs) throw new InterpolationError(`${raw}: \${outs...} is only available in command stages`, 'use it in run:, env: or deps: of a stage with outs:');
         return lookups.outs(ref.name);
+      case 'deps': {
+        const dep = depEntries(inst.stage).find((d) => d.name === ref.name);
+        if (!dep) throw new InterpolationError(`${raw}: stage "${inst.stage.name}" has no dep named "${ref.name}"`, 'name it in the map form, deps: { NAME: path }');
+        // The loader refuses ${deps...} inside deps:, so this cannot recurse.
+        return resolveInstance(scope, inst, dep.path, lookups);
+      }
+      case 'resources':
+        return commandResources(inst.stage)[ref.name];
     }
   });
 }

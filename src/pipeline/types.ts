@@ -27,7 +27,12 @@ export interface StageDecl {
   readonly with?: { [key: string]: Json };
   readonly run?: string | string[];
   readonly shell?: boolean;
-  readonly deps?: string[];
+  /** Inputs hashed into the key: a list of paths, or a map name -> path (`${deps.NAME}` in run:/with:). */
+  readonly deps?: string[] | Readonly<Record<string, string>>;
+  /** Workspace paths a command reads on purpose without tracking them (exempt from the untracked check). */
+  readonly untracked?: string[];
+  /** Command stages: the params keys (dotted, e.g. train.lr) the command reads from a params file itself. */
+  readonly params?: string[];
   /** Output name -> path inside the private output directory (the long form `{ path, publish }` is split). */
   readonly outs?: Readonly<Record<string, string>>;
   /** Output name -> workspace path it is published to (may use `${params...}`, `${matrix...}`). */
@@ -63,7 +68,9 @@ export interface Pipeline {
   readonly relFile: string;
   readonly workspace: string;
   readonly description?: string;
-  /** Defaults with `--set` overrides and `${env...}` resolved. */
+  /** Workspace-relative paths of the `params_files:` whose keys joined `params`. */
+  readonly paramsFiles: readonly string[];
+  /** Defaults, then params files, then `--set` overrides; `${env...}` resolved. */
   readonly params: { readonly [name: string]: Json };
   readonly stages: readonly StageDecl[];
   /** In a topological order (upstream first), ties by declaration order. */
