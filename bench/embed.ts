@@ -140,7 +140,7 @@ async function stage(files: string[]): Promise<Rate> {
   hashOnce(join(MODEL, 'onnx', 'vision_model.onnx'));
   hashOnce(join(MODEL, 'preprocessor_config.json'));
   writeJsonl(join(dir, 'manifest.jsonl'), rows);
-  const ctx = stageContext({ manifest: join(dir, 'manifest.jsonl'), model: MODEL, dtype: 'fp32', provider: 'cpu', batch_size: B, on_error: 'fail', workers: WORKERS }, dir);
+  const ctx = stageContext({ manifest: join(dir, 'manifest.jsonl'), model: MODEL, dtype: 'fp32', provider: 'cpu', batch_size: B, on_error: 'fail', workers: WORKERS, exif_transpose: false }, dir);
   const rate = await measure(N, () => embedImagesStage.run(ctx));
   rmSync(dir, { recursive: true, force: true });
   return rate;

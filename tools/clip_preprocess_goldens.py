@@ -13,10 +13,20 @@ float32), and stores:
   <name>.crop.npy   uint8 [112, 112, 3]   the Pillow-resized, cropped RGB, every 2nd pixel (exact comparison)
   <name>.norm.npy   float32 [3, 56, 56]   the normalised CHW tensor, every 4th pixel (size-limited)
 plus goldens.json (file list, Pillow/numpy versions, shapes).
+
+Decoding cases (real photographs from python3-skimage and ImageMagick's built-in `rose:` and `wizard:`,
+ICC-tagged JPEGs with Ghostscript's Adobe RGB (a98.icc) and ROMM RGB profiles, GIFs with a transparent
+palette index, BMP of 8, 24 and 32 bits, ICO with BMP and PNG entries) store no arrays, only hashes in
+goldens.json, so the committed files stay small:
+  rgb_sha256    sha256 of Image.open(f).convert('RGB').tobytes()   (decoding, byte for byte)
+  crop_sha256   sha256 of the full 224x224x3 resized and cropped RGB
+Every case has both hashes. Needs: apt-get install python3-skimage imagemagick libgs-common.
 """
+import hashlib
 import json
 import os
 import struct
+import subprocess
 import zlib
 
 import numpy as np
@@ -93,6 +103,58 @@ def make_images():
     return out
 
 
+ICC = '/usr/share/color/icc/ghostscript'
+
+
+def make_decoding_images():
+    """Real photographs and the container cases where decoders disagree; hashes only (see the docstring)."""
+    from skimage import data
+    os.makedirs(IMAGES, exist_ok=True)
+    out = {}
+
+    def path(name):
+        out[name] = os.path.join(IMAGES, name)
+        return out[name]
+
+    def magick(*args):
+        subprocess.run(['convert', *args], check=True)
+
+    astronaut = Image.fromarray(data.astronaut()).resize((256, 256), Image.Resampling.LANCZOS)
+    chelsea = Image.fromarray(data.chelsea())
+    coffee = Image.fromarray(data.coffee()).resize((300, 200), Image.Resampling.LANCZOS)
+    chelsea.save(path('photo-chelsea-451x300.jpg'), quality=85)
+    # ICC-tagged: Pillow ignores the profile, sharp would convert to sRGB (differences up to 0.47 normalised).
+    with open(os.path.join(ICC, 'a98.icc'), 'rb') as f:
+        astronaut.save(path('icc-adobergb-astronaut-256.jpg'), quality=90, icc_profile=f.read())
+    with open(os.path.join(ICC, 'rommrgb.icc'), 'rb') as f:
+        coffee.save(path('icc-rommrgb-coffee-300x200.jpg'), quality=90, icc_profile=f.read())
+    # GIFs with a transparent palette index whose colour is not black (Pillow gives the palette colour).
+    def transparent_gif(im, name):
+        """The brightest palette colour in use becomes the transparent index (sharp would make it black)."""
+        pal = im.quantize(colors=64)
+        used = np.unique(np.asarray(pal))
+        rgb = np.array(pal.getpalette()[:3 * 256]).reshape(-1, 3)
+        pal.save(path(name), transparency=int(used[np.argmax(rgb[used].sum(axis=1))]))
+
+    tmp = os.path.join(IMAGES, 'tmp.png')
+    magick('wizard:', '-resize', '50%', tmp)
+    transparent_gif(Image.open(tmp).convert('RGB'), 'gif-transparent-wizard-240x320.gif')
+    os.remove(tmp)
+    transparent_gif(coffee.resize((150, 100)), 'gif-transparent-coffee-150x100.gif')
+    # BMP: 24-bit (ImageMagick rose:), 8-bit palette and 32-bit with alpha (Pillow).
+    magick('rose:', 'BMP3:' + path('bmp24-rose-70x46.bmp'))
+    chelsea.resize((150, 100)).quantize(colors=64).save(path('bmp8-chelsea-150x100.bmp'))
+    rgba = chelsea.resize((90, 60)).convert('RGBA')
+    rgba.putalpha(Image.fromarray(scene(90, 60, 21, noise=0)[..., 0]))
+    rgba.save(path('bmp32-chelsea-90x60.bmp'))
+    # ICO: ImageMagick writes small entries as BMP; Pillow writes PNG entries (PIL opens the largest).
+    magick('rose:', '-resize', '48x48!', 'BMP3:' + os.path.join(IMAGES, 'tmp.bmp'))
+    magick(os.path.join(IMAGES, 'tmp.bmp'), path('ico-bmp-rose-48.ico'))
+    os.remove(os.path.join(IMAGES, 'tmp.bmp'))
+    astronaut.resize((64, 64)).save(path('ico-png-astronaut-64.ico'), sizes=[(32, 32), (64, 64)])
+    return out
+
+
 def preprocess(path):
     """CLIPImageProcessor, step by step (transformers' image_transforms semantics)."""
     im = Image.open(path).convert('RGB')
@@ -106,18 +168,28 @@ def preprocess(path):
     crop = arr[top:top + SIZE, left:left + SIZE]
     x = (crop.astype(np.float64) * RESCALE).astype(np.float32)
     x = (x - np.array(MEAN, dtype=np.float32)) / np.array(STD, dtype=np.float32)
-    return np.ascontiguousarray(crop[::CROP_STRIDE, ::CROP_STRIDE]), np.ascontiguousarray(x.transpose(2, 0, 1)[:, ::STRIDE, ::STRIDE]).astype(np.float32)
+    return np.ascontiguousarray(crop[::CROP_STRIDE, ::CROP_STRIDE]), np.ascontiguousarray(x.transpose(2, 0, 1)[:, ::STRIDE, ::STRIDE]).astype(np.float32), crop
+
+
+def sha256(b):
+    return hashlib.sha256(b).hexdigest()
 
 
 def main():
     images = make_images()
+    decoding = make_decoding_images()
     cases = []
-    for name, path in sorted(images.items()):
-        crop, norm = preprocess(path)
-        np.save(os.path.join(ROOT, name + '.crop.npy'), crop)
-        np.save(os.path.join(ROOT, name + '.norm.npy'), norm)
-        cases.append({'image': 'images/' + name, 'crop': name + '.crop.npy', 'norm': name + '.norm.npy',
-                      'size': list(Image.open(path).size), 'mode': Image.open(path).mode})
+    for name, path in sorted({**images, **decoding}.items()):
+        crop, norm, full = preprocess(path)
+        case = {'image': 'images/' + name}
+        if name in images:
+            np.save(os.path.join(ROOT, name + '.crop.npy'), crop)
+            np.save(os.path.join(ROOT, name + '.norm.npy'), norm)
+            case.update({'crop': name + '.crop.npy', 'norm': name + '.norm.npy'})
+        case.update({'size': list(Image.open(path).size), 'mode': Image.open(path).mode,
+                     'rgb_sha256': sha256(Image.open(path).convert('RGB').tobytes()),
+                     'crop_sha256': sha256(np.ascontiguousarray(full).tobytes())})
+        cases.append(case)
     meta = {'pillow': PIL.__version__, 'numpy': np.__version__, 'size': SIZE, 'norm_stride': STRIDE, 'crop_stride': CROP_STRIDE,
             'mean': MEAN, 'std': STD, 'rescale_factor': RESCALE, 'cases': cases}
     with open(os.path.join(ROOT, 'goldens.json'), 'w') as f:

@@ -3,6 +3,7 @@
 import { availableParallelism } from 'node:os';
 import type { ClipModel } from './model.js';
 import { PreprocessPool } from './pool.js';
+import type { DecodeOptions } from './decode.js';
 
 export interface ImageItem {
   readonly path: string;
@@ -13,6 +14,8 @@ export interface EmbedImagesOptions<T extends ImageItem> {
   /** Preprocessing worker threads (default: cores - 1, at least 1; 0 = in this thread). */
   readonly workers?: number;
   readonly signal?: AbortSignal;
+  /** How files are decoded (EXIF transpose); default PIL's Image.open semantics. */
+  readonly decode?: DecodeOptions;
   /** Called once per embedded image, in input order, with its unnormalised embedding. */
   onEmbedded(item: T, embedding: Float32Array): void;
   /** Called for an unreadable image; throw to stop the whole run. */
@@ -30,7 +33,7 @@ export async function embedImages<T extends ImageItem>(model: ClipModel, items: 
   const batchSize = opts.batchSize ?? 32;
   const workers = opts.workers ?? defaultWorkers();
   const size = model.imageShape[0] * model.imageShape[1] * model.imageShape[2];
-  const pool = new PreprocessPool(workers, model.preprocess);
+  const pool = new PreprocessPool(workers, model.preprocess, opts.decode);
   // Enough images in flight to fill the next batch while the current one runs, and no more.
   const window = batchSize * 2 + workers * 2;
   const queue: Promise<{ item: T; pixels?: Float32Array; error?: string }>[] = [];

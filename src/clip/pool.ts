@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { prepareImage } from './prepare.js';
 import type { PreprocessConfig } from './preprocess.js';
+import type { DecodeOptions } from './decode.js';
 
 export interface WorkerTask {
   readonly seq: number;
@@ -34,10 +35,10 @@ export class PreprocessPool {
   private seq = 0;
 
   /** `workers` = 0 preprocesses in this thread (still overlapped with inference by sharp's own threads). */
-  constructor(workers: number, private readonly cfg: PreprocessConfig) {
+  constructor(workers: number, private readonly cfg: PreprocessConfig, private readonly decode: DecodeOptions = {}) {
     const path = workers > 0 ? workerPath() : '';
     for (let i = 0; i < workers; i++) {
-      const slot: Slot = { worker: new Worker(path, { workerData: { preprocess: cfg } }), waiting: new Map() };
+      const slot: Slot = { worker: new Worker(path, { workerData: { preprocess: cfg, decode } }), waiting: new Map() };
       slot.worker.on('message', (r: WorkerReply) => {
         const w = slot.waiting.get(r.seq);
         slot.waiting.delete(r.seq);
@@ -54,7 +55,7 @@ export class PreprocessPool {
 
   /** Decodes and preprocesses one file on the least busy worker. */
   submit(path: string): Promise<Float32Array> {
-    if (!this.slots.length) return prepareImage(path, this.cfg);
+    if (!this.slots.length) return prepareImage(path, this.cfg, this.decode);
     const slot = this.slots.reduce((a, b) => (b.waiting.size < a.waiting.size ? b : a));
     const seq = this.seq++;
     return new Promise((resolve, reject) => {

@@ -3,7 +3,8 @@
 import { resizeBicubic, type Image8 } from './resample.js';
 
 /** Part of every image cache key: bump when any step below changes its output. */
-export const PREPROCESS_VERSION = 'pil-bicubic-v1';
+// v2: decoding follows PIL for ICC-tagged images (profile ignored), GIF transparency, BMP and ICO.
+export const PREPROCESS_VERSION = 'pil-bicubic-v2';
 
 export interface PreprocessConfig {
   /** Shortest side after resizing (0 = no resize). */

@@ -16,6 +16,7 @@ export interface EmbedImagesParams extends ModelParams {
   readonly manifest: string;
   readonly on_error: 'skip' | 'fail';
   readonly workers?: number;
+  readonly exif_transpose: boolean;
 }
 
 export interface FailedRow {
@@ -26,7 +27,7 @@ export interface FailedRow {
 
 export default defineStage<EmbedImagesParams>({
   kind: 'clip/embed-images',
-  version: '1',
+  version: '2',
   description: 'CLIP image embeddings (unnormalised image_embeds) of every manifest image, cached per image',
   params: {
     type: 'object',
@@ -37,6 +38,7 @@ export default defineStage<EmbedImagesParams>({
       ...MODEL_PARAM_SCHEMA,
       on_error: { enum: ['skip', 'fail'], default: 'skip', description: 'unreadable images: list them in failed.jsonl and go on, or fail the stage' },
       workers: { type: 'integer', minimum: 0, maximum: 64, description: 'preprocessing threads (default: cores - 1)' },
+      exif_transpose: { type: 'boolean', default: false, description: "rotate by the EXIF orientation first, as transformers' pipelines do; default false: PIL's Image.open and the CLIP processors (and the paper) do not" },
     },
   },
   outputs: {
@@ -56,7 +58,8 @@ export default defineStage<EmbedImagesParams>({
     const files = validateModelFolder(p.model, p.dtype, ['vision']);
     const cache = new EmbeddingCache(ctx.kindCacheDir, {
       modelHash: await towerHash(files, 'vision', (paths) => ctx.hashFiles(paths)),
-      preprocessVersion: PREPROCESS_VERSION,
+      // A rotated image is another tensor: its own cache entries.
+      preprocessVersion: p.exif_transpose ? `${PREPROCESS_VERSION}+exif-transpose` : PREPROCESS_VERSION,
       dim: configEmbedDim(files),
     });
     const failed = new Map<string, string>();
@@ -71,6 +74,7 @@ export default defineStage<EmbedImagesParams>({
           await embedImages(model, todo.values(), {
             batchSize: p.batch_size,
             workers: p.workers,
+            decode: { exifTranspose: p.exif_transpose },
             signal: ctx.signal,
             onEmbedded: (row, vec) => cache.put(row.hash, vec),
             onFailed: (row, error) => {

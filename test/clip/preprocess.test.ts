@@ -2,16 +2,18 @@
 // (tools/clip_preprocess_goldens.py). Every case must match exactly: lossless inputs by construction, and the
 // JPEGs because sharp's mozjpeg and Debian Pillow's libjpeg-turbo decode them to identical bytes (measured;
 // see docs/clip.md for the cases where decoders can differ).
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeRgb } from '../../src/clip/decode.js';
+import { decodeRgb, ImageDecodeError } from '../../src/clip/decode.js';
 import { normalize, parsePreprocessConfig, resizeAndCrop } from '../../src/clip/preprocess.js';
 import { resizeBicubic } from '../../src/clip/resample.js';
 import { readNpy } from '../../src/io/npy.js';
 
 const ROOT = join(import.meta.dirname, '..', 'golden', 'clip');
-interface Case { image: string; crop: string; norm: string; size: [number, number]; mode: string }
+/** `crop`/`norm` arrays for the preprocessing cases; every case has the hashes of Pillow's decode and crop. */
+interface Case { image: string; crop?: string; norm?: string; size: [number, number]; mode: string; rgb_sha256: string; crop_sha256: string }
 const goldens = JSON.parse(readFileSync(join(ROOT, 'goldens.json'), 'utf8')) as {
   size: number; norm_stride: number; crop_stride: number; mean: number[]; std: number[]; rescale_factor: number; cases: Case[];
 };
@@ -20,6 +22,8 @@ const cfg = parsePreprocessConfig({
   crop_size: { height: goldens.size, width: goldens.size }, do_rescale: true, rescale_factor: goldens.rescale_factor,
   do_normalize: true, image_mean: goldens.mean, image_std: goldens.std,
 });
+
+const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 /** Max and mean absolute difference between our full-size result, subsampled, and a golden. */
 function diff(ours: ArrayLike<number>, golden: ArrayLike<number>, planes: number, side: number, stride: number, chw: boolean) {
@@ -45,7 +49,11 @@ describe('CLIP preprocessing parity with Pillow', () => {
     it(`${c.image} (${c.mode} ${c.size.join('x')})`, async () => {
       const img = await decodeRgb(readFileSync(join(ROOT, c.image)));
       expect([img.width, img.height]).toEqual(c.size); // no EXIF rotation, like PIL
+      // Decoding byte-identical to Image.open(f).convert('RGB'), and the whole 224x224 crop too.
+      expect(sha256(img.data), 'decoded RGB').toBe(c.rgb_sha256);
       const crop = resizeAndCrop(img, cfg);
+      expect(sha256(crop.data), 'resized and cropped RGB').toBe(c.crop_sha256);
+      if (!c.crop || !c.norm) return;
       const norm = normalize(crop, cfg);
       const dc = diff(crop.data, readNpy(join(ROOT, c.crop)).data as Uint8Array, 3, goldens.size, goldens.crop_stride, false);
       const dn = diff(norm, readNpy(join(ROOT, c.norm)).data as Float32Array, 3, goldens.size, goldens.norm_stride, true);
@@ -53,6 +61,34 @@ describe('CLIP preprocessing parity with Pillow', () => {
       expect(dn.max).toBeLessThanOrEqual(1e-5);
     });
   }
+
+  it('covers real photographs, ICC-tagged JPEGs, transparent GIFs, BMP and ICO', () => {
+    const names = goldens.cases.map((c) => c.image);
+    for (const kind of ['photo-', 'icc-adobergb', 'icc-rommrgb', 'gif-transparent', 'bmp8', 'bmp24', 'bmp32', 'ico-bmp', 'ico-png']) {
+      expect(names.some((n) => n.includes(kind)), kind).toBe(true);
+    }
+  });
+
+  it('refuses what Pillow refuses (AVIF, SVG) and what it cannot read like Pillow (JPEG 2000), saying so', async () => {
+    const { default: sharp } = await import('sharp');
+    const avif = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#808080' } }).avif().toBuffer();
+    await expect(decodeRgb(avif)).rejects.toThrow(/AVIF\/HEIF: Pillow does not open it/);
+    await expect(decodeRgb(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>'))).rejects.toThrow(/SVG: Pillow does not open vector images/);
+    const jp2 = Buffer.from([0, 0, 0, 12, 0x6a, 0x50, 0x20, 0x20, 0x0d, 0x0a, 0x87, 0x0a]);
+    await expect(decodeRgb(jp2)).rejects.toThrow(ImageDecodeError);
+    await expect(decodeRgb(jp2)).rejects.toThrow(/JPEG 2000/);
+  });
+
+  it('rotates by the EXIF orientation only when asked (exif_transpose)', async () => {
+    const file = readFileSync(join(ROOT, 'images', 'exif6-200x260.jpg'));
+    const plain = await decodeRgb(file);
+    const rotated = await decodeRgb(file, { exifTranspose: true });
+    expect([plain.width, plain.height]).toEqual([200, 260]);
+    expect([rotated.width, rotated.height]).toEqual([260, 200]);
+    // Orientation 6: the displayed top-left pixel is the stored bottom-left one.
+    const px = (img: typeof plain, x: number, y: number) => Array.from(img.data.subarray((y * img.width + x) * 3, (y * img.width + x) * 3 + 3));
+    expect(px(rotated, 0, 0)).toEqual(px(plain, 0, plain.height - 1));
+  });
 
   it('skips an unchanged axis and keeps a 1-pixel-wide image finite', () => {
     const src = { width: 1, height: 5, channels: 3, data: new Uint8Array(15).map((_, i) => i * 10) };
