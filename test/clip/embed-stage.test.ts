@@ -27,7 +27,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const params = (manifest: string, extra: Partial<EmbedImagesParams> = {}): EmbedImagesParams => ({
-  manifest, model, dtype: 'fp32', provider: 'cpu', batch_size: 4, on_error: 'skip', workers: 1, ...extra,
+  manifest, model, dtype: 'fp32', provider: 'cpu', batch_size: 4, on_error: 'skip', workers: 1, exif_transpose: false, ...extra,
 });
 
 async function embed(name: string, manifestRows: ManifestRow[], extra: Partial<EmbedImagesParams> = {}) {
