@@ -1,11 +1,13 @@
 // `pipe` entry point: dispatches to a lazily loaded command module; returns the exit code.
+import { asEnvironmentError, EXIT_ENVIRONMENT } from '../store/environment.js';
 import { COMMANDS, ENGINE_COMMANDS, STUDY_COMMANDS } from './commands.js';
 
 const HELP = `pipe: declarative, cached experiment pipelines
 
 usage: pipe COMMAND [options]   (pipe COMMAND --help for a command's options)
 
-Exit codes: 0 success, 1 a stage failed, 2 invalid pipeline or usage.
+Exit codes: 0 success, 1 a stage failed, 2 invalid pipeline or usage, 3 the environment failed (a damaged
+database, a full disk).
 Docs: docs/engine.md, docs/pipeline-format.md`;
 
 export async function main(argv: string[]): Promise<number> {
@@ -22,5 +24,12 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`pipe: unknown command "${cmd}"\n  hint: commands: ${Object.keys(COMMANDS).join(', ')}\n`);
     return 2;
   }
-  return (await load()).run(rest);
+  try {
+    return await (await load()).run(rest);
+  } catch (e) {
+    const env = asEnvironmentError(e);
+    if (!env) throw e;
+    process.stderr.write(`pipe: ${env.message}\n  hint: ${env.hint}\n`);
+    return EXIT_ENVIRONMENT;
+  }
 }

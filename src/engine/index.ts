@@ -3,6 +3,8 @@ import { resolve } from 'node:path';
 import { formatDiagnostic, loadPipeline } from '../pipeline/load.js';
 import type { Diagnostic, Pipeline } from '../pipeline/types.js';
 import type { StageKind } from '../stage-api.js';
+import { backupDatabase } from '../store/backup.js';
+import { Layout } from './layout.js';
 import { missingInputs } from './preflight.js';
 import { execPipeline, type ExecOptions } from './runner.js';
 import { select } from './select.js';
@@ -49,5 +51,10 @@ export async function runPipeline(o: RunPipelineOptions): Promise<RunResult> {
   // Every missing outside input at once, before any stage starts (see preflight.ts).
   const missing = missingInputs(p, select(p, o).considered, o.env);
   if (missing.length) throw new PipelineInvalidError(missing);
-  return execPipeline(p, o);
+  const result = await execPipeline(p, o);
+  // A run that committed new results is followed by a backup of the database (a no-op re-run adds
+  // nothing worth a copy, and must stay cheap).
+  if (result.status === 'succeeded' && result.run !== null && result.instances.some((i) => i.status === 'ran'))
+    await backupDatabase(new Layout(p.workspace).db, result.run);
+  return result;
 }
