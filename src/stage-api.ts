@@ -65,7 +65,7 @@ export interface StageContext<P> {
   /** The validated `with:` block; `format: "path"` strings are absolute. */
   readonly params: P;
   /** Matrix values of this instance (empty for a plain stage). */
-  readonly matrix: Readonly<Record<string, string | number | boolean>>;
+  readonly matrix: Readonly<Record<string, Json>>;
   /** e.g. `train-ce@seed=3,taxonomy=webemo6`. */
   readonly instanceId: string;
   /** The project directory that holds `runs/`. */

@@ -5,7 +5,7 @@ import type { Json } from '../stage-api.js';
 
 export type Ref =
   | { readonly root: 'params'; readonly name: string; readonly path: readonly string[] }
-  | { readonly root: 'matrix'; readonly axis: string }
+  | { readonly root: 'matrix'; readonly axis: string; readonly path: readonly string[] }
   | { readonly root: 'env'; readonly name: string; readonly fallback?: string }
   | { readonly root: 'stages'; readonly stage: string; readonly output: string }
   | { readonly root: 'outs'; readonly name: string }
@@ -25,13 +25,14 @@ export class InterpolationError extends Error {
 }
 
 const REF_FORMS =
-  'params.NAME, matrix.AXIS, env.NAME, env.NAME:-default, stages.STAGE.outputs.OUTPUT, outs.OUTPUT, deps.NAME or resources.cpu|gpu|memory_mb';
+  'params.NAME, matrix.AXIS, matrix.AXIS.KEY, env.NAME, env.NAME:-default, stages.STAGE.outputs.OUTPUT, outs.OUTPUT, deps.NAME or resources.cpu|gpu|memory_mb';
 
 function parseRef(body: string): Ref {
   let m: RegExpExecArray | null;
   if ((m = /^params\.([A-Za-z_][\w-]*)((?:\.[\w-]+)*)$/.exec(body)))
     return { root: 'params', name: m[1], path: m[2] ? m[2].slice(1).split('.') : [] };
-  if ((m = /^matrix\.([A-Za-z_][\w-]*)$/.exec(body))) return { root: 'matrix', axis: m[1] };
+  if ((m = /^matrix\.([A-Za-z_][\w-]*)((?:\.[\w-]+)*)$/.exec(body)))
+    return { root: 'matrix', axis: m[1], path: m[2] ? m[2].slice(1).split('.') : [] };
   if ((m = /^env\.([A-Za-z_]\w*)(?::-(.*))?$/s.exec(body)))
     return m[2] === undefined ? { root: 'env', name: m[1] } : { root: 'env', name: m[1], fallback: m[2] };
   if ((m = /^stages\.([a-z0-9][\w-]*)\.outputs\.([A-Za-z_][\w-]*)$/.exec(body)))

@@ -9,13 +9,15 @@ import type { Json, StageKind } from '../stage-api.js';
 import { collectRefs, InterpolationError, resolveValue } from './interpolate.js';
 import { knownKinds, loadKind, newAjv, outputNames, paramsValidator } from './kinds.js';
 import { Locator, type JsonPath } from './locate.js';
+import { cartesian, instanceId, matrixValueProblem, type MatrixValue } from './matrix.js';
 import { splitOuts, withPublishTargets } from './publish.js';
 import { GlobAxisError, globAxisValues } from './glob-axis.js';
 import { mergeParams, readParamsFiles } from './params-files.js';
+import { applyTemplates } from './templates.js';
 import { envValue, matchUpstream, paramValue, quotedShellRefs, resolveInstance, type ResolveScope } from './resolve.js';
 import { checkUntracked } from './untracked.js';
 import schema from './schema.json' with { type: 'json' };
-import type { Diagnostic, Instance, Pipeline, Scalar, StageDecl } from './types.js';
+import type { Diagnostic, Instance, Pipeline, StageDecl } from './types.js';
 
 export interface LoadOptions {
   /** The directory that holds `runs/`. */
@@ -130,17 +132,6 @@ function isRecord(v: unknown): v is { [k: string]: Json } {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function cartesian(axes: [string, Scalar[]][]): Record<string, Scalar>[] {
-  let out: Record<string, Scalar>[] = [{}];
-  for (const [axis, values] of axes) out = out.flatMap((m) => values.map((v) => ({ ...m, [axis]: v })));
-  return out;
-}
-
-export function instanceId(stage: string, matrix: Readonly<Record<string, Scalar>>): string {
-  const parts = Object.entries(matrix).map(([k, v]) => `${k}=${String(v)}`);
-  return parts.length ? `${stage}@${parts.join(',')}` : stage;
-}
-
 /** Where diagnostics go while one file loads: `report` locates a JSON path in the YAML source. */
 interface Ctx {
   readonly relFile: string;
@@ -162,7 +153,7 @@ export async function loadPipeline(fileArg: string, opts: LoadOptions): Promise<
   if (!validatePipeline(structuredClone(raw))) ajvDiagnostics(validatePipeline.errors ?? [], [], ctx.report);
 
   const { params, paramsFiles } = resolveParams(raw, opts.sets ?? [], workspace, ctx);
-  const stageEntries = isRecord(raw.stages) ? Object.entries(raw.stages).filter(([, s]) => isRecord(s)) : [];
+  const stageEntries = applyTemplates(raw, ctx.report);
   const stages: StageDecl[] = stageEntries.map(([name, s]) => ({ ...(s as object), name, ...splitOuts(s as { [k: string]: unknown }) }) as StageDecl);
   const stageByName = new Map(stages.map((s) => [s.name, s]));
   const kinds = await checkStageForms(stages, opts.kinds, ctx);
@@ -429,10 +420,10 @@ async function checkStageForms(
 }
 
 /** Each stage's matrix points (the cartesian product of its axes); a stage with a bad axis has none. */
-function expandMatrices(stages: readonly StageDecl[], params: { [k: string]: Json }, workspace: string, ctx: Ctx): Map<string, Record<string, Scalar>[]> {
-  const matrices = new Map<string, Record<string, Scalar>[]>();
+function expandMatrices(stages: readonly StageDecl[], params: { [k: string]: Json }, workspace: string, ctx: Ctx): Map<string, Record<string, MatrixValue>[]> {
+  const matrices = new Map<string, Record<string, MatrixValue>[]>();
   for (const s of stages) {
-    const axes: [string, Scalar[]][] = [];
+    const axes: [string, MatrixValue[]][] = [];
     let ok = true;
     for (const [axis, spec] of Object.entries(isRecord(s.matrix) ? s.matrix : {})) {
       const values = axisValues(s.name, axis, spec, params, workspace, ctx);
@@ -452,7 +443,7 @@ function expandMatrices(stages: readonly StageDecl[], params: { [k: string]: Jso
   return matrices;
 }
 
-function axisValues(stage: string, axis: string, spec: Json, params: { [k: string]: Json }, workspace: string, ctx: Ctx): Scalar[] | undefined {
+function axisValues(stage: string, axis: string, spec: Json, params: { [k: string]: Json }, workspace: string, ctx: Ctx): MatrixValue[] | undefined {
   const at = ['stages', stage, 'matrix', axis];
   let values: Json;
   try {
@@ -472,17 +463,21 @@ function axisValues(stage: string, axis: string, spec: Json, params: { [k: strin
       return undefined;
     }
   }
-  // Literal lists are checked by the schema; a param's value is checked here.
-  if (typeof spec === 'string' && (!Array.isArray(values) || values.length === 0 || values.some((v) => v === null || typeof v === 'object'))) {
-    ctx.report(at, false, `stages.${stage}.matrix.${axis}: must be a non-empty list of strings, numbers or booleans`, `the param ${spec} holds ${JSON.stringify(values)}`);
+  const from = typeof spec === 'string' ? ` (the param ${spec} holds ${JSON.stringify(values)})` : '';
+  if (!Array.isArray(values) || values.length === 0) {
+    // A literal empty list is the schema's error already.
+    if (typeof spec !== 'string') return undefined;
+    ctx.report(at, false, `stages.${stage}.matrix.${axis}: must be a non-empty list of values${from}`, 'e.g. seed: [0, 1, 2], captions: [[sc, ic], [sc]], or dataset: [{ name: fi, classes: 8 }]');
     return undefined;
   }
-  if (!Array.isArray(values) || values.length === 0) return undefined;
-  if (values.some((v) => v === null || typeof v === 'object')) {
-    ctx.report(at, false, `stages.${stage}.matrix.${axis}: a value references a list or map`, 'matrix values must be strings, numbers or booleans');
-    return undefined;
-  }
-  return values as Scalar[];
+  let ok = true;
+  values.forEach((v, i) => {
+    const problem = matrixValueProblem(v);
+    if (!problem) return;
+    ctx.report(typeof spec === 'string' ? at : [...at, i], false, `stages.${stage}.matrix.${axis}[${i}]: ${problem}${from}`, 'matrix values are scalars, lists of scalars, or maps with a name: (docs/pipeline-format.md)');
+    ok = false;
+  });
+  return ok ? values : undefined;
 }
 
 /** Checks every reference of every stage and returns, per stage, the stages it reads from or needs. */
@@ -587,7 +582,7 @@ function topologicalOrder(stages: readonly StageDecl[], stageDeps: ReadonlyMap<s
 function buildInstances(
   order: readonly string[],
   stageByName: ReadonlyMap<string, StageDecl>,
-  matrices: ReadonlyMap<string, Record<string, Scalar>[]>,
+  matrices: ReadonlyMap<string, Record<string, MatrixValue>[]>,
   stageDeps: ReadonlyMap<string, Set<string>>,
   kinds: ReadonlyMap<string, StageKind<unknown>>,
   ctx: Ctx,

@@ -5,7 +5,8 @@
 import { quote } from 'shell-quote';
 import type { Json } from '../stage-api.js';
 import { InterpolationError, parseTemplate, resolveValue, type Ref } from './interpolate.js';
-import type { Instance, Scalar, StageDecl } from './types.js';
+import { matrixLabel } from './matrix.js';
+import type { Instance, StageDecl } from './types.js';
 
 /** What a `${stages.S.outputs.O}` or `${outs.O}` reference turns into, per use. */
 export interface OutputLookups {
@@ -25,13 +26,13 @@ export interface ResolveScope {
  */
 export function matchUpstream(
   byStage: ReadonlyMap<string, readonly Instance[]>,
-  matrix: Readonly<Record<string, Scalar>>,
+  matrix: Readonly<Record<string, Json>>,
   stage: string,
 ): { instances: Instance[]; pinned: boolean } {
   const all = byStage.get(stage) ?? [];
   const axes = Object.keys(all[0]?.matrix ?? {});
   const shared = axes.filter((a) => a in matrix);
-  const instances = all.filter((u) => shared.every((a) => String(u.matrix[a]) === String(matrix[a])));
+  const instances = all.filter((u) => shared.every((a) => matrixLabel(u.matrix[a]) === matrixLabel(matrix[a])));
   instances.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   return { instances, pinned: shared.length === axes.length };
 }
@@ -81,7 +82,7 @@ export function resolveInstance(scope: ResolveScope, inst: Instance, value: Json
         const v = inst.matrix[ref.axis];
         if (v === undefined)
           throw new InterpolationError(`${raw}: stage "${inst.stage.name}" has no matrix axis "${ref.axis}"`, 'add the axis under matrix:');
-        return v;
+        return ref.path.length ? fieldOf(v, ref.path, raw) : v;
       }
       case 'env':
         return envValue(scope.env, ref.name, ref.fallback);
@@ -151,4 +152,19 @@ export function quotedShellRefs(command: string): string[] {
     else if (c === "'" && state === 'none') state = 'single';
   }
   return found;
+}
+
+/**
+ * `${matrix.AXIS.KEY...}`: a field of a map-valued matrix value. `.name` of a scalar or list value is its
+ * label (`sc+ic`), so a path or name can always be built from any axis.
+ */
+function fieldOf(v: Json, path: readonly string[], raw: string): Json {
+  if (path.length === 1 && path[0] === 'name' && (v === null || typeof v !== 'object' || Array.isArray(v))) return matrixLabel(v);
+  let cur: Json | undefined = v;
+  for (const k of path) {
+    if (cur === null || typeof cur !== 'object' || Array.isArray(cur) || !(k in cur))
+      throw new InterpolationError(`${raw}: the matrix value ${JSON.stringify(v)} has no key "${path.join('.')}"`, 'give every value of the axis that key, or reference the axis itself');
+    cur = cur[k];
+  }
+  return cur as Json;
 }

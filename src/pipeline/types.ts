@@ -52,7 +52,8 @@ export interface Instance {
   /** `train@seed=3,taxonomy=webemo6`, or the stage name for a plain stage. */
   readonly id: string;
   readonly stage: StageDecl;
-  readonly matrix: Readonly<Record<string, Scalar>>;
+  /** Axis -> value: a scalar, a list of scalars or a map with a `name` (see matrix.ts). */
+  readonly matrix: Readonly<Record<string, Json>>;
   /** Built-in kind of a `uses:` stage. */
   readonly kind?: StageKind<unknown>;
   /** Ids of the instances this one reads from or `needs:`, in id order. */
