@@ -90,6 +90,8 @@ export interface RunDoc {
     readonly reason?: string;
     readonly would_run?: boolean;
   }[];
+  /** Published outputs (`publish:`) and what happened at each path. */
+  readonly published?: readonly { readonly path: string; readonly status: string; readonly id: string; readonly output: string }[];
 }
 
 /** Instance ids by status, for compact assertions. */
