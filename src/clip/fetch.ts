@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DTYPE_SUFFIX, type ClipDtype } from './model.js';
@@ -27,6 +27,8 @@ export interface FetchOptions {
   readonly cacheDir?: string;
   /** Default: $HF_TOKEN (gated or private repositories). */
   readonly token?: string;
+  /** Accept files the listing gives no size or checksum for (they cannot be verified). */
+  readonly allowUnverified?: boolean;
   onProgress?(p: { file: string; done: number; total: number }): void;
   onFile?(p: { file: string; status: 'downloaded' | 'resumed' | 'present' }): void;
 }
@@ -55,6 +57,27 @@ function selectFiles(siblings: readonly Sibling[], dtypes: readonly ClipDtype[],
     throw new FetchError(`${repo} has no ${missing.join(', ')}`, onnx.length ? `Its ONNX files: ${onnx.join(', ')}; pick a --dtype that exists.` : 'Use a repository with an ONNX export in the Hugging Face layout, e.g. Xenova/clip-vit-base-patch32.');
   }
   return [...required, ...ROOT_OPTIONAL.filter((f) => byName.has(f))].map((f) => byName.get(f)!);
+}
+
+/** A commit id as the Hub gives it: it becomes a directory name, so nothing else is accepted. */
+const COMMIT_SHA = /^[0-9a-f]{40}$/;
+
+/**
+ * `dir/name` for a server-given file name, refused unless it is a plain relative path that stays inside
+ * `dir` (no `..`, no absolute path, no backslash or NUL).
+ */
+function insideDir(dir: string, name: string): string {
+  const dest = resolve(dir, name);
+  const rel = relative(dir, dest);
+  if (!name || isAbsolute(name) || /[\\\0]/.test(name) || name.split('/').some((seg) => seg === '..' || seg === '.' || seg === '') || !rel || rel.startsWith('..') || isAbsolute(rel))
+    throw new FetchError(`the server listed an unsafe file name ${JSON.stringify(name)}`, 'Check HF_ENDPOINT/--endpoint: a Hub never lists such names.');
+  return dest;
+}
+
+/** Whether the listing lets a file be verified: its size and a well-formed checksum (LFS sha256 or git blob sha1). */
+function verifiable(s: Sibling): boolean {
+  if (s.lfs) return Number.isInteger(s.lfs.size) && /^[0-9a-f]{64}$/.test(s.lfs.sha256 ?? '');
+  return Number.isInteger(s.size) && /^[0-9a-f]{40}$/.test(s.blobId ?? '');
 }
 
 /** Checks a downloaded file against the Hub's listing: sha256 for LFS files, git blob sha1 otherwise. */
@@ -112,12 +135,19 @@ export async function fetchModel(repo: string, opts: FetchOptions = {}): Promise
     throw new FetchError(`cannot reach ${endpoint}: ${(e as Error).message}`, 'Check the network, or set HF_ENDPOINT to a mirror.');
   }
   if (!info.sha || !Array.isArray(info.siblings)) throw new FetchError(`${apiUrl}: unexpected answer (no sha/siblings)`);
+  // The commit id becomes a directory: a server-controlled value is validated before it touches a path.
+  if (typeof info.sha !== 'string' || !COMMIT_SHA.test(info.sha))
+    throw new FetchError(`${apiUrl}: the server gave an invalid revision ${JSON.stringify(info.sha).slice(0, 80)} (expected a 40-hex commit sha)`, 'Check HF_ENDPOINT/--endpoint: a Hub answers with the commit sha.');
   const files = selectFiles(info.siblings, opts.dtypes ?? ['fp32'], repo);
+  const unverifiable = files.filter((s) => !verifiable(s)).map((s) => s.rfilename);
+  if (unverifiable.length && !opts.allowUnverified)
+    throw new FetchError(`${apiUrl}: the listing gives no size or checksum for ${unverifiable.join(', ')}: they cannot be verified`, 'Use a Hub or mirror that lists sizes and hashes (?blobs=true), or pass --allow-unverified to accept them as they come.');
   const dir = join(opts.cacheDir ?? defaultCacheDir(), repo.replace('/', '--'), info.sha);
   for (const s of files) {
-    const dest = join(dir, s.rfilename);
+    const dest = insideDir(dir, s.rfilename);
     mkdirSync(dirname(dest), { recursive: true });
-    if (existsSync(dest) && statSync(dest).size === (s.lfs?.size ?? s.size ?? -1)) {
+    // A file on disk counts only when it matches the listing byte for byte (size and checksum).
+    if (existsSync(dest) && (await verify(dest, s)) === undefined) {
       opts.onFile?.({ file: s.rfilename, status: 'present' });
       continue;
     }

@@ -22,6 +22,8 @@ let endpoint: string;
 const ranges: string[] = [];
 /** Files the server corrupts on the way out (the listing keeps the true checksums). */
 const corrupt = new Set<string>();
+/** A hostile server: rewrites the revision API's answer. */
+let tamper: ((doc: { id: string; sha: string; siblings: object[] }) => object) | undefined;
 
 function walk(root: string, sub = ''): string[] {
   return readdirSync(join(root, sub), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(root, join(sub, e.name)) : [join(sub, e.name)]));
@@ -62,7 +64,8 @@ beforeAll(async () => {
     };
     if (url.pathname === `/api/models/${REPO}/revision/main`) {
       res.writeHead(200, { 'Content-Type': 'application/json' });
-      return res.end(JSON.stringify({ id: REPO, sha: COMMIT, siblings }));
+      const doc = { id: REPO, sha: COMMIT, siblings };
+      return res.end(JSON.stringify(tamper ? tamper(doc) : doc));
     }
     const resolve = new RegExp(`^/${REPO}/resolve/${COMMIT}/(.+)$`).exec(url.pathname);
     if (resolve) {
@@ -141,5 +144,45 @@ describe('pipe model fetch', () => {
     expect((err as FetchError).hint).toMatch(/onnx\/vision_model\.onnx/);
     await expect(fetchModel('pipe-test/nothing', { endpoint, cacheDir: join(dir, 'c4') })).rejects.toThrow(/HTTP 404/);
     await expect(fetchModel('not a repo', { endpoint })).rejects.toThrow(/not a Hugging Face repository id/);
+  });
+
+  it('refuses a revision from the server that is not a commit sha before it touches a path', async () => {
+    const cache = join(dir, 'cache-rev', 'models');
+    tamper = (doc) => ({ ...doc, sha: '../../../escaped' });
+    try {
+      await expect(fetchModel(REPO, { endpoint, cacheDir: cache })).rejects.toThrow(/the server gave an invalid revision "\.\.\/\.\.\/\.\.\/escaped" \(expected a 40-hex commit sha\)/);
+      expect(existsSync(join(dir, 'escaped'))).toBe(false);
+      expect(existsSync(cache)).toBe(false);
+    } finally {
+      tamper = undefined;
+    }
+  });
+
+  it('refuses a listing without sizes or checksums unless --allow-unverified', async () => {
+    const cache = join(dir, 'cache-unverified');
+    tamper = (doc) => ({ ...doc, siblings: doc.siblings.map((x) => ({ rfilename: (x as { rfilename: string }).rfilename })) });
+    try {
+      await expect(fetchModel(REPO, { endpoint, cacheDir: cache })).rejects.toThrow(/the listing gives no size or checksum for config\.json, .*: they cannot be verified/);
+      expect(existsSync(cache)).toBe(false);
+      const r = await execa('node', ['bin/pipe.js', 'model', 'fetch', REPO, '--endpoint', endpoint, '--cache-dir', cache, '--allow-unverified'], { cwd: join(import.meta.dirname, '..', '..'), reject: false });
+      expect(r.exitCode, r.stderr).toBe(0);
+      for (const f of walk(source)) expect(readFileSync(join(r.stdout.trim(), f)).equals(readFileSync(join(source, f)))).toBe(true);
+    } finally {
+      tamper = undefined;
+    }
+  });
+
+  it('re-downloads an existing file of the right size whose bytes do not match the listing', async () => {
+    const cache = join(dir, 'cache-present');
+    const folder = await fetchModel(REPO, { endpoint, cacheDir: cache });
+    const damaged = join(folder, 'onnx', 'text_model.onnx');
+    const bytes = readFileSync(damaged);
+    bytes[bytes.length >> 1] ^= 0xff;
+    writeFileSync(damaged, bytes);
+    const statuses: Record<string, string> = {};
+    await fetchModel(REPO, { endpoint, cacheDir: cache, onFile: (f) => { statuses[f.file] = f.status; } });
+    expect(statuses['onnx/text_model.onnx']).toBe('downloaded');
+    expect(statuses['onnx/vision_model.onnx']).toBe('present');
+    expect(readFileSync(damaged).equals(readFileSync(join(source, 'onnx', 'text_model.onnx')))).toBe(true);
   });
 });

@@ -6,9 +6,12 @@ import { defaultCacheDir, fetchModel, FetchError } from '../../clip/fetch.js';
 export const summary = 'download a CLIP model folder (pipe model fetch Xenova/clip-vit-base-patch32)';
 
 const USAGE = `usage: pipe model fetch REPO [--dtype fp32[,fp16,q8,...]] [--revision REV] [--cache-dir DIR] [--endpoint URL]
+                       [--allow-unverified]
 
 Downloads onnx/vision_model*.onnx, onnx/text_model*.onnx, tokenizer and configs of a Hugging Face ONNX
 CLIP export (resumable, checksummed) and prints the model folder to use as a stage's \`model\` param.
+Every file, downloaded or already present, is checked against the listing's size and sha256 (LFS) or git
+blob sha1; a listing without them is refused unless --allow-unverified.
 Cache: --cache-dir, else $PIPE_MODEL_CACHE, else ${defaultCacheDir()}. Token: $HF_TOKEN. Mirror: $HF_ENDPOINT.
 dtypes: ${CLIP_DTYPES.join(', ')}`;
 
@@ -50,7 +53,7 @@ export async function run(argv: string[]): Promise<number> {
     ({ values, positionals } = parseArgs({
       args: rest,
       allowPositionals: true,
-      options: { dtype: { type: 'string' }, revision: { type: 'string' }, 'cache-dir': { type: 'string' }, endpoint: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { dtype: { type: 'string' }, revision: { type: 'string' }, 'cache-dir': { type: 'string' }, endpoint: { type: 'string' }, 'allow-unverified': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     }));
   } catch (e) {
     process.stderr.write(`pipe model fetch: ${(e as Error).message}\n${USAGE}\n`);
@@ -76,6 +79,7 @@ export async function run(argv: string[]): Promise<number> {
       revision: values.revision as string | undefined,
       cacheDir: values['cache-dir'] as string | undefined,
       endpoint: values.endpoint as string | undefined,
+      allowUnverified: values['allow-unverified'] === true,
       ...progressReporter(Boolean(process.stderr.isTTY)),
     });
     process.stdout.write(`${dir}\n`);
