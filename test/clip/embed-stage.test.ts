@@ -92,6 +92,16 @@ describe('clip/embed-images', () => {
     expect((failed as KindRunError).run.instance.hint).toMatch(/set on_error: skip/);
   });
 
+  it('exif_transpose: true embeds the upright image, in cache entries of its own', async () => {
+    const golden = join(import.meta.dirname, '..', 'golden', 'clip', 'images', 'exif6-200x260.jpg');
+    const row = fileRow('exif/rotated', join(dir, 'images', 'exif6.jpg'), readFileSync(golden));
+    const asPil = await embed('exif', [row]);
+    const upright = await embed('exif', [row], { exif_transpose: true });
+    expect(upright.toEmbed).toBe(1); // not the unrotated image's cache entry
+    expect(upright.matrix.data).not.toEqual(asPil.matrix.data);
+    expect((await embed('exif', [row], { exif_transpose: true })).toEmbed).toBe(0);
+  });
+
   it('fails clearly when the model folder lacks a file', async () => {
     await expect(embed('m1', rows.slice(0, 2), { dtype: 'q8' })).rejects.toThrow(/missing onnx\/vision_model_quantized\.onnx/);
   });
