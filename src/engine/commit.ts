@@ -72,6 +72,8 @@ export interface Finished {
   /** Relative to the workspace. */
   readonly logPath: string;
   readonly metrics: readonly MetricRow[];
+  /** How many attempts it took (`retry:`). */
+  readonly attempts: number;
 }
 
 /** Renames `tmp` into the store, replacing a store dir without a row (an interrupted commit) or a forced re-run's old one. */
@@ -111,7 +113,7 @@ export function commit(f: Finished, layout: Layout, store: Store, hashes: HashCa
       artifacts: [...artifacts].map(([name, a]) => ({ name, path: relative(layout.workspace, a.path), hash: a.hash })),
     },
     f.metrics,
-    { runId, instanceId: inst.id, stage: inst.stage.name, key, status: 'ran', startedAt: f.startedAt, durationMs, logPath: f.logPath, error: null },
+    { runId, instanceId: inst.id, stage: inst.stage.name, key, status: 'ran', startedAt: f.startedAt, durationMs, logPath: f.logPath, error: null, attempts: f.attempts },
   );
   rmSync(layout.partial(key), { recursive: true, force: true });
   return artifacts;

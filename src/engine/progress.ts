@@ -72,7 +72,7 @@ export class PlainReporter implements Reporter {
     const label = r.would_run ? 'would run' : r.status;
     if (r.status === 'cached' && !this.dryRun) return; // hits are summarised at the end
     const tail = r.status === 'skipped' && r.reason ? `  (${r.reason})` : r.key ? `  key=${r.key.slice(0, 12)}` : '';
-    this.write(`${label.padEnd(7)} ${r.id}${r.status === 'ran' || r.status === 'failed' ? `  ${fmtMs(r.duration_ms)}` : ''}${tail}\n`);
+    this.write(`${label.padEnd(7)} ${r.id}${r.status === 'ran' || r.status === 'failed' ? `  ${fmtMs(r.duration_ms)}` : ''}${r.attempts ? `  (${r.attempts} attempts)` : ''}${tail}\n`);
     if (r.status === 'failed') this.write(failureLines(r).join('\n') + '\n');
   }
   end(r: RunResult): void {

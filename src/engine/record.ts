@@ -66,11 +66,11 @@ export class Recorder {
   }
 
   /** A committed attempt (its history row was written by the commit transaction). */
-  ran(inst: Instance, key: string, ms: number, relLog: string, arts: ReadonlyMap<string, Artifact>): Outcome {
-    return this.finish({ id: inst.id, status: 'ran', duration_ms: ms, key, log: relLog, outputs: outputsOf(arts) }, arts);
+  ran(inst: Instance, key: string, ms: number, relLog: string, arts: ReadonlyMap<string, Artifact>, attempts = 1): Outcome {
+    return this.finish({ id: inst.id, status: 'ran', duration_ms: ms, key, log: relLog, outputs: outputsOf(arts), ...(attempts > 1 ? { attempts } : {}) }, arts);
   }
 
-  failed(inst: Instance, key: string | null, ms: number, error: string, hint?: string, log?: string): Outcome {
+  failed(inst: Instance, key: string | null, ms: number, error: string, hint?: string, log?: string, attempts?: number): Outcome {
     const r: InstanceResult = {
       id: inst.id,
       status: 'failed',
@@ -79,9 +79,10 @@ export class Recorder {
       error,
       ...(hint ? { hint } : {}),
       ...(log ? { log: relative(this.workspace, log), log_tail: logTail(log) } : {}),
+      ...(attempts !== undefined && attempts > 1 ? { attempts } : {}),
     };
     if (this.runId !== null)
-      this.store.recordRunInstance({ runId: this.runId, instanceId: inst.id, stage: inst.stage.name, key, status: 'failed', startedAt: Date.now() - ms, durationMs: ms, logPath: r.log ?? null, error });
+      this.store.recordRunInstance({ runId: this.runId, instanceId: inst.id, stage: inst.stage.name, key, status: 'failed', startedAt: Date.now() - ms, durationMs: ms, logPath: r.log ?? null, error, ...(attempts !== undefined ? { attempts } : {}) });
     return this.finish(r);
   }
 }

@@ -17,6 +17,8 @@ export interface InstanceResult {
   readonly hint?: string;
   readonly log?: string;
   readonly log_tail?: string[];
+  /** Ran or failed: how many attempts were made (`retry:`). */
+  readonly attempts?: number;
   /** Output name -> absolute path in the store (ran and cached). */
   readonly outputs?: Readonly<Record<string, string>>;
 }

@@ -2,12 +2,14 @@
 // from the store (hit), skipped, or executed under the resource pool and a per-key lock (lock.ts), then
 // committed (commit.ts). What happened to each instance is reported and recorded by record.ts.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { StageError, type Json, type MetricRow, type RunInfo } from '../stage-api.js';
 import { HashCache } from '../hash/cache.js';
-import type { Instance, Pipeline } from '../pipeline/types.js';
+import { commandResources } from '../pipeline/resolve.js';
+import type { Instance, Pipeline, StageDecl } from '../pipeline/types.js';
 import { openStore, type Store } from '../store/index.js';
 import { cleanStaleTmp, commit, committedOutputs, fsyncTree } from './commit.js';
 import { execute } from './execute.js';
@@ -42,10 +44,17 @@ export interface ExecOptions extends SelectOptions {
 }
 
 function demandOf(inst: Instance, prepared: Prepared): Demand {
-  const r = inst.kind
-    ? (inst.kind.resources?.(prepared.params) ?? {})
-    : { cpu: inst.stage.resources?.cpu, gpu: inst.stage.resources?.gpu, memoryMb: inst.stage.resources?.memory_mb };
+  if (!inst.kind) {
+    const r = commandResources(inst.stage);
+    return { cpu: r.cpu, gpu: r.gpu, memoryMb: r.memory_mb };
+  }
+  const r = inst.kind.resources?.(prepared.params) ?? {};
   return { cpu: r.cpu ?? 1, gpu: r.gpu ?? 0, memoryMb: r.memoryMb ?? 0 };
+}
+
+/** A stage's `retry:` and `timeout_s:` (default: one attempt, no time limit). */
+function retryPolicy(s: StageDecl): { attempts: number; delayMs: number; timeoutMs: number | undefined } {
+  return { attempts: Math.max(1, s.retry?.attempts ?? 1), delayMs: (s.retry?.delay_s ?? 0) * 1000, timeoutMs: s.timeout_s === undefined ? undefined : s.timeout_s * 1000 };
 }
 
 export async function execPipeline(p: Pipeline, o: ExecOptions): Promise<RunResult> {
@@ -143,9 +152,9 @@ class Run {
     return undefined;
   }
 
-  private fail(inst: Instance, key: string | null, ms: number, error: string, hint?: string, log?: string): Outcome {
+  private fail(inst: Instance, key: string | null, ms: number, error: string, hint?: string, log?: string, attempts?: number): Outcome {
     if (!this.o.keepGoing) this.stopping = true;
-    return this.record.failed(inst, key, ms, error, hint, log);
+    return this.record.failed(inst, key, ms, error, hint, log, attempts);
   }
 
   /** A store hit: restored, linked from runs/latest. */
@@ -212,20 +221,56 @@ class Run {
     return (this.info ??= { id: this.runId!, pipelineFile: this.p.relFile, pipelineHash: this.pipelineHash, codeVersion: codeVersion() });
   }
 
+  /** Executes the instance and commits it, retried per its `retry:`, each attempt under its `timeout_s:`. */
   private async attempt(inst: Instance, prepared: Prepared): Promise<Outcome> {
     const { key } = prepared;
     const runId = this.runId!;
-    const layout = this.layout;
-    const tmp = join(layout.tmp, `${key}.${process.pid}.${randomBytes(4).toString('hex')}`);
-    const logPath = layout.log(runId, inst.id);
+    const logPath = this.layout.log(runId, inst.id);
+    const policy = retryPolicy(inst.stage);
     const startedAt = Date.now();
     // Before a possibly long stage: a run killed during it still shows what it restored.
     this.record.flush();
     this.hashes.flush();
     this.reporter.started(inst.id);
-    let metrics: MetricRow[];
+    for (let n = 1; ; n++) {
+      const r = await this.once(inst, prepared, logPath, policy.timeoutMs);
+      if (this.abort.signal.aborted) return this.record.skipped(inst, 'interrupted');
+      if ('tmp' in r) {
+        const finishedAt = Date.now();
+        const relLog = relative(this.p.workspace, logPath);
+        const artifacts = commit({ inst, prepared, tmp: r.tmp, runId, startedAt, finishedAt, logPath: relLog, metrics: r.metrics, attempts: n }, this.layout, this.store, this.hashes);
+        linkLatest(this.layout, inst.id, key);
+        return this.record.ran(inst, key, finishedAt - startedAt, relLog, artifacts, n);
+      }
+      if (n >= policy.attempts) return this.fail(inst, key, Date.now() - startedAt, r.error, r.hint, logPath, n);
+      const note = `attempt ${n} of ${policy.attempts} failed (${r.error}); retrying in ${policy.delayMs / 1000} s`;
+      appendFileSync(logPath, `[pipe] ${note}\n`);
+      this.reporter.waiting(inst.id, note);
+      try {
+        await sleep(policy.delayMs, undefined, { signal: this.abort.signal });
+      } catch {
+        return this.record.skipped(inst, 'interrupted');
+      }
+    }
+  }
+
+  /**
+   * One attempt into a fresh private directory: its outputs, or why it failed. A timeout aborts the
+   * attempt alone: a command's whole process group is ended (SIGTERM, then SIGKILL), a built-in kind
+   * stops at its next check of ctx.signal.
+   */
+  private async once(inst: Instance, prepared: Prepared, logPath: string, timeoutMs: number | undefined): Promise<{ tmp: string; metrics: MetricRow[] } | { error: string; hint?: string }> {
+    const { key } = prepared;
+    const layout = this.layout;
+    const tmp = join(layout.tmp, `${key}.${process.pid}.${randomBytes(4).toString('hex')}`);
+    const stop = new AbortController();
+    const onAbort = (): void => stop.abort();
+    if (this.abort.signal.aborted) stop.abort();
+    else this.abort.signal.addEventListener('abort', onAbort, { once: true });
+    let timedOut = false;
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => ((timedOut = true), stop.abort()), timeoutMs);
     try {
-      ({ metrics } = await execute({
+      const { metrics } = await execute({
         inst,
         prepared,
         workspace: this.p.workspace,
@@ -234,25 +279,25 @@ class Run {
         logPath,
         resumeDir: layout.partial(key),
         kindCacheDir: layout.kindCache(inst.kind?.kind ?? 'command'),
-        signal: this.abort.signal,
+        signal: stop.signal,
         hashes: this.hashes,
         env: this.scope.env,
         onProgress: (pr) => this.reporter.progress(inst.id, pr),
         onSpawn: (pgid) => this.locks.recordGroup(key, pgid),
         ...(this.o.verbose ? { onLog: (line: string) => this.reporter.log(inst.id, line) } : {}),
-      }));
+      });
       fsyncTree(tmp);
+      return { tmp, metrics };
     } catch (e) {
       rmSync(tmp, { recursive: true, force: true });
-      if (this.abort.signal.aborted) return this.record.skipped(inst, 'interrupted');
+      if (timedOut) return { error: `timed out after ${timeoutMs! / 1000} s`, hint: 'raise timeout_s:, or make the stage faster (its processes were ended)' };
       const err = e as Error;
-      const user = e instanceof StageError;
-      return this.fail(inst, key, Date.now() - startedAt, user ? err.message : `${err.name}: ${err.message}`, user ? e.hint : err.stack?.split('\n').slice(1, 4).join('\n'), logPath);
+      if (e instanceof StageError) return { error: err.message, ...(e.hint ? { hint: e.hint } : {}) };
+      const stack = err.stack?.split('\n').slice(1, 4).join('\n');
+      return { error: `${err.name}: ${err.message}`, ...(stack ? { hint: stack } : {}) };
+    } finally {
+      clearTimeout(timer);
+      this.abort.signal.removeEventListener('abort', onAbort);
     }
-    const finishedAt = Date.now();
-    const relLog = relative(this.p.workspace, logPath);
-    const artifacts = commit({ inst, prepared, tmp, runId, startedAt, finishedAt, logPath: relLog, metrics }, layout, this.store, this.hashes);
-    linkLatest(layout, inst.id, key);
-    return this.record.ran(inst, key, finishedAt - startedAt, relLog, artifacts);
   }
 }

@@ -45,6 +45,10 @@ export interface StageDecl {
   readonly matrix?: { [axis: string]: Json };
   readonly needs?: string[];
   readonly resources?: StageResources;
+  /** Attempts before the instance counts as failed, and the pause between them. */
+  readonly retry?: { readonly attempts: number; readonly delay_s?: number };
+  /** Each attempt's time limit; a command's process group is ended when it passes. */
+  readonly timeout_s?: number;
 }
 
 /** One stage instance: a stage at one point of its matrix. */

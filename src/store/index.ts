@@ -36,6 +36,7 @@ interface RawRunInstance {
   duration_ms: number | null;
   log_path: string | null;
   error: string | null;
+  attempts: number | null;
 }
 interface RawMetric {
   run_id: number;
@@ -80,6 +81,7 @@ function toRunInstance(r: RawRunInstance): RunInstanceRow {
     durationMs: r.duration_ms,
     logPath: r.log_path,
     error: r.error,
+    ...(r.attempts !== null ? { attempts: r.attempts } : {}),
   };
 }
 
@@ -117,8 +119,8 @@ export class Store {
       latestRun: p(`SELECT * FROM runs WHERE pipeline = ? ORDER BY id DESC LIMIT 1`),
       upsertRunInstance: p(
         `INSERT OR REPLACE INTO run_instances
-         (run_id, instance_id, stage, key, status, started_at, duration_ms, log_path, error)
-         VALUES (@runId, @instanceId, @stage, @key, @status, @startedAt, @durationMs, @logPath, @error)`,
+         (run_id, instance_id, stage, key, status, started_at, duration_ms, log_path, error, attempts)
+         VALUES (@runId, @instanceId, @stage, @key, @status, @startedAt, @durationMs, @logPath, @error, @attempts)`,
       ),
       runInstances: p(`SELECT * FROM run_instances WHERE run_id = ? ORDER BY instance_id`),
       instanceHistory: p(
@@ -203,14 +205,18 @@ export class Store {
   }
 
   recordRunInstance(row: RunInstanceRow): void {
-    this.q.upsertRunInstance.run(row);
+    this.upsertRunInstance(row);
+  }
+
+  private upsertRunInstance(row: RunInstanceRow): void {
+    this.q.upsertRunInstance.run({ ...row, attempts: row.attempts ?? null });
   }
 
   /** Cache hits are recorded in bulk: one transaction instead of one fsync per instance. */
   recordRunInstances(rows: readonly RunInstanceRow[]): void {
     if (rows.length === 0) return;
     this.db.transaction(() => {
-      for (const r of rows) this.q.upsertRunInstance.run(r);
+      for (const r of rows) this.upsertRunInstance(r);
     })();
   }
 
@@ -291,7 +297,7 @@ export class Store {
           tags: m.tags === undefined ? null : JSON.stringify(m.tags),
         });
       }
-      this.q.upsertRunInstance.run(link);
+      this.upsertRunInstance(link);
     }).immediate();
   }
 

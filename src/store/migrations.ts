@@ -108,4 +108,8 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE locks ADD COLUMN started TEXT;
   ALTER TABLE locks ADD COLUMN pgid INTEGER;
   `,
+  // How many attempts an executed instance took (retry:); NULL in rows written before: one.
+  `
+  ALTER TABLE run_instances ADD COLUMN attempts INTEGER;
+  `,
 ];

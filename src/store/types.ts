@@ -25,6 +25,8 @@ export interface RunInstanceRow {
   readonly durationMs: number | null;
   readonly logPath: string | null;
   readonly error: string | null;
+  /** Attempts of an executed instance (ran or failed; `retry:`); absent for cached and skipped ones. */
+  readonly attempts?: number;
 }
 
 export interface ArtifactRow {

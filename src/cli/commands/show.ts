@@ -12,6 +12,11 @@ export const summary = 'show one run (by number) or the history of a stage insta
 const USAGE = 'usage: pipe show RUN|INSTANCE|STAGE [--json] [--workspace DIR]';
 const OPTIONS = { ...WORKSPACE_OPTION, json: { type: 'boolean' } } as const;
 
+/** ` (3 attempts)` for an instance that took more than one (`retry:`). */
+function attempts(n: number | undefined): string {
+  return n !== undefined && n > 1 ? ` (${n} attempts)` : '';
+}
+
 export async function run(argv: string[]): Promise<number> {
   return guard(async () => {
     const { values, positionals } = parse(argv, OPTIONS, USAGE);
@@ -42,7 +47,7 @@ export async function run(argv: string[]): Promise<number> {
           'STATUS   DURATION  KEY           INSTANCE',
         ];
         for (const i of instances) {
-          lines.push(`${i.status.padEnd(7)}  ${fmtDuration(i.durationMs).padEnd(8)}  ${(i.key ?? '-').slice(0, 12).padEnd(12)}  ${i.instanceId}`);
+          lines.push(`${i.status.padEnd(7)}  ${fmtDuration(i.durationMs).padEnd(8)}  ${(i.key ?? '-').slice(0, 12).padEnd(12)}  ${i.instanceId}${attempts(i.attempts)}`);
           if (i.error) lines.push(`         error: ${i.error}`);
           if (i.logPath && i.status !== 'cached') lines.push(`         log: ${i.logPath}`);
         }
@@ -58,7 +63,7 @@ export async function run(argv: string[]): Promise<number> {
         return EXIT_OK;
       }
       const lines = ['RUN   STATUS   DURATION  KEY           INSTANCE'];
-      for (const h of history) lines.push(`${String(h.runId).padEnd(5)} ${h.status.padEnd(7)}  ${fmtDuration(h.durationMs).padEnd(8)}  ${(h.key ?? '-').slice(0, 12).padEnd(12)}  ${h.instanceId}${h.error ? `  (${h.error})` : ''}`);
+      for (const h of history) lines.push(`${String(h.runId).padEnd(5)} ${h.status.padEnd(7)}  ${fmtDuration(h.durationMs).padEnd(8)}  ${(h.key ?? '-').slice(0, 12).padEnd(12)}  ${h.instanceId}${attempts(h.attempts)}${h.error ? `  (${h.error})` : ''}`);
       const latest = committed[0];
       if (latest) {
         lines.push('', `latest result ${latest.key.slice(0, 12)} (${latest.instanceId}, run ${latest.runId}, ${fmtTime(latest.finishedAt)}, ${fmtDuration(latest.durationMs)})`);
