@@ -32,9 +32,28 @@ describe('examples/snakemake-tutorial', () => {
     expect(byStatus(second.doc).ran).toBeUndefined();
     expect(second.doc.published?.find((p) => p.path === 'plots/quals.svg')?.status).toBe('restored');
 
-    // A new sample adds its three instances and re-runs the calls and the plot, nothing else.
+    // A new sample file adds its three instances (a glob axis) and re-runs the calls and the plot, nothing else.
     await execa('python3', ['tools/generate.py', 'data', 'D'], { cwd: ws.dir });
-    const third = await runPipeJson(['run', 'pipeline.yaml', '--set', 'samples=[A, B, C, D]'], { cwd: ws.dir });
+    const third = await runPipeJson(['run', 'pipeline.yaml'], { cwd: ws.dir });
     expect(byStatus(third.doc).ran).toEqual(['bcftools-call', 'bwa-map@sample=D', 'plot-quals', 'samtools-index@sample=D', 'samtools-sort@sample=D']);
+  });
+});
+
+describe('examples/dvc-get-started', () => {
+  it('prepares, featurizes, trains and evaluates; a params.yaml edit re-runs exactly the stages that list the key', async () => {
+    ws = copyExample('dvc-get-started');
+    await execa('python3', ['tools/generate.py', '600'], { cwd: ws.dir });
+    const first = await runPipeJson(['run', 'pipeline.yaml'], { cwd: ws.dir });
+    expect(first.exitCode, first.stderr).toBe(0);
+    expect(byStatus(first.doc).ran).toEqual(['evaluate', 'featurize', 'prepare', 'train']);
+    const metrics = JSON.parse(readFileSync(ws.path('eval/metrics.json'), 'utf8')) as Record<string, Record<string, number>>;
+    expect(metrics.test.accuracy).toBeGreaterThan(0.6);
+    expect(JSON.parse(readFileSync(ws.path('eval/plots/roc-test.json'), 'utf8'))).toContainEqual({ fpr: 0, tpr: 0 });
+    expect(JSON.parse(readFileSync(ws.path('model.json'), 'utf8'))).toHaveProperty('weights');
+
+    ws.write('params.yaml', readFileSync(ws.path('params.yaml'), 'utf8').replace('n_est: 50', 'n_est: 20'));
+    const second = await runPipeJson(['run', 'pipeline.yaml'], { cwd: ws.dir });
+    expect(byStatus(second.doc)).toEqual({ cached: ['featurize', 'prepare'], ran: ['evaluate', 'train'] });
+    expect(second.doc.published?.find((p) => p.path === 'eval')?.status).toBe('updated');
   });
 });
