@@ -1,8 +1,11 @@
-// Orchestrator benchmark: the no-op re-run (everything cached) of a 1,001-instance pipeline over
-// 100,000 small files, pipe vs Snakemake on the equivalent Snakefile, measured in the same run.
-// Usage: npm run bench:orchestrator [-- --repeat N]   (needs `npm run build` and Debian's snakemake)
+// Orchestrator benchmark, pipe vs Snakemake measured in the same run:
+//   noop       the no-op re-run (everything cached) of a 1,001-instance pipeline over 100,000 small files
+//   tutorial   the cold (first) run of examples/snakemake-tutorial at 200 samples, against its Snakefile
+//   overhead   pipe's per-instance engine overhead (spawn, hash, commit): 1,000 instances of `true`
+// Usage: npm run bench:orchestrator [-- --repeat N] [--parts noop,tutorial,overhead]
+// (needs `npm run build` and Debian's snakemake)
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +17,10 @@ const SHARDS = 1000;
 const FILES_PER_SHARD = 100;
 const repeatArg = process.argv.indexOf('--repeat');
 const REPEAT = repeatArg > 0 ? Number(process.argv[repeatArg + 1]) : 5;
+const partsArg = process.argv.indexOf('--parts');
+const PARTS = new Set((partsArg > 0 ? process.argv[partsArg + 1] : 'noop,tutorial,overhead').split(','));
+const TUTORIAL_SAMPLES = 200;
+const OVERHEAD_INSTANCES = 1000;
 
 
 const shardName = (i) => String(i).padStart(4, '0');
@@ -92,8 +99,8 @@ rule aggregate:
 }
 
 /** Runs a command under GNU time; returns wall seconds, CPU seconds (user + sys) and peak RSS (MiB). */
-function timed(cmd, args) {
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', cmd, ...args], { cwd: WORK, encoding: 'utf8', env: { ...process.env, CI: '1' }, maxBuffer: 1 << 28 });
+function timed(cmd, args, cwd = WORK) {
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', cmd, ...args], { cwd, encoding: 'utf8', env: { ...process.env, CI: '1' }, maxBuffer: 1 << 28 });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`);
   const last = r.stderr.trim().split('\n').pop();
   const [wall, rssKb, user, sys] = last.split(' ').map(Number);
@@ -102,10 +109,123 @@ function timed(cmd, args) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+const machine = () => `${cpus().length} x ${cpus()[0]?.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`;
+
+/**
+ * The Snakemake tutorial's workflow (examples/snakemake-tutorial) at 200 samples, cold: a fresh copy with
+ * generated data per tool and repeat, nothing built yet; pipe's `run` against `snakemake --cores N`.
+ */
+function tutorialCold() {
+  const example = join(ROOT, 'examples', 'snakemake-tutorial');
+  const samples = Array.from({ length: TUTORIAL_SAMPLES }, (_, i) => `S${String(i).padStart(3, '0')}`);
+  const fresh = (name) => {
+    const dir = join(WORK, 'tutorial', name);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    for (const f of ['pipeline.yaml', 'Snakefile', 'tools', 'scripts']) cpSync(join(example, f), join(dir, f), { recursive: true });
+    execFileSync('python3', ['tools/generate.py', 'data', ...samples], { cwd: dir });
+    return dir;
+  };
+  const pipeRuns = [];
+  const smRuns = [];
+  for (let i = 0; i < REPEAT; i++) {
+    const p = timed('node', [PIPE, 'run', 'pipeline.yaml', '--json', '--jobs', String(cpus().length)], fresh('pipe'));
+    const doc = JSON.parse(p.stdout);
+    if (doc.status !== 'succeeded' || doc.instances.some((x) => x.status !== 'ran')) throw new Error(`pipe tutorial cold run: ${doc.status}`);
+    pipeRuns.push({ ...p, jobs: doc.instances.length });
+    smRuns.push(timed('snakemake', ['--cores', String(cpus().length), '--quiet'], fresh('snakemake')));
+  }
+  const pipeWall = median(pipeRuns.map((r) => r.wall));
+  const smWall = median(smRuns.map((r) => r.wall));
+  const pipeCpu = median(pipeRuns.map((r) => r.cpu));
+  const smCpu = median(smRuns.map((r) => r.cpu));
+  return {
+    samples: TUTORIAL_SAMPLES,
+    jobs: pipeRuns[0].jobs,
+    pipe_cold_s: pipeWall,
+    pipe_cold_all_s: pipeRuns.map((r) => r.wall),
+    snakemake_cold_s: smWall,
+    snakemake_cold_all_s: smRuns.map((r) => r.wall),
+    ratio_snakemake_over_pipe: Number((smWall / pipeWall).toFixed(2)),
+    pipe_cold_cpu_s: pipeCpu,
+    snakemake_cold_cpu_s: smCpu,
+    cpu_ratio_snakemake_over_pipe: Number((smCpu / pipeCpu).toFixed(2)),
+  };
+}
+
+/**
+ * Engine overhead per instance: a cold run of 1,000 independent instances of `true` (spawn, key, hash
+ * of the empty output directory, commit), per instance, next to the bare cost of spawning `true` 1,000
+ * times from Node with the same parallelism.
+ */
+function overhead() {
+  const dir = join(WORK, 'overhead');
+  const ids = Array.from({ length: OVERHEAD_INSTANCES }, (_, i) => i);
+  const jobs = cpus().length;
+  writeFileSync(
+    join(WORK, 'spawn-true.mjs'),
+    `import { spawn } from 'node:child_process';
+let next = 0;
+const one = () => next++ < ${OVERHEAD_INSTANCES} ? new Promise((r) => spawn('true', [], { stdio: 'ignore' }).on('exit', r)).then(one) : undefined;
+await Promise.all(Array.from({ length: ${jobs} }, one));
+`,
+  );
+  const pipeRuns = [];
+  const spawnRuns = [];
+  for (let i = 0; i < REPEAT; i++) {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'pipeline.yaml'), `stages:
+  t:
+    matrix: { i: [${ids.join(', ')}] }
+    run: [true, "\${matrix.i}"]
+`);
+    const p = timed('node', [PIPE, 'run', 'pipeline.yaml', '--json', '--jobs', String(jobs)], dir);
+    const doc = JSON.parse(p.stdout);
+    if (doc.status !== 'succeeded' || doc.instances.length !== OVERHEAD_INSTANCES) throw new Error(`pipe overhead run: ${doc.status}`);
+    pipeRuns.push(p);
+    spawnRuns.push(timed('node', [join(WORK, 'spawn-true.mjs')]));
+  }
+  const pipeWall = median(pipeRuns.map((r) => r.wall));
+  const spawnWall = median(spawnRuns.map((r) => r.wall));
+  return {
+    instances: OVERHEAD_INSTANCES,
+    jobs,
+    pipe_cold_s: pipeWall,
+    pipe_cold_all_s: pipeRuns.map((r) => r.wall),
+    pipe_ms_per_instance: Number(((pipeWall * 1000) / OVERHEAD_INSTANCES).toFixed(2)),
+    pipe_cpu_ms_per_instance: Number(((median(pipeRuns.map((r) => r.cpu)) * 1000) / OVERHEAD_INSTANCES).toFixed(2)),
+    bare_spawn_s: spawnWall,
+    bare_spawn_ms_per_instance: Number(((spawnWall * 1000) / OVERHEAD_INSTANCES).toFixed(2)),
+    engine_ms_per_instance: Number((((pipeWall - spawnWall) * 1000) / OVERHEAD_INSTANCES).toFixed(2)),
+  };
+}
+
 function main() {
   if (!existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js'))) throw new Error('run `npm run build` first');
   const snakemake = spawnSync('snakemake', ['--version'], { encoding: 'utf8' });
   if (snakemake.status !== 0) throw new Error('snakemake not found: apt-get install snakemake');
+  mkdirSync(WORK, { recursive: true });
+  if (PARTS.has('tutorial')) {
+    const t = tutorialCold();
+    console.log(JSON.stringify({ machine: machine(), snakemake: snakemake.stdout.trim(), repeat: REPEAT, tutorial_cold: t }, null, 2));
+    console.log(`
+| cold run, Snakemake tutorial, ${t.samples} samples (${t.jobs} jobs), median of ${REPEAT} | wall | Snakemake / pipe | CPU | Snakemake / pipe |
+|---|---:|---:|---:|---:|
+| pipe run | ${t.pipe_cold_s.toFixed(2)} s | 1 | ${t.pipe_cold_cpu_s.toFixed(2)} s | 1 |
+| Snakemake | ${t.snakemake_cold_s.toFixed(2)} s | ${t.ratio_snakemake_over_pipe}x | ${t.snakemake_cold_cpu_s.toFixed(2)} s | ${t.cpu_ratio_snakemake_over_pipe}x |`);
+  }
+  if (PARTS.has('overhead')) {
+    const o = overhead();
+    console.log(JSON.stringify({ machine: machine(), repeat: REPEAT, overhead: o }, null, 2));
+    console.log(`
+| ${o.instances} instances of \`true\`, cold, ${o.jobs} jobs, median of ${REPEAT} | wall | per instance |
+|---|---:|---:|
+| pipe run | ${o.pipe_cold_s.toFixed(2)} s | ${o.pipe_ms_per_instance} ms |
+| bare spawn of \`true\` from Node | ${o.bare_spawn_s.toFixed(2)} s | ${o.bare_spawn_ms_per_instance} ms |
+| engine overhead beyond the spawn | | ${o.engine_ms_per_instance} ms |`);
+  }
+  if (!PARTS.has('noop')) return;
   const t0 = Date.now();
   generate();
   writeWorkflows();
@@ -148,7 +268,7 @@ function main() {
   const smCpu = median(smRuns.map((r) => r.cpu));
   const sdCpu = median(sdRuns.map((r) => r.cpu));
   const result = {
-    machine: `${cpus().length} x ${cpus()[0]?.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`,
+    machine: machine(),
     snakemake: snakemake.stdout.trim(),
     instances: doc.instances.length,
     files: SHARDS * FILES_PER_SHARD,
