@@ -1,7 +1,8 @@
 // Listing image files of a dataset tree: sorted, relative, '/'-separated, so ids and manifests do not
 // depend on the file system's readdir order or on the platform.
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
+import { dataError } from './errors.js';
 
 const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.gif', '.bmp', '.webp', '.tif', '.tiff']);
 
@@ -25,20 +26,39 @@ export function subdirs(dir: string): string[] {
     .sort();
 }
 
+/** A symbolic link to a directory: refused, naming the link, when it leads back into its own ancestry. */
+function linkedDir(link: string, ancestors: readonly string[]): boolean {
+  let real: string;
+  try {
+    real = realpathSync(link);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') throw dataError(link, `symbolic link loop (-> ${readlinkSync(link)})`, 'Remove the link or point it at a real folder.');
+    return false; // dangling: skipped
+  }
+  if (!statSync(real).isDirectory()) return false;
+  if (ancestors.some((a) => a === real || a.startsWith(`${real}/`)))
+    throw dataError(link, `symbolic link loop: it points to ${real}, a folder that contains the link`, 'Remove the link or point it outside the dataset folder.');
+  return true;
+}
+
 /** Image files under `dir` (recursively), as paths relative to `dir` with '/' separators, sorted. */
 export function listImages(dir: string): string[] {
   const out: string[] = [];
-  // Relative paths are built while walking: path.relative on 300k files costs more than the walk.
-  const walk = (d: string, prefix: string): void => {
+  // Relative paths are built while walking: path.relative on 300k files costs more than the walk. The real
+  // paths of the folders being walked detect a link that leads back into them (else the walk would repeat
+  // the tree until the path is too long).
+  const walk = (d: string, prefix: string, parents: readonly string[]): void => {
+    const ancestors = [...parents, realpathSync(d)];
     for (const e of readdirSync(d, { withFileTypes: true })) {
       if (e.name.startsWith('.')) continue;
       // Datasets are often assembled from symlinked folders: follow links (a dangling one is skipped).
-      const dir = e.isDirectory() || (e.isSymbolicLink() && isDir(join(d, e.name)));
-      if (dir) walk(join(d, e.name), `${prefix}${e.name}/`);
+      const path = join(d, e.name);
+      if (e.isDirectory() || (e.isSymbolicLink() && linkedDir(path, ancestors))) walk(path, `${prefix}${e.name}/`, ancestors);
       else if ((e.isFile() || e.isSymbolicLink()) && isImageFile(e.name)) out.push(prefix + e.name);
     }
   };
-  walk(dir, '');
+  walk(dir, '', []);
   return out.sort();
 }
 

@@ -2,6 +2,7 @@
 // cache, so re-embedding a grown dataset embeds only the new images.
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { basename } from 'node:path';
 import { EmbeddingCache } from '../../src/clip/cache.js';
 import { embedImages } from '../../src/clip/embed.js';
 import { configEmbedDim, loadClipModel, towerHash, validateModelFolder } from '../../src/clip/model.js';
@@ -110,7 +111,8 @@ export default defineStage<EmbedImagesParams>({
         closeSync(index);
       }
       writeJsonl(ctx.output('failed'), failedRows);
-      ctx.log(`wrote ${writer.rows} embeddings; ${failedRows.length} images failed${failedRows.length ? ` (listed in ${ctx.output('failed')})` : ''}`);
+      // Named by output, not by ctx.output(): that private directory is gone once the store commits it.
+      ctx.log(`wrote ${writer.rows} embeddings; ${failedRows.length} images failed${failedRows.length ? ` (listed in the output "failed", ${basename(ctx.output('failed'))})` : ''}`);
     } finally {
       cache.close();
     }

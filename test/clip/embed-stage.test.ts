@@ -1,7 +1,7 @@
 // clip/embed-images and clip/embed-texts end to end through the engine on a generated model and generated
 // images: real worker threads (compiled dist/, built by `npm test`), real onnxruntime, real files, the
 // per-image cache in the workspace's kind cache directory.
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateClipModel } from '../../src/clip/generate.js';
@@ -85,7 +85,11 @@ describe('clip/embed-images', () => {
     expect(r.matrix.rows).toBe(3);
     expect(r.failed.map((f) => f.id)).toEqual(['bad/text', 'bad/truncated', 'bad/missing']);
     expect(r.failed[2].error).toMatch(/ENOENT/);
-    expect(r.run.logs.join('\n')).toMatch(/3 images failed/);
+    const log = r.run.logs.join('\n');
+    expect(log).toMatch(/3 images failed \(listed in the output "failed", failed\.jsonl\)/);
+    expect(log).toContain(`skipped ${bad[0].path}: `);
+    // Every path a log line names still exists after the commit (none into the attempt's runs/tmp/).
+    for (const path of log.match(/\/[^\s:()'"]+/g) ?? []) if (path.startsWith(dir) && !path.endsWith('gone.jpg')) expect(existsSync(path), path).toBe(true);
     const failed: unknown = await embed('bad-fail', mixed, { on_error: 'fail' }).catch((e: unknown) => e);
     expect(failed).toBeInstanceOf(KindRunError);
     // A StageError: the engine shows its hint (another error would get a stack trace there).
