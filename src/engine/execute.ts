@@ -129,12 +129,16 @@ async function runCommand(a: Attempt, fd: number, secrets: Secrets): Promise<{ m
   for (const [k, v] of Object.entries(a.prepared.env ?? {})) env[k] = fill(v);
   const { execa } = await import('execa');
   // O_APPEND on every writer keeps the engine's lines and the command's output interleaved intact. With
-  // secrets, the output passes through a line transform that masks them (else it goes straight to the file).
+  // secrets, or when someone watches the output (--verbose, the terminal view), it passes through a line
+  // transform that masks the secrets and hands each line on; else it goes straight to the file.
   const log = { file: a.logPath, append: true };
-  const masking = function* (line: unknown) {
-    yield secrets.mask(String(line));
+  const onLog = a.onLog;
+  const lines = function* (line: unknown) {
+    const masked = secrets.mask(String(line));
+    onLog?.(masked);
+    yield masked;
   };
-  const target = a.prepared.secrets.length ? [masking, log] : log;
+  const target = a.prepared.secrets.length || onLog ? [lines, log] : log;
   const common = {
     cwd: a.workspace,
     env: { ...env, ...secrets.values, PIPE_OUT_DIR: a.outDir, PIPE_RESUME_DIR: a.resumeDir, PIPE_INSTANCE: a.inst.id },

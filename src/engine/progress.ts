@@ -10,6 +10,8 @@ export interface Reporter {
   waiting(id: string, why: string): void;
   /** A stage's log line (only with --verbose). */
   log(id: string, line: string): void;
+  /** Every line a running stage writes to its log, where the view shows it (the terminal: the last one). */
+  output?(id: string, line: string): void;
   finished(r: InstanceResult): void;
   end(r: RunResult): void;
 }
@@ -85,6 +87,8 @@ interface Live {
   readonly since: number;
   progress?: Progress;
   firstProgress?: { at: number; done: number };
+  /** The last line the stage wrote to its log. */
+  lastLine?: string;
 }
 
 /** Redraws a block of running stages below the scrolling log of finished ones. */
@@ -119,6 +123,11 @@ export class TtyReporter implements Reporter {
   }
   waiting(id: string, why: string): void {
     this.print(`\x1b[33mwait\x1b[0m    ${id}: ${why}`);
+  }
+  output(id: string, line: string): void {
+    const l = this.live.get(id);
+    // Control characters (colours, \r progress bars) would break the redrawn block.
+    if (l && line.trim()) l.lastLine = line.replace(/\x1b\[[0-9;]*[A-Za-z]|[\x00-\x1f\x7f]/g, '').trim();
   }
   log(id: string, line: string): void {
     this.print(`\x1b[90m${id}:\x1b[0m ${line}`);
@@ -164,6 +173,7 @@ export class TtyReporter implements Reporter {
           s += `  ${rate.toFixed(rate < 10 ? 1 : 0)}/s  ETA ${fmtMs(Math.round(((p.total - p.done) / rate) * 1000))}`;
         }
       }
+      if (l.lastLine) s += `  › ${l.lastLine}`;
       return s.slice(0, width + 9);
     });
     let eta = '';

@@ -39,7 +39,7 @@ export interface ExecOptions extends SelectOptions {
   /** Recorded with the run (the CLI passes its argv). */
   readonly argv?: readonly string[];
   readonly env?: NodeJS.ProcessEnv;
-  /** Echo stage log lines (built-in kinds) to the reporter. */
+  /** Echo every stage's log lines (command output, built-in kinds' ctx.log) to the reporter. */
   readonly verbose?: boolean;
 }
 
@@ -221,6 +221,12 @@ class Run {
     return (this.info ??= { id: this.runId!, pipelineFile: this.p.relFile, pipelineHash: this.pipelineHash, codeVersion: codeVersion() });
   }
 
+  /** A line a running stage wrote: to the live view, and echoed with --verbose. */
+  private onLog(id: string, line: string): void {
+    this.reporter.output?.(id, line);
+    if (this.o.verbose) this.reporter.log(id, line);
+  }
+
   /** Executes the instance and commits it, retried per its `retry:`, each attempt under its `timeout_s:`. */
   private async attempt(inst: Instance, prepared: Prepared): Promise<Outcome> {
     const { key } = prepared;
@@ -284,7 +290,7 @@ class Run {
         env: this.scope.env,
         onProgress: (pr) => this.reporter.progress(inst.id, pr),
         onSpawn: (pgid) => this.locks.recordGroup(key, pgid),
-        ...(this.o.verbose ? { onLog: (line: string) => this.reporter.log(inst.id, line) } : {}),
+        ...(this.o.verbose || this.reporter.output ? { onLog: (line: string) => this.onLog(inst.id, line) } : {}),
       });
       fsyncTree(tmp);
       return { tmp, metrics };
