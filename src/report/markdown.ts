@@ -1,5 +1,6 @@
 // Markdown renderings of Tables I and II in the paper's row and column layout, and the companion tables
 // with the paper's published values and our difference to them.
+import { METHODS } from '../formats.js';
 import { DECIMALS, type Cell, type EpochMode } from './cells.js';
 import { FIRST_ABLATION, labelOf, METHOD_LABELS, PAPER_ONLY_LABELS, TABLE_METRICS, TABLES, type TableSpec } from './layout.js';
 import type { PaperResults, PaperValue } from './paper.js';
@@ -53,7 +54,9 @@ export const PROMPT_PROTOCOLS: Readonly<Record<string, string>> = {
 /** The footnote naming the prompt protocol of each prompt-scored row (contrastive heads, zero-shot). */
 export function protocolNote(prompts: Readonly<Record<string, readonly string[]>>): string {
   const byProtocol = new Map<string, string[]>();
-  for (const [method, sources] of Object.entries(prompts)) {
+  // In the tables' row order, whatever order the metric files listed the methods in.
+  const order = (m: string): number => ((METHODS as readonly string[]).includes(m) ? METHODS.indexOf(m as (typeof METHODS)[number]) : METHODS.length);
+  for (const [method, sources] of Object.entries(prompts).sort(([a], [b]) => order(a) - order(b))) {
     const key = sources.join(' + ');
     byProtocol.set(key, [...(byProtocol.get(key) ?? []), labelOf(method)]);
   }
