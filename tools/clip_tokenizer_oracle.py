@@ -133,9 +133,9 @@ def corpus(rng):
             for v in (w, w.capitalize(), w.upper()):
                 out.append(t.format(v))
     # Generated captions: scene, then a feeling word; and sentences of real vocabulary words.
-    for i in range(2500):
+    for i in range(3000):
         out.append(f'{rng.choice(SCENES)}, with a feeling of {rng.choice(words)}')
-    for i in range(3500):
+    for i in range(4000):
         out.append(' '.join(rng.choice(vocab_words) for _ in range(rng.randint(1, 20))))
     # Punctuation, digits, unicode, whitespace mixed into prompts and vocabulary words.
     atoms = PUNCT + UNICODE + [str(rng.randint(0, 10 ** rng.randint(1, 9))) for _ in range(200)] + vocab_words[:2000] + words

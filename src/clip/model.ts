@@ -10,7 +10,7 @@ import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { StageError } from '../stage-api.js';
 import { float32ToHalf, halfToFloat32 } from './half.js';
 import { parsePreprocessConfig, PREPROCESS_VERSION, type PreprocessConfig } from './preprocess.js';
-import { loadClipTokenizer, TOKENIZE_VERSION, tokenizerConfigPath, type ClipTokenizer } from './tokenizer.js';
+import { loadClipTokenizer, padBatch, TOKENIZE_VERSION, tokenizerConfigPath, type ClipTokenizer } from './tokenizer.js';
 
 /** Hugging Face file-name suffixes of the ONNX variants (as transformers.js names its `dtype`s). */
 export const DTYPE_SUFFIX = {
@@ -242,14 +242,10 @@ export async function loadClipModel(dir: string, opts: LoadOptions = {}): Promis
       const out = new Float32Array(texts.length * embedDim);
       for (let start = 0; start < texts.length; start += batchSize) {
         const batch = texts.slice(start, start + batchSize).map((t) => tokenizer.encode(t));
-        // Pad to the longest in the batch with EOS (= PAD): causal attention and pooling at the first EOS
-        // make the embedding independent of padding (checked in test/clip/model.test.ts).
-        const len = Math.max(...batch.map((b) => b.length));
-        const ids = new BigInt64Array(batch.length * len).fill(BigInt(tokenizer.padId));
-        const mask = new BigInt64Array(batch.length * len);
-        batch.forEach((b, i) => b.forEach((id, j) => { ids[i * len + j] = BigInt(id); mask[i * len + j] = 1n; }));
-        const feeds: Record<string, Tensor> = { [textIds]: new ort.Tensor('int64', ids, [batch.length, len]) };
-        if (textMask) feeds[textMask] = new ort.Tensor('int64', mask, [batch.length, len]);
+        // Padded with EOS (= PAD) to the longest in the batch.
+        const { ids, mask, width } = padBatch(batch, tokenizer.padId);
+        const feeds: Record<string, Tensor> = { [textIds]: new ort.Tensor('int64', ids, [batch.length, width]) };
+        if (textMask) feeds[textMask] = new ort.Tensor('int64', mask, [batch.length, width]);
         const res = await text.run(feeds, [textOut]);
         out.set(toFloat32(res[textOut]), start * embedDim);
       }

@@ -67,3 +67,29 @@ export async function loadClipTokenizer(files: TokenizerFiles): Promise<ClipToke
     },
   };
 }
+
+export interface PaddedBatch {
+  /** Row-major [rows, width] token ids, padded with PAD after each text's EOS. */
+  readonly ids: BigInt64Array;
+  /** 1 on real tokens (BOS, text, EOS), 0 on padding. */
+  readonly mask: BigInt64Array;
+  readonly width: number;
+}
+
+/**
+ * A batch of encoded texts as model inputs: padded to the longest in the batch (not to the context
+ * length) with `padId`, and the attention mask. With causal attention and pooling at the first EOS the
+ * embedding does not depend on the padding (checked in test/clip/model.test.ts).
+ */
+export function padBatch(batch: readonly (readonly number[])[], padId: number): PaddedBatch {
+  const width = Math.max(...batch.map((b) => b.length));
+  const ids = new BigInt64Array(batch.length * width).fill(BigInt(padId));
+  const mask = new BigInt64Array(batch.length * width);
+  batch.forEach((b, i) =>
+    b.forEach((id, j) => {
+      ids[i * width + j] = BigInt(id);
+      mask[i * width + j] = 1n;
+    }),
+  );
+  return { ids, mask, width };
+}
