@@ -5,6 +5,9 @@
 import { defineConfig } from 'vitest/config';
 
 export const MUTATION_TESTS = [
+  'test/engine/keys.test.ts',
+  'test/engine/commands.test.ts',
+  'test/engine/store-migration.test.ts',
   'test/engine/hash-cache.test.ts',
   'test/engine/interpolate.test.ts',
   'test/engine/validate.test.ts',

@@ -107,12 +107,29 @@ describe('CLIP model folder', () => {
     // skips them) asking for cuda must fail with the install command, never fall back to the CPU.
     const bin = join(import.meta.dirname, '..', '..', 'node_modules', 'onnxruntime-node', 'bin');
     const hasCuda = readdirSync(bin, { recursive: true }).some((f) => String(f).endsWith('libonnxruntime_providers_cuda.so'));
-    const err = await loadClipModel(join(dir, 'tiny'), { provider: 'cuda', towers: ['vision'] }).then(
-      async (m) => { await m.release(); return undefined; },
-      (e: ModelFolderError) => e,
+    const px = new Float32Array(3 * 224 * 224).map((_, i) => Math.cos(i / 300));
+    const outcome = await loadClipModel(join(dir, 'tiny'), { provider: 'cuda', towers: ['vision'] }).then(
+      async (m) => {
+        try {
+          return { provider: m.provider, embedding: await m.embedPixels(px, 1) };
+        } finally {
+          await m.release();
+        }
+      },
+      (e: unknown) => e,
     );
-    if (!hasCuda) expect(err).toBeInstanceOf(ModelFolderError);
-    if (err) expect(`${err.message}\n${err.hint}`).toMatch(/"cuda" is not available[\s\S]*onnxruntime-node-install=cuda12/);
+    if (outcome instanceof Error) {
+      // No CUDA binaries, or no usable GPU: the error says so and how to install them, whichever it is.
+      expect(outcome).toBeInstanceOf(ModelFolderError);
+      expect(`${outcome.message}\n${(outcome as ModelFolderError).hint}`).toMatch(/"cuda" is not available[\s\S]*onnxruntime-node-install=cuda12/);
+    } else {
+      // CUDA loaded: it must really be the cuda session, computing what the CPU computes.
+      expect(hasCuda).toBe(true);
+      expect(outcome.provider).toBe('cuda');
+      expect(cosine(outcome.embedding, await model.embedPixels(px, 1))).toBeGreaterThan(0.999);
+    }
+    // Without the binaries, loading can only fail.
+    if (!hasCuda) expect(outcome).toBeInstanceOf(ModelFolderError);
   });
 
   it('runs the fp16 variant through float16 inputs and outputs', async () => {

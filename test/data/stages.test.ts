@@ -156,11 +156,14 @@ describe('data stages through pipe run', () => {
   });
 
   it('a bad layout fails the stage with the message and the expected layout', async () => {
-    renameSync(ws.path('fi/emotion_dataset/awe'), ws.path('fi/emotion_dataset/wonder'));
-    const r = await runPipe(['run', 'fi.yaml'], { cwd: ws.dir });
+    // Its own copy of the generated FI with one class folder misnamed.
+    cpSync(out(doc, 'data', 'fi'), ws.path('bad-fi'), { recursive: true });
+    renameSync(ws.path('bad-fi/emotion_dataset/awe'), ws.path('bad-fi/emotion_dataset/wonder'));
+    ws.write('bad-fi.yaml', 'stages:\n  fi:\n    uses: ingest/folder-per-class\n    with: { root: bad-fi, layout: fi }\n');
+    const r = await runPipe(['run', 'bad-fi.yaml'], { cwd: ws.dir });
     expect(r.exitCode).toBe(1);
     const text = r.stdout + r.stderr;
-    expect(text).toContain(`${ws.path('fi/emotion_dataset/wonder')}: "wonder" is not a class of fi8 (amusement, anger, awe, contentment, disgust, excitement, fear, sadness)`);
+    expect(text).toContain(`${ws.path('bad-fi/emotion_dataset/wonder')}: "wonder" is not a class of fi8 (amusement, anger, awe, contentment, disgust, excitement, fear, sadness)`);
     expect(text).toContain('<root>/emotion_dataset/<class>/*.jpg');
   });
 });

@@ -132,6 +132,7 @@ describe('pipe run pipelines/demo.yaml', () => {
     const sha = (s: string): string | undefined => /sha256 ([0-9a-f]{64})/.exec(s)?.[1];
     expect(sha(fromStore.provenance.model)).toEqual(expect.any(String));
     expect(sha(fromStage.provenance.model)).toBe(sha(fromStore.provenance.model));
+    // `latest` is whichever run came last (run 1, or the cached re-run when the tests run in order): same cells.
     const f1 = await pipe(['tables', 'latest', '--metric', 'macro_f1', '--workspace', ws], { cwd: ws });
     expect(f1.exitCode, String(f1.all)).toBe(0);
     expect(f1.stdout).toContain('Macro F1 (%), mean ± sample std');
@@ -183,7 +184,7 @@ describe('pipe run pipelines/demo.yaml', () => {
     const probs = [...ce.stdout.matchAll(/ (\d+\.\d)%/g)].map((m) => Number(m[1]));
     expect(probs).toHaveLength(3);
     expect([...probs].sort((a, b) => b - a)).toEqual(probs);
-    const wrong = await pipe(['predict', image, '--taxonomy', 'fi8', '--workspace', ws], { cwd: ws });
+    const wrong = await pipe(['predict', image, '--run', '1', '--taxonomy', 'fi8', '--workspace', ws], { cwd: ws });
     expect(wrong.exitCode).toBe(2);
     expect(wrong.stderr).toContain('use --head contrastive for any taxonomy');
 
