@@ -1,5 +1,5 @@
 // Ctrl-C (SIGINT) and SIGTERM of `pipe run`: the running stage is stopped, nothing else starts, the run
-// is recorded as interrupted, finished results stay, and a second signal exits at once.
+// is recorded as interrupted, finished results stay, and a second signal exits at once (killing the stages).
 import { execa } from 'execa';
 import { existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -83,16 +83,20 @@ describe('pipe run under a signal', () => {
     expect(byStatus(JSON.parse(again.stdout) as RunDoc)).toEqual({ cached: ['first'], ran: ['after', 'queued', 'slow'] });
   });
 
-  it('a second signal exits at once, without waiting for a stage that ignores the first', async () => {
+  it('a second signal exits at once, without waiting for a stage that ignores the first, and kills it', async () => {
     const { child, stagePid, stderr } = await startSlow('');
     child.kill('SIGINT');
     // The first signal was handled (the message is written before the stage is told to stop)...
     await waitFor(() => stderr().includes('stopping running stages'), 'the first signal to be handled');
     child.kill('SIGTERM');
     const r = await child;
+    // ...and the second one exits with 130 at once: had pipe waited for the stage (which ignores TERM until
+    // the SIGKILL after the grace period), the run would have ended normally, interrupted, with exit 1.
     expect(r.exitCode).toBe(130);
-    // ...without waiting for the stage's TERM grace: its process group was SIGKILLed on the way out, so
-    // nothing is left running behind the runner (no orphan writing into a tmp dir; see engine/group.ts).
-    await waitFor(() => !pidAlive(stagePid), 'the stage to be gone');
+    expect(r.stdout).toBe('');
+    // Nothing is left running: the stage's process group is killed as pipe exits.
+    await waitFor(() => !pidAlive(stagePid), 'the stage to be killed');
+    const runs = JSON.parse((await runPipe(['runs', '--json'], { cwd: ws.dir })).stdout) as { id: number; status: string }[];
+    expect(runs.map((x) => [x.id, x.status])).toEqual([[1, 'interrupted']]);
   });
 });
