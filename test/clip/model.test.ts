@@ -116,7 +116,7 @@ describe('CLIP model folder', () => {
           await m.release();
         }
       },
-      (e: unknown) => e,
+      (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
     );
     if (outcome instanceof Error) {
       // No CUDA binaries, or no usable GPU: the error says so and how to install them, whichever it is.
