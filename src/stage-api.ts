@@ -20,25 +20,25 @@ export interface Resources {
   readonly memoryMb?: number;
 }
 
-/** One row of the long metrics table. The engine adds run, stage instance and stage key. */
+/** A tag value: what a metric row is about (a seed, a dataset id, a flag). */
+export type TagValue = string | number | boolean;
+
+/**
+ * One row of the results store's metrics table; the engine adds run, stage instance and stage key. The
+ * store is generic: a stage's own vocabulary (which model, which dataset, which seed) goes into `tags`,
+ * and a series (per epoch, per iteration) into `step`.
+ */
 export interface MetricRow {
-  /** Table row id, e.g. `clipe_cross_entropy`, `clipe_contrastive_sc_ic`, `clip_zero_shot`, `random`. */
-  readonly method: string;
-  /** Evaluation dataset id: `webemo`, `fi`, `iaps`, `emotion6`, `emotionroi`. */
-  readonly dataset: string;
-  /** Taxonomy id: `webemo25`, `webemo6`, `webemo2`, `fi8`, `fi2`, `iaps2`, `emotion6_6`, ... */
-  readonly taxonomy: string;
-  readonly seed: number | null;
-  /** 1-based epoch; null for untrained methods (zero-shot, baselines). */
-  readonly epoch: number | null;
-  /** e.g. `accuracy`, `macro_f1`, `top3_accuracy`, `hier_accuracy`, `confusion`, `val_loss`. */
-  readonly metric: string;
-  /** null means "not computable" (an 'X' cell), never "missing". */
+  /** e.g. `accuracy`, `val_loss`, `eval.f1` (nested keys of a metrics file joined with dots). */
+  readonly name: string;
+  /** null means "not computable", never "missing". */
   readonly value: number | null;
+  /** Position in a series (epoch, iteration); absent or null for a summary value. */
+  readonly step?: number | null;
+  /** The dimensions the number belongs to, e.g. `{ dataset: "val", seed: 3 }`. */
+  readonly tags?: Readonly<Record<string, TagValue>>;
   /** Structured detail, e.g. `{ labels: [...], matrix: [[...]] }` for a confusion matrix. */
   readonly detail?: Json;
-  /** Choices that qualify the number: `{ confusion: "sadness", loss: "soft", prompts: "own" }`. */
-  readonly tags?: Readonly<Record<string, string>>;
 }
 
 export interface Progress {

@@ -17,6 +17,11 @@ export const ENGINE_COMMANDS: Commands = {
   show: () => import('./commands/show.js'),
   logs: () => import('./commands/logs.js'),
   validate: () => import('./commands/validate.js'),
+  exp: () => import('./commands/exp.js'),
+  params: () => import('./commands/params.js'),
+  metrics: () => import('./commands/metrics.js'),
+  plots: () => import('./commands/plots.js'),
+  ui: () => import('./commands/ui.js'),
 };
 
 /** Commands of the study this repository reproduces (its results store, models and taxonomies). */

@@ -3,11 +3,12 @@
 import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { quote } from 'shell-quote';
-import { StageError, type MetricRow, type Progress, type RunInfo, type StageContext } from '../stage-api.js';
+import { StageError, type MetricRow, type TagValue, type Progress, type RunInfo, type StageContext } from '../stage-api.js';
 import type { HashCache } from '../hash/cache.js';
 import type { Instance } from '../pipeline/types.js';
 import { OUTS_MARK, type Prepared } from './keys.js';
 import { endGroup, GRACE_MS, signalGroup, trackGroup } from './group.js';
+import { readMetricsOutput, readPlotOutput } from './metric-files.js';
 
 export interface Attempt {
   readonly inst: Instance;
@@ -162,7 +163,22 @@ async function runCommand(a: Attempt, fd: number, secrets: Secrets): Promise<{ m
   for (const [name, rel] of Object.entries(outs))
     if (!existsSync(join(a.outDir, rel)))
       throw new StageError(`command succeeded but did not write its output "${name}" (${rel})`, `write it to the path passed as \${outs.${name}}`);
-  return { metrics: [] };
+  const metrics = declaredMetrics(a.inst, a.outDir);
+  if (metrics.length) writeSync(fd, `[pipe] ${metrics.length} metric rows\n`);
+  return { metrics };
+}
+
+/** The rows of the outputs a command stage declares under `metrics:` and `plots:`, tagged with its matrix. */
+function declaredMetrics(inst: Instance, outDir: string): MetricRow[] {
+  const outs = inst.stage.outs ?? {};
+  const label = (name: string): string => `${outs[name]} (outs.${name} of ${inst.id})`;
+  // Matrix values are tags; a structured value (a map or list axis) as its JSON text.
+  const tags: Record<string, TagValue> = {};
+  for (const [k, v] of Object.entries(inst.matrix)) tags[k] = typeof v === 'object' || v === null ? JSON.stringify(v) : v;
+  return [
+    ...(inst.stage.metrics ?? []).flatMap((name) => readMetricsOutput(join(outDir, outs[name]), label(name), tags)),
+    ...(inst.stage.plots ?? []).flatMap((p) => readPlotOutput(join(outDir, outs[p.out]), label(p.out), p, tags)),
+  ];
 }
 
 /**

@@ -8,7 +8,7 @@ import type { HashCache } from '../hash/cache.js';
 import { collectRefs, InterpolationError } from '../pipeline/interpolate.js';
 import { mapPathParams, paramsValidator } from '../pipeline/kinds.js';
 import { depEntries, paramValue, resolveInstance, resolveShellCommand, type ResolveScope } from '../pipeline/resolve.js';
-import type { Instance } from '../pipeline/types.js';
+import type { Instance, StageDecl } from '../pipeline/types.js';
 import { canonicalJson, sha256 } from './canonical.js';
 
 export interface Artifact {
@@ -163,8 +163,8 @@ export async function prepare(
     for (const [k, v] of Object.entries(runEnv)) env[k] = String(v);
     const code: { [k: string]: Json } =
       typeof keyArgv === 'string'
-        ? { shell: keyArgv, outs: { ...(s.outs ?? {}) } }
-        : { argv: flattenArgv(keyArgv), outs: { ...(s.outs ?? {}) } };
+        ? { shell: keyArgv, outs: { ...(s.outs ?? {}) }, ...ingested(s) }
+        : { argv: flattenArgv(keyArgv), outs: { ...(s.outs ?? {}) }, ...ingested(s) };
     // The pipeline params the command reads: those it references (already inside argv, but named here so
     // that `pipe status` can say "param n: 4 -> 5" rather than only "argv[4] changed"), and the keys of a
     // params file it reads itself (`params: [train.lr]`). Only the referenced key's value, so a change
@@ -188,4 +188,9 @@ export async function prepare(
     if (e instanceof InterpolationError) throw new PrepareError(`${inst.id}: ${e.message}`, e.hint);
     throw e;
   }
+}
+
+/** The metrics and plots a command stage declares: part of its key, since they decide the stored rows. */
+function ingested(s: StageDecl): { [k: string]: Json } {
+  return { ...(s.metrics ? { metrics: [...s.metrics] } : {}), ...(s.plots ? { plots: s.plots as unknown as Json } : {}) };
 }

@@ -1,10 +1,10 @@
 // The paper's two reference rows: `random` (expected accuracy of a uniform guess, 1/C) and
 // `most_represented_class` (always predict the majority class of the evaluated split: its share).
-import type { MetricRow } from '../stage-api.js';
+import type { StudyMetric } from '../formats.js';
 import { evaluateSets, type PreparedSet } from './evaluate.js';
 
-export async function baselineRows(sets: readonly PreparedSet[]): Promise<MetricRow[]> {
-  const rows: MetricRow[] = [];
+export async function baselineRows(sets: readonly PreparedSet[]): Promise<StudyMetric[]> {
+  const rows: StudyMetric[] = [];
   for (const set of sets) {
     for (const { tax, truth } of set.taxonomies) {
       const c = tax.classes.length;

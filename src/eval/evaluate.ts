@@ -1,8 +1,8 @@
 // Evaluation sets and metric rows. A method (a CE head, a contrastive head, zero-shot CLIP) is a
 // `Scorer`: for an evaluation set and one of its taxonomies it returns class scores, or the reason why it
 // cannot score that taxonomy — then the cell is written with value null ('X'), never left out.
-import type { ManifestRow } from '../formats.js';
-import type { Json, JsonSchema, MetricRow } from '../stage-api.js';
+import type { ManifestRow, StudyMetric } from '../formats.js';
+import type { Json, JsonSchema } from '../stage-api.js';
 import { loadTaxonomy, mapLabel, type Taxonomy } from '../data/taxonomy.js';
 import { gatherRows, labelledSplit, loadEmbeddingTable, readManifest } from '../train/data.js';
 import { evaluate, type Evaluation } from './metrics.js';
@@ -93,11 +93,11 @@ function metricNames(tax: Taxonomy): string[] {
   return ['accuracy', 'per_class_accuracy', 'macro_f1', 'confusion', ...TOP_K.filter((k) => k < tax.classes.length).map((k) => `top${k}_accuracy`), 'hier_accuracy'];
 }
 
-function rowsOf(base: RowBase, set: PreparedSet, tax: Taxonomy, ev: Evaluation, tags: Readonly<Record<string, string>>): MetricRow[] {
+function rowsOf(base: RowBase, set: PreparedSet, tax: Taxonomy, ev: Evaluation, tags: Readonly<Record<string, string>>): StudyMetric[] {
   const dataset = set.spec.dataset;
   const labels = tax.classes.map((c) => c.id);
   const hier = parentIndex(tax);
-  const row = (metric: string, value: number | null, detail?: Json): MetricRow => ({ method: base.method, dataset, taxonomy: tax.id, seed: base.seed, epoch: base.epoch, metric, value, detail, tags });
+  const row = (metric: string, value: number | null, detail?: Json): StudyMetric => ({ method: base.method, dataset, taxonomy: tax.id, seed: base.seed, epoch: base.epoch, metric, value, detail, tags });
   return [
     row('accuracy', ev.accuracy, { n: ev.n, missing_embeddings: set.missing }),
     row('per_class_accuracy', ev.balancedAccuracy, Object.fromEntries(labels.map((l, k) => [l, ev.perClass[k]]))),
@@ -108,13 +108,13 @@ function rowsOf(base: RowBase, set: PreparedSet, tax: Taxonomy, ev: Evaluation, 
   ];
 }
 
-function notComputableRows(base: RowBase, dataset: string, tax: Taxonomy, reason: string, tags: Readonly<Record<string, string>>): MetricRow[] {
+function notComputableRows(base: RowBase, dataset: string, tax: Taxonomy, reason: string, tags: Readonly<Record<string, string>>): StudyMetric[] {
   return metricNames(tax).map((metric) => ({ method: base.method, dataset, taxonomy: tax.id, seed: base.seed, epoch: base.epoch, metric, value: null, detail: { reason }, tags }));
 }
 
 /** Scores every (set, taxonomy) cell and returns its metric rows (null-valued rows where not computable). */
-export async function evaluateSets(sets: readonly PreparedSet[], scorer: Scorer, base: RowBase): Promise<MetricRow[]> {
-  const out: MetricRow[] = [];
+export async function evaluateSets(sets: readonly PreparedSet[], scorer: Scorer, base: RowBase): Promise<StudyMetric[]> {
+  const out: StudyMetric[] = [];
   for (const set of sets) {
     for (const { tax, truth } of set.taxonomies) {
       const r = await scorer(set, tax);
@@ -137,8 +137,8 @@ export interface Variant {
 }
 
 /** `evaluateSets` once per variant, each variant's tags added to its rows. */
-export async function evaluateVariants(sets: readonly PreparedSet[], variants: readonly Variant[], base: RowBase): Promise<MetricRow[]> {
-  const out: MetricRow[] = [];
+export async function evaluateVariants(sets: readonly PreparedSet[], variants: readonly Variant[], base: RowBase): Promise<StudyMetric[]> {
+  const out: StudyMetric[] = [];
   for (const v of variants) out.push(...(await evaluateSets(sets, v.scorer, { ...base, tags: { ...base.tags, ...v.tags } })));
   return out;
 }

@@ -397,7 +397,7 @@ async function checkStageForms(
         return;
       }
       if (typeof s.uses === 'string') {
-        for (const f of ['run', 'outs', 'shell', 'env', 'untracked', 'params'] as const)
+        for (const f of ['run', 'outs', 'shell', 'env', 'untracked', 'params', 'metrics', 'plots'] as const)
           if (s[f] !== undefined) ctx.report([...at, f], true, `stages.${s.name}.${f}: applies only to command stages (run:)`, 'remove it; built-in kinds declare their inputs in with: (and extra ones in deps:)');
         const kind = extraKinds?.[s.uses] ?? (await loadKind(s.uses));
         if (!kind) {
@@ -413,10 +413,23 @@ async function checkStageForms(
         if (typeof s.run === 'string' && s.shell === true)
           for (const ref of quotedShellRefs(s.run))
             ctx.report([...at, 'run'], false, `stages.${s.name}.run: ${ref} is inside quotes`, 'write references unquoted: each value is inserted as one shell-quoted word');
+        checkIngested(s, ctx);
       }
     }),
   );
   return kinds;
+}
+
+/** `metrics:` and `plots:` name declared outs. */
+function checkIngested(s: StageDecl, ctx: Ctx): void {
+  const declared = Object.keys(s.outs ?? {});
+  const hint = declared.length ? `declared outs: ${declared.join(', ')}` : 'declare it under outs: { NAME: file }';
+  (s.metrics ?? []).forEach((name, i) => {
+    if (!declared.includes(name)) ctx.report(['stages', s.name, 'metrics', i], false, `stages.${s.name}.metrics: "${name}" is not a declared output`, hint);
+  });
+  (s.plots ?? []).forEach((p, i) => {
+    if (!declared.includes(p.out)) ctx.report(['stages', s.name, 'plots', i, 'out'], false, `stages.${s.name}.plots[${i}].out: "${p.out}" is not a declared output`, hint);
+  });
 }
 
 /** Each stage's matrix points (the cartesian product of its axes); a stage with a bad axis has none. */

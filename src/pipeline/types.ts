@@ -1,4 +1,5 @@
 // The in-memory form of a pipeline file after loading, validation and matrix expansion.
+import type { PlotDecl } from '../engine/metric-files.js';
 import type { Json, StageKind } from '../stage-api.js';
 
 export type Scalar = string | number | boolean;
@@ -39,6 +40,10 @@ export interface StageDecl {
   readonly publish?: Readonly<Record<string, string>>;
   /** The template this stage extends (already merged in). */
   readonly extends?: string;
+  /** Outputs (names in `outs`) that hold metrics: a JSON/YAML map, or CSV/JSONL rows with a `step` column. */
+  readonly metrics?: readonly string[];
+  /** Outputs that hold series to plot: column `x` is the step, each of `y` a metric. */
+  readonly plots?: readonly PlotDecl[];
   readonly env?: Readonly<Record<string, string>>;
   /** Environment variables handed to the stage but kept out of its key, the database and the logs. */
   readonly secrets?: readonly string[];

@@ -1,8 +1,7 @@
 // Table cells: mean ± std over seeds of one metric, at the final epoch (the paper's tables) or at the best
 // epoch per target dataset (the paper's generalisation observation), with best / second-best ranks and
 // the paper's published value beside ours.
-import { METHODS } from '../formats.js';
-import type { MetricRow } from '../stage-api.js';
+import { METHODS, type StudyMetric } from '../formats.js';
 import { TABLES, type ColumnSpec, type TableSpec } from './layout.js';
 import type { PaperResults, PaperValue } from './paper.js';
 import { commonEpochs, finalEpochs, getSeries, indexSeries, meanAndStd, ReportDataError, variantsOf, type Series } from './series.js';
@@ -48,7 +47,7 @@ export interface CellOptions {
 export const DECIMALS = 2;
 const round = (v: number): number => Number(v.toFixed(DECIMALS));
 
-function checkFraction(row: MetricRow): number | null {
+function checkFraction(row: StudyMetric): number | null {
   if (row.value === null) return null;
   if (!(row.value >= 0 && row.value <= 1)) {
     throw new ReportDataError(
@@ -60,7 +59,7 @@ function checkFraction(row: MetricRow): number | null {
 }
 
 interface Picked {
-  readonly rows: readonly MetricRow[];
+  readonly rows: readonly StudyMetric[];
   readonly epochs: readonly number[];
 }
 
@@ -73,7 +72,7 @@ function pick(s: Series, mode: EpochMode): Picked {
     return { rows, epochs: rows.map((r) => r.epoch!) };
   }
   // Best epoch: one epoch for all seeds, the one whose seed mean is highest; ties go to the earlier epoch.
-  let best: { epoch: number; mean: number; rows: MetricRow[] } | undefined;
+  let best: { epoch: number; mean: number; rows: StudyMetric[] } | undefined;
   for (const epoch of commonEpochs(s)) {
     const rows = [...s.byEpoch.values()].map((m) => m.get(epoch)!);
     if (rows.some((r) => r.value === null)) return { rows, epochs: rows.map(() => epoch) };
@@ -129,7 +128,7 @@ function rankColumn(cells: Cell[]): Cell[] {
  * Every cell of Tables I and II in table, row, column order. Rows: METHODS, each followed by its variants
  * found in the rows (e.g. a contrastive head also evaluated with `prompts=own`), labelled as such.
  */
-export function buildCells(rows: Iterable<MetricRow>, opts: CellOptions): Cell[] {
+export function buildCells(rows: Iterable<StudyMetric>, opts: CellOptions): Cell[] {
   const index = indexSeries(rows, opts.metric ?? 'accuracy', opts.tags);
   const tableRows: TableRow[] = METHODS.flatMap((method) => [{ method, variant: null }, ...variantsOf(index, method).map((variant) => ({ method, variant }))]);
   const out: Cell[] = [];
@@ -143,7 +142,7 @@ export function buildCells(rows: Iterable<MetricRow>, opts: CellOptions): Cell[]
 }
 
 /** Metric rows that no table cell uses (unknown method or taxonomy): listed so nothing vanishes silently. */
-export function unplacedRows(rows: Iterable<MetricRow>, metric = 'accuracy'): string[] {
+export function unplacedRows(rows: Iterable<StudyMetric>, metric = 'accuracy'): string[] {
   const taxonomies = new Set(TABLES.flatMap((t) => t.columns.map((c) => c.taxonomy)));
   const seen = new Set<string>();
   for (const r of rows) {

@@ -1,17 +1,18 @@
 // The figures: per-epoch accuracy on every target dataset (the specialisation vs generalisation
 // trade-off: training on WEBEmo longer helps WEBEmo and often hurts the others) and the confusion
-// matrices of the paper's Fig. 2.
-import { METHODS } from '../formats.js';
-import type { MetricRow } from '../stage-api.js';
+// matrices of the paper's Fig. 2, as Vega-Lite specs rendered to SVG (src/results/charts.ts). The
+// `report/tables` stage, `pipe tables` and the HTML page (`pipe exp show --html`, `pipe ui`) all draw
+// them from the same rows through buildFigures.
+import { METHODS, type StudyMetric } from '../formats.js';
+import { renderSvg, type TopLevelSpec } from '../results/charts.js';
 import { columnOf, labelOf, TABLE_METRICS, TABLES } from './layout.js';
 import { finalEpochs, getSeries, indexSeries, meanAndStd, ReportDataError, type Series, type SeriesIndex } from './series.js';
-import { blues, document, el, linear, niceTicks, PALETTE, text } from './svg.js';
 
 export interface Figure {
   /** File name inside the figures directory. */
   readonly file: string;
   readonly title: string;
-  readonly svg: string;
+  readonly spec: TopLevelSpec;
 }
 
 interface Point {
@@ -45,62 +46,51 @@ function flatMean(s: Series): number | null {
   return meanAndStd((vs as number[]).map((v) => v * 100)).mean;
 }
 
-const W = 720;
-const H = 420;
-const M = { left: 56, right: 230, top: 40, bottom: 48 };
+/** Tableau 10, one colour per method in METHODS order, so a method has the same colour in every figure. */
+const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
 
-/** A metric per epoch of every trained method on one taxonomy; untrained methods as dashed levels. */
+/** The colour scale of the methods drawn (the legend lists only those). */
+function methodColors(methods: readonly string[]): { domain: string[]; range: string[] } {
+  const shown = METHODS.filter((m) => methods.includes(m));
+  return { domain: shown.map((m) => labelOf(m)), range: shown.map((m) => PALETTE[METHODS.indexOf(m)]) };
+}
+
+/** A metric per epoch of every trained method on one taxonomy (mean ± std band); untrained methods as dashed levels. */
 export function epochCurves(index: SeriesIndex, taxonomy: string, metric = 'accuracy'): Figure | null {
-  const lines = METHODS.map((m, i) => ({ method: m, color: PALETTE[i], s: getSeries(index, m, taxonomy) }))
+  const lines = METHODS.map((m) => ({ method: m, s: getSeries(index, m, taxonomy) }))
     .filter((l) => l.s !== undefined)
     .map((l) => ({ ...l, points: l.s!.byEpoch.size ? curve(l.s!) : null, level: l.s!.flat.size ? flatMean(l.s!) : null }));
   const curves = lines.filter((l) => l.points !== null && l.points.length > 0);
   if (curves.length === 0) return null;
-  const levels = lines.filter((l) => l.level !== null);
-  const ys = [
-    ...curves.flatMap((l) => l.points!.flatMap((p) => [p.mean - p.std, p.mean + p.std])),
-    ...levels.map((l) => l.level!),
-  ];
-  // One point of headroom so that a level on a round number does not sit on the axis.
-  const yTicks = niceTicks(Math.max(0, Math.min(...ys) - 1), Math.min(100, Math.max(...ys) + 1));
-  const maxEpoch = Math.max(...curves.flatMap((l) => l.points!.map((p) => p.epoch)));
-  const xTicks = Array.from({ length: maxEpoch }, (_, i) => i + 1);
-  const x = linear(1, Math.max(2, maxEpoch), M.left, W - M.right);
-  const y = linear(yTicks[0], yTicks[yTicks.length - 1], H - M.bottom, M.top);
   const where = columnOf(taxonomy);
   const label = TABLE_METRICS[metric] ?? metric;
   const title = `${label} per training epoch on ${where ? where.column.label.replace(/^(\d+) cat$/, 'WEBEmo $1 cat') : taxonomy} (${taxonomy})`;
-
-  const body: string[] = [text(M.left, 22, title, { 'font-size': 14, 'font-weight': 'bold' })];
-  for (const t of yTicks) {
-    body.push(el('line', { x1: M.left, x2: W - M.right, y1: y(t), y2: y(t), stroke: '#e5e5e5' }));
-    body.push(text(M.left - 6, y(t) + 4, String(t), { 'text-anchor': 'end' }));
-  }
-  for (const t of xTicks) body.push(text(x(t), H - M.bottom + 16, String(t), { 'text-anchor': 'middle' }));
-  body.push(el('line', { x1: M.left, x2: W - M.right, y1: H - M.bottom, y2: H - M.bottom, stroke: '#333' }));
-  body.push(el('line', { x1: M.left, x2: M.left, y1: M.top, y2: H - M.bottom, stroke: '#333' }));
-  body.push(text((M.left + W - M.right) / 2, H - 10, 'epoch (trained on WEBEmo)', { 'text-anchor': 'middle' }));
-  body.push(text(16, (M.top + H - M.bottom) / 2, `${label.toLowerCase()} (%)`, { transform: `rotate(-90 16 ${(M.top + H - M.bottom) / 2})`, 'text-anchor': 'middle' }));
-
-  for (const l of curves) {
-    const pts = l.points!;
-    const band = [...pts.map((p) => `${x(p.epoch)},${y(p.mean + p.std)}`), ...[...pts].reverse().map((p) => `${x(p.epoch)},${y(p.mean - p.std)}`)];
-    body.push(el('polygon', { points: band.join(' '), fill: l.color, 'fill-opacity': 0.12, stroke: 'none' }));
-    body.push(el('polyline', { points: pts.map((p) => `${x(p.epoch)},${y(p.mean)}`).join(' '), fill: 'none', stroke: l.color, 'stroke-width': 2 }));
-    for (const p of pts) {
-      body.push(el('circle', { cx: x(p.epoch), cy: y(p.mean), r: 3, fill: l.color }, el('title', {}, `${labelOf(l.method)} epoch ${p.epoch}: ${p.mean.toFixed(2)} ± ${p.std.toFixed(2)} (${p.n} seeds)`)));
-    }
-  }
-  for (const l of levels) {
-    body.push(el('line', { x1: M.left, x2: W - M.right, y1: y(l.level!), y2: y(l.level!), stroke: l.color, 'stroke-dasharray': '6 4', 'stroke-width': 1.5 }));
-  }
-  [...curves, ...levels].forEach((l, i) => {
-    const ly = M.top + 8 + i * 20;
-    const dashed = l.level !== null && l.points === null;
-    body.push(el('line', { x1: W - M.right + 16, x2: W - M.right + 40, y1: ly, y2: ly, stroke: l.color, 'stroke-width': 2, 'stroke-dasharray': dashed ? '6 4' : undefined }));
-    body.push(text(W - M.right + 46, ly + 4, labelOf(l.method)));
-  });
-  return { file: `curves-${metric === 'accuracy' ? '' : `${metric}-`}${taxonomy}.svg`, title, svg: document(W, H, title, body) };
+  const points = curves.flatMap((l) =>
+    l.points!.map((p) => ({ method: labelOf(l.method), epoch: p.epoch, mean: p.mean, lo: p.mean - p.std, hi: p.mean + p.std, seeds: p.n })),
+  );
+  const levels = lines.filter((l) => l.level !== null).map((l) => ({ method: labelOf(l.method), level: l.level! }));
+  const color = { field: 'method', type: 'nominal', title: null, scale: methodColors([...curves, ...lines.filter((l) => l.level !== null)].map((l) => l.method)) } as const;
+  const x = { field: 'epoch', type: 'quantitative', title: 'epoch (trained on WEBEmo)', axis: { tickMinStep: 1 } } as const;
+  const yTitle = `${label.toLowerCase()} (%)`;
+  const spec: TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title,
+    width: 460,
+    height: 300,
+    background: 'white',
+    layer: [
+      { data: { values: points }, mark: { type: 'errorband', opacity: 0.12 }, encoding: { x, y: { field: 'lo', type: 'quantitative', title: yTitle, scale: { zero: false } }, y2: { field: 'hi' }, color } },
+      {
+        data: { values: points },
+        mark: { type: 'line', point: true, strokeWidth: 2 },
+        encoding: { x, y: { field: 'mean', type: 'quantitative', title: yTitle }, color, tooltip: [{ field: 'method' }, { field: 'epoch' }, { field: 'mean', format: '.2f' }, { field: 'seeds' }] },
+      },
+      ...(levels.length
+        ? [{ data: { values: levels }, mark: { type: 'rule' as const, strokeDash: [6, 4], strokeWidth: 1.5 }, encoding: { y: { field: 'level', type: 'quantitative' as const }, color, tooltip: [{ field: 'method' }, { field: 'level', format: '.2f' }] } }]
+        : []),
+    ],
+  };
+  return { file: `curves-${metric === 'accuracy' ? '' : `${metric}-`}${taxonomy}.svg`, title, spec };
 }
 
 interface Confusion {
@@ -108,7 +98,7 @@ interface Confusion {
   readonly matrix: number[][];
 }
 
-function asConfusion(row: MetricRow): Confusion {
+function asConfusion(row: StudyMetric): Confusion {
   const d = row.detail as { labels?: unknown; matrix?: unknown } | undefined;
   const labels = d?.labels;
   const matrix = d?.matrix;
@@ -150,40 +140,37 @@ export function confusionFigure(s: Series): Figure | null {
   const summed = summedConfusion(s);
   if (!summed) return null;
   const { labels, matrix } = summed.confusion;
-  const n = labels.length;
-  const cell = n > 12 ? 22 : 40;
-  const left = 8 + 7 * Math.max(...labels.map((l) => l.length));
-  const top = 44;
-  const size = n * cell;
   const title = `Confusion matrix: ${labelOf(s.method)} on ${s.taxonomy} (final epoch, ${summed.seeds} seed${summed.seeds === 1 ? '' : 's'} summed)`;
-  // Wide enough for the title (about 7.5 px per bold 13 px character).
-  const W2 = Math.max(left + size + 20, Math.ceil(title.length * 7.5) + 16);
-  const H2 = top + size + left + 10;
-  const body: string[] = [text(8, 22, title, { 'font-size': 13, 'font-weight': 'bold' })];
-  matrix.forEach((r, i) => {
+  const cells = matrix.flatMap((r, i) => {
     const total = r.reduce((a, b) => a + b, 0);
-    r.forEach((v, j) => {
+    return r.map((v, j) => {
       const share = total > 0 ? v / total : 0;
-      body.push(el('rect', { x: left + j * cell, y: top + i * cell, width: cell, height: cell, fill: blues(share), stroke: '#fff' }, el('title', {}, `true ${labels[i]}, predicted ${labels[j]}: ${v} (${(share * 100).toFixed(1)}%)`)));
-      if (share >= 0.005) {
-        body.push(text(left + j * cell + cell / 2, top + i * cell + cell / 2 + 4, (share * 100).toFixed(0), { 'text-anchor': 'middle', 'font-size': n > 12 ? 8 : 11, fill: share > 0.5 ? 'white' : '#222' }));
-      }
+      return { true: labels[i], predicted: labels[j], count: v, share, percent: share >= 0.005 ? (share * 100).toFixed(0) : '', tip: `true ${labels[i]}, predicted ${labels[j]}: ${v} (${(share * 100).toFixed(1)}%)` };
     });
-    body.push(text(left - 6, top + i * cell + cell / 2 + 4, labels[i], { 'text-anchor': 'end', 'font-size': 11 }));
   });
-  labels.forEach((l, j) => {
-    const cx = left + j * cell + cell / 2;
-    body.push(text(cx, top + size + 8, l, { transform: `rotate(60 ${cx} ${top + size + 8})`, 'font-size': 11 }));
-  });
-  body.push(text(left + size / 2, H2 - 4, 'predicted class (rows: true class, % of row)', { 'text-anchor': 'middle', 'font-size': 11 }));
-  return { file: `confusion-${s.method}-${s.taxonomy}.svg`, title, svg: document(W2, H2, title, body) };
+  const size = Math.max(160, labels.length * (labels.length > 12 ? 22 : 40));
+  const axis = (field: 'true' | 'predicted', t: string) => ({ field, type: 'ordinal', sort: labels, title: t }) as const;
+  const spec: TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title,
+    width: size,
+    height: size,
+    background: 'white',
+    data: { values: cells },
+    encoding: { x: axis('predicted', 'predicted class (rows: true class, % of row)'), y: axis('true', 'true class') },
+    layer: [
+      { mark: { type: 'rect', stroke: 'white' }, encoding: { color: { field: 'share', type: 'quantitative', scale: { scheme: 'blues', domain: [0, 1] }, title: 'share of row' }, tooltip: { field: 'tip' } } },
+      { mark: { type: 'text', fontSize: labels.length > 12 ? 8 : 11 }, encoding: { text: { field: 'percent' }, color: { condition: { test: 'datum.share > 0.5', value: 'white' }, value: '#222' } } },
+    ],
+  };
+  return { file: `confusion-${s.method}-${s.taxonomy}.svg`, title, spec };
 }
 
 /** Methods whose confusion matrices are drawn (the paper's Fig. 2 shows the two CLIP-E heads). */
 export const CONFUSION_METHODS = ['clipe_cross_entropy', 'clipe_contrastive'] as const;
 
 /** Every figure the rows allow: curves of `metric` for each table column, confusion matrices on WEBEmo. */
-export function buildFigures(rows: readonly MetricRow[], tags: Readonly<Record<string, string>> = {}, metric = 'accuracy'): Figure[] {
+export function buildFigures(rows: readonly StudyMetric[], tags: Readonly<Record<string, string>> = {}, metric = 'accuracy'): Figure[] {
   const curves = indexSeries(rows, metric, tags);
   const confusion = indexSeries(rows, 'confusion', tags);
   const figures: Figure[] = [];
@@ -201,4 +188,9 @@ export function buildFigures(rows: readonly MetricRow[], tags: Readonly<Record<s
     }
   }
   return figures;
+}
+
+/** A figure as an SVG document. */
+export function figureSvg(f: Figure): Promise<string> {
+  return renderSvg(f.spec);
 }

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
+import { studyRows } from '../formats.js';
 import type { Store } from '../store/index.js';
 import { recordedInstances, RunArtifactError, runModel } from './run-artifacts.js';
 import type { ReportInput } from './report.js';
@@ -20,8 +21,9 @@ export function runReportInput(store: Store, workspace: string, runId: number, t
       `no run ${runId} in this workspace's store` + (recent.length ? ` (recent runs: ${recent.join(', ')}; \`pipe runs\` lists them)` : ' (no runs yet)'),
     );
   }
-  const rows = store.metricsForRun(runId);
-  const instances = new Set(rows.map((r) => r.instanceId)).size;
+  const stored = store.metricsForRun(runId);
+  const rows = studyRows(stored);
+  const instances = new Set(stored.map((r) => r.instanceId)).size;
   const pipelineFile = resolve(workspace, run.pipeline);
   let model: string | undefined;
   try {

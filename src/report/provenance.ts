@@ -1,6 +1,7 @@
 // The provenance footer of every table: enough to tell which pipeline, params, model, code and choices
 // produced the numbers, and when.
-import type { Json, MetricRow } from '../stage-api.js';
+import type { StudyMetric } from '../formats.js';
+import type { Json } from '../stage-api.js';
 
 export interface Provenance {
   /** Run id (from the store), when known. */
@@ -21,7 +22,7 @@ export interface Provenance {
 }
 
 /** Tag keys and values seen on the rows (sorted), e.g. the WEBEmo confusion mapping and the loss form. */
-export function tagChoices(rows: Iterable<MetricRow>): Record<string, string[]> {
+export function tagChoices(rows: Iterable<StudyMetric>): Record<string, string[]> {
   const seen = new Map<string, Set<string>>();
   for (const r of rows) {
     for (const [k, v] of Object.entries(r.tags ?? {})) {

@@ -1,12 +1,12 @@
-// Renders everything from one set of metric rows: tables (markdown, CSV, JSON), SVG figures and a
+// Renders everything from one set of metric rows: tables (markdown, CSV, JSON), SVG figures (Vega-Lite) and a
 // markdown report that shows the tables and links the figures. Used by the `report/tables` stage and by
 // `pipe tables RUN`, so both produce the same files.
+import type { StudyMetric } from '../formats.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import type { MetricRow } from '../stage-api.js';
 import { buildCells, unplacedRows } from './cells.js';
 import { renderCsv, renderJson } from './export.js';
-import { buildFigures, type Figure } from './figures.js';
+import { buildFigures, figureSvg, type Figure } from './figures.js';
 import { renderTablesMarkdown, type TablesDocument } from './markdown.js';
 import { TABLE_METRICS } from './layout.js';
 import { loadPaperResults, type PaperResults } from './paper.js';
@@ -15,7 +15,7 @@ import { codeVersion } from '../engine/code-version.js';
 import { STATISTICS, tagChoices, type Provenance } from './provenance.js';
 
 export interface ReportInput {
-  readonly rows: readonly MetricRow[];
+  readonly rows: readonly StudyMetric[];
   /** Only rows with these tags (one variant of a method), e.g. `{ loss: 'soft' }`. */
   readonly tags?: Readonly<Record<string, string>>;
   /** The metric to tabulate (default `accuracy`, the paper's); see TABLE_METRICS. */
@@ -71,7 +71,7 @@ export function buildDocument(input: ReportInput): TablesDocument {
 }
 
 /** The `prompts` protocols of each method's own rows (not its variant rows): what the footnote names. */
-function promptProtocols(rows: readonly MetricRow[]): Record<string, string[]> {
+function promptProtocols(rows: readonly StudyMetric[]): Record<string, string[]> {
   const out = new Map<string, Set<string>>();
   for (const r of rows) {
     const source = r.tags?.prompts;
@@ -90,7 +90,7 @@ function reportMarkdown(tables: string, figures: readonly Figure[], figuresLink:
 }
 
 /** Writes all renderings; returns the document (cells and provenance) for callers that print a summary. */
-export function writeReport(input: ReportInput, paths: ReportPaths): TablesDocument {
+export async function writeReport(input: ReportInput, paths: ReportPaths): Promise<TablesDocument> {
   const doc = buildDocument(input);
   const tables = renderTablesMarkdown(doc);
   const figures = buildFigures(input.rows, input.tags, doc.metric);
@@ -99,7 +99,7 @@ export function writeReport(input: ReportInput, paths: ReportPaths): TablesDocum
   writeFileSync(paths.tables, tables);
   writeFileSync(paths.csv, renderCsv(doc));
   writeFileSync(paths.json, renderJson(doc));
-  for (const f of figures) writeFileSync(join(paths.figures, f.file), f.svg);
+  for (const f of figures) writeFileSync(join(paths.figures, f.file), await figureSvg(f));
   writeFileSync(paths.report, reportMarkdown(tables, figures, relative(dirname(paths.report), paths.figures) || '.'));
   return doc;
 }

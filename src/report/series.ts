@@ -1,6 +1,6 @@
 // Metric rows grouped into per-(method, taxonomy) series: trained methods by seed and epoch, untrained
 // ones (zero-shot, baselines) as plain per-seed rows. Tables, curves and confusion matrices read this.
-import type { MetricRow } from '../stage-api.js';
+import type { StudyMetric } from '../formats.js';
 
 export class ReportDataError extends Error {
   override readonly name = 'ReportDataError';
@@ -19,9 +19,9 @@ export interface Series {
   readonly taxonomy: string;
   readonly dataset: string;
   /** seed -> epoch -> row, for rows with an epoch (seed null is kept as its own key). */
-  readonly byEpoch: Map<number | null, Map<number, MetricRow>>;
+  readonly byEpoch: Map<number | null, Map<number, StudyMetric>>;
   /** Rows without an epoch, one per seed. */
-  readonly flat: Map<number | null, MetricRow>;
+  readonly flat: Map<number | null, StudyMetric>;
 }
 
 export type SeriesIndex = Map<string, Series>;
@@ -29,26 +29,26 @@ export type SeriesIndex = Map<string, Series>;
 const key = (method: string, taxonomy: string, variant: string | null = null): string => `${method}\u0000${taxonomy}\u0000${variant ?? ''}`;
 
 /** The `variant` tag of a row: another evaluation protocol of the same method, shown as its own row. */
-export const variantOf = (row: MetricRow): string | null => row.tags?.variant ?? null;
+export const variantOf = (row: StudyMetric): string | null => row.tags?.variant ?? null;
 
-function describe(row: MetricRow): string {
+function describe(row: StudyMetric): string {
   const tags = row.tags ? ` tags ${JSON.stringify(row.tags)}` : '';
   return `${row.method}/${row.taxonomy} seed ${row.seed} epoch ${row.epoch}${tags}`;
 }
 
-function sameValue(a: MetricRow, b: MetricRow): boolean {
+function sameValue(a: StudyMetric, b: StudyMetric): boolean {
   return a.value === b.value && JSON.stringify(a.detail ?? null) === JSON.stringify(b.detail ?? null);
 }
 
 /** Stores `row` at `k` unless a computable row is there; returns the row that was there. */
-function keep<K>(map: Map<K, MetricRow>, k: K, row: MetricRow): MetricRow | undefined {
+function keep<K>(map: Map<K, StudyMetric>, k: K, row: StudyMetric): StudyMetric | undefined {
   const previous = map.get(k);
   if (!previous || (previous.value === null && row.value !== null)) map.set(k, row);
   return previous;
 }
 
 /** Whether every tag in `wanted` has that value on the row (rows without the tag do not match). */
-export function matchesTags(row: MetricRow, wanted: Readonly<Record<string, string>>): boolean {
+export function matchesTags(row: StudyMetric, wanted: Readonly<Record<string, string>>): boolean {
   return Object.entries(wanted).every(([k, v]) => row.tags?.[k] === v);
 }
 
@@ -60,7 +60,7 @@ export function matchesTags(row: MetricRow, wanted: Readonly<Record<string, stri
  * different numbers are an error: two variants of a method (e.g. soft and hard contrastive loss) must be
  * told apart by a tag filter, never averaged together silently.
  */
-export function indexSeries(rows: Iterable<MetricRow>, metric: string, tags: Readonly<Record<string, string>> = {}): SeriesIndex {
+export function indexSeries(rows: Iterable<StudyMetric>, metric: string, tags: Readonly<Record<string, string>> = {}): SeriesIndex {
   const index: SeriesIndex = new Map();
   for (const row of rows) {
     if (row.metric !== metric || !matchesTags(row, tags)) continue;
@@ -76,7 +76,7 @@ export function indexSeries(rows: Iterable<MetricRow>, metric: string, tags: Rea
         'a taxonomy id belongs to one dataset; fix the stage that wrote the rows',
       );
     }
-    let previous: MetricRow | undefined;
+    let previous: StudyMetric | undefined;
     if (row.epoch === null) {
       previous = keep(s.flat, row.seed, row);
     } else {

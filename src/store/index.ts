@@ -1,6 +1,6 @@
 // Typed query API over the results store. Reports, tables and the CLI call these functions; no SQL
 // lives outside src/store/.
-import type { Json, MetricRow } from '../stage-api.js';
+import type { Json, MetricRow, TagValue } from '../stage-api.js';
 import { openDb, type Db } from './db.js';
 import { holderRunning, pidAlive, selfHolder, type Holder } from './process.js';
 import type {
@@ -42,15 +42,11 @@ interface RawMetric {
   run_id: number;
   instance_id: string;
   stage_key: string;
-  method: string;
-  dataset: string;
-  taxonomy: string;
-  seed: number | null;
-  epoch: number | null;
-  metric: string;
+  name: string;
   value: number | null;
+  step: number | null;
+  tags: string;
   detail: string | null;
-  tags: string | null;
 }
 
 export { groupAlive, holderRunning, pidAlive, procStat, selfHolder, type Holder } from './process.js';
@@ -90,15 +86,11 @@ function toMetric(r: RawMetric): StoredMetric {
     runId: r.run_id,
     instanceId: r.instance_id,
     stageKey: r.stage_key,
-    method: r.method,
-    dataset: r.dataset,
-    taxonomy: r.taxonomy,
-    seed: r.seed,
-    epoch: r.epoch,
-    metric: r.metric,
+    name: r.name,
     value: r.value,
+    step: r.step,
+    tags: JSON.parse(r.tags) as Record<string, TagValue>,
     ...(r.detail !== null ? { detail: JSON.parse(r.detail) as Json } : {}),
-    ...(r.tags !== null ? { tags: JSON.parse(r.tags) as Record<string, string> } : {}),
   };
 }
 
@@ -142,9 +134,8 @@ export class Store {
       insertArtifact: p(`INSERT INTO artifacts (key, name, path, hash) VALUES (?, ?, ?, ?)`),
       deleteMetrics: p(`DELETE FROM metrics WHERE stage_key = ?`),
       insertMetric: p(
-        `INSERT INTO metrics (run_id, instance_id, stage_key, method, dataset, taxonomy, seed, epoch, metric,
-         value, detail, tags) VALUES (@runId, @instanceId, @stageKey, @method, @dataset, @taxonomy, @seed,
-         @epoch, @metric, @value, @detail, @tags)`,
+        `INSERT INTO metrics (run_id, instance_id, stage_key, name, value, step, tags, detail)
+         VALUES (@runId, @instanceId, @stageKey, @name, @value, @step, @tags, @detail)`,
       ),
       metricsForRun: p(
         `SELECT m.* FROM run_instances ri JOIN metrics m ON m.stage_key = ri.key
@@ -286,15 +277,11 @@ export class Store {
           runId: ci.runId,
           instanceId: ci.instanceId,
           stageKey: ci.key,
-          method: m.method,
-          dataset: m.dataset,
-          taxonomy: m.taxonomy,
-          seed: m.seed,
-          epoch: m.epoch,
-          metric: m.metric,
+          name: m.name,
           value: m.value,
+          step: m.step ?? null,
+          tags: JSON.stringify(m.tags ?? {}),
           detail: m.detail === undefined ? null : JSON.stringify(m.detail),
-          tags: m.tags === undefined ? null : JSON.stringify(m.tags),
         });
       }
       this.upsertRunInstance(link);
@@ -308,6 +295,39 @@ export class Store {
 
   metricsForKey(key: string): StoredMetric[] {
     return (this.q.metricsForKey.all(key) as RawMetric[]).map(toMetric);
+  }
+
+  /**
+   * The stage keys whose results runs `runIds` hold (instances they ran or restored from cache), as
+   * (run, instance, key): the comparison views read each key's metrics once, however many runs share it.
+   */
+  resultKeys(runIds: readonly number[]): { runId: number; instanceId: string; key: string }[] {
+    const out: { runId: number; instanceId: string; key: string }[] = [];
+    for (const ids of chunks(runIds)) {
+      const rows = this.db
+        .prepare(`SELECT run_id, instance_id, key FROM run_instances WHERE run_id IN (${ids.map(() => '?').join(',')})
+                  AND status IN ('ran', 'cached') AND key IS NOT NULL ORDER BY run_id, instance_id`)
+        .all(...ids) as { run_id: number; instance_id: string; key: string }[];
+      for (const r of rows) out.push({ runId: r.run_id, instanceId: r.instance_id, key: r.key });
+    }
+    return out;
+  }
+
+  /** Metric rows of the given stage keys, in commit order. */
+  metricsForKeys(keys: readonly string[]): StoredMetric[] {
+    const out: StoredMetric[] = [];
+    for (const ks of chunks(keys)) {
+      const rows = this.db.prepare(`SELECT * FROM metrics WHERE stage_key IN (${ks.map(() => '?').join(',')}) ORDER BY id`).all(...ks) as RawMetric[];
+      for (const r of rows) out.push(toMetric(r));
+    }
+    return out;
+  }
+
+  /** Changes whenever a run starts, finishes or commits metrics: what a live view polls. */
+  changeStamp(): string {
+    const r = this.db.prepare(`SELECT (SELECT MAX(id) FROM metrics) AS m, (SELECT COUNT(*) FROM run_instances) AS i,
+      (SELECT group_concat(id || status, ',') FROM (SELECT id, status FROM runs ORDER BY id DESC LIMIT 20)) AS r`).get() as { m: number | null; i: number; r: string | null };
+    return `${r.m ?? 0}:${r.i}:${r.r ?? ''}`;
   }
 
   /** For `pipe status`: per instance id, the key and components of its last successful result. */
@@ -387,6 +407,13 @@ interface RawHashRow {
 }
 
 const toHashRow = (r: RawHashRow): HashCacheRow => ({ path: r.path, kind: r.kind, ino: r.ino, size: r.size, mtimeNs: r.mtime_ns, sig: r.sig, hash: r.hash });
+
+/** SQLite allows at most 999 bound parameters in old builds: IN lists go in chunks. */
+function chunks<T>(xs: readonly T[], size = 500): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size));
+  return out;
+}
 
 export function openStore(file: string): Store {
   return new Store(file);

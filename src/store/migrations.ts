@@ -112,4 +112,29 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE run_instances ADD COLUMN attempts INTEGER;
   `,
+  // Generic metric rows (name, value, step, tags, detail). A stage's own columns become tags; the old
+  // built-in rows' method/dataset/taxonomy/seed are carried into tags and their epoch becomes the step.
+  `
+  CREATE TABLE metrics_generic (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL,
+    instance_id TEXT NOT NULL,
+    stage_key TEXT NOT NULL,
+    name TEXT NOT NULL,
+    value REAL,
+    step REAL,                       -- position in a series (epoch, iteration); NULL for a summary value
+    tags TEXT NOT NULL DEFAULT '{}', -- JSON object of string/number/boolean values
+    detail TEXT
+  );
+  INSERT INTO metrics_generic (id, run_id, instance_id, stage_key, name, value, step, tags, detail)
+    SELECT id, run_id, instance_id, stage_key, metric, value, epoch,
+      json_patch(COALESCE(tags, '{}'), CASE WHEN seed IS NULL
+        THEN json_object('method', method, 'dataset', dataset, 'taxonomy', taxonomy)
+        ELSE json_object('method', method, 'dataset', dataset, 'taxonomy', taxonomy, 'seed', seed) END),
+      detail
+    FROM metrics;
+  DROP TABLE metrics;
+  ALTER TABLE metrics_generic RENAME TO metrics;
+  CREATE INDEX metrics_by_key ON metrics(stage_key);
+  `,
 ];

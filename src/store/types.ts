@@ -1,5 +1,5 @@
 // Row types of the results store, as the typed query API returns them.
-import type { Json, MetricRow } from '../stage-api.js';
+import type { Json, MetricRow, TagValue } from '../stage-api.js';
 
 export type InstanceStatus = 'ran' | 'cached' | 'failed' | 'skipped';
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted';
@@ -54,6 +54,8 @@ export interface StoredMetric extends MetricRow {
   readonly runId: number;
   readonly instanceId: string;
   readonly stageKey: string;
+  readonly step: number | null;
+  readonly tags: Readonly<Record<string, TagValue>>;
 }
 
 export interface HashCacheRow {

@@ -1,7 +1,8 @@
 // What the two training stages share: their common params (schema + defaults), loading the training
 // data, the per-epoch evaluation hook, and writing loss/lr/early-stopping rows and the final head.
 import { createRequire } from 'node:module';
-import type { JsonSchema, MetricRow, StageContext } from '../stage-api.js';
+import { toMetricRow, type StudyMetric } from '../formats.js';
+import type { JsonSchema, StageContext } from '../stage-api.js';
 import { loadTaxonomy, type Taxonomy } from '../data/taxonomy.js';
 import { evalSetsFingerprint, TAXONOMY_DIR_PROPERTY, taxonomyDirsOf, taxonomyFingerprint } from '../data/ingest-stage.js';
 import { evaluateVariants, prepareEvalSets, EVAL_SET_SCHEMA, type EvalSetSpec, type Variant } from '../eval/evaluate.js';
@@ -148,8 +149,8 @@ export async function runTraining(ctx: StageContext<CommonTrainParams>, task: Tr
     onEpoch: (epoch, head) => evaluateVariants(sets, variants(head), { method, seed: p.seed, epoch, tags }),
   });
   const weighted = (epoch: number | null): Readonly<Record<string, string>> => (epoch === null ? tags : { ...tags, weights: weightsTag(epoch, result) });
-  const row = (metric: string, epoch: number | null, value: number | null, detail?: MetricRow['detail']): MetricRow =>
-    ({ method, dataset: p.dataset, taxonomy: p.taxonomy, seed: p.seed, epoch, metric, value, detail, tags: weighted(epoch) });
+  const row = (metric: string, epoch: number | null, value: number | null, detail?: StudyMetric['detail']) =>
+    toMetricRow({ method, dataset: p.dataset, taxonomy: p.taxonomy, seed: p.seed, epoch, metric, value, detail, tags: weighted(epoch) });
   for (const h of result.history) {
     ctx.metric(row('train_loss', h.epoch, finite(h.trainLoss)));
     ctx.metric(row('val_loss', h.epoch, finite(h.valLoss)));
@@ -157,7 +158,7 @@ export async function runTraining(ctx: StageContext<CommonTrainParams>, task: Tr
   }
   ctx.metric(row('selected_epoch', null, result.bestEpoch, { rule: 'lowest validation loss', head_epoch: p.head_epoch }));
   ctx.metric(row('stopped_epoch', null, result.lastEpoch, { reason: result.stoppedEarly ? 'early_stopping' : 'max_epochs', resumed_from: result.resumedFrom }));
-  for (const r of result.rows) ctx.metric({ ...r, tags: { ...r.tags, ...weighted(r.epoch) } });
+  for (const r of result.rows) ctx.metric(toMetricRow({ ...r, tags: { ...r.tags, ...weighted(r.epoch) } }));
   saveHead(ctx.output('head'), result.head);
   saveHead(ctx.output('head-final'), loadHead(epochDir(ctx.output('checkpoints'), result.lastEpoch)));
   saveHead(ctx.output('head-best'), loadHead(epochDir(ctx.output('checkpoints'), result.bestEpoch)));

@@ -10,9 +10,9 @@
 // BENCHMARKS.md), kept for execution providers where a round trip to the host per step costs more than
 // unfused elementwise kernels (cuda; not measured here). A trailing partial batch always takes the
 // single-step path.
+import type { StudyMetric } from '../formats.js';
 import { cpSync, existsSync, rmSync } from 'node:fs';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
-import type { MetricRow } from '../stage-api.js';
 import { StageError } from '../stage-api.js';
 import { Adam, KERAS_ADAM, type AdamConfig } from './adam.js';
 import { epochDir, loadHead, loadResume, resumeEpochs, saveHead, saveResume, weightShapes, type Head, type HeadMeta, type LoadedResume } from './checkpoint.js';
@@ -86,7 +86,7 @@ interface LoopState {
   schedule: ScheduleState;
   history: EpochReport[];
   /** Rows returned by `onEpoch`, kept so that a resumed run emits every epoch's rows. */
-  rows: MetricRow[];
+  rows: StudyMetric[];
 }
 
 export interface TrainHooks {
@@ -96,7 +96,7 @@ export interface TrainHooks {
   readonly resumeDir?: string;
   readonly signal?: AbortSignal;
   /** Evaluation after each epoch; the rows are returned again in `TrainResult.rows` (also after a resume). */
-  onEpoch?(epoch: number, head: Head): Promise<MetricRow[]>;
+  onEpoch?(epoch: number, head: Head): Promise<StudyMetric[]>;
   log?(line: string): void;
   /** Epochs done so far (fractional within an epoch) out of the maximum. */
   progress?(done: number, total: number): void;
@@ -110,7 +110,7 @@ export interface TrainResult {
   readonly stoppedEarly: boolean;
   readonly resumedFrom: number | null;
   readonly head: Head;
-  readonly rows: readonly MetricRow[];
+  readonly rows: readonly StudyMetric[];
 }
 
 export function initialWeights(meta: Omit<HeadMeta, 'epoch'>, seed: number): Float32Array[] {

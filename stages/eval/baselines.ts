@@ -1,4 +1,5 @@
 // `eval/baselines`: the paper's `random` (1/C) and `most_represented_class` rows for every evaluation set.
+import { toMetricRow } from '../../src/formats.js';
 import { defineStage } from '../../src/stage-api.js';
 import { EVAL_SET_SCHEMA, type EvalSetSpec } from '../../src/eval/evaluate.js';
 import { TAXONOMY_DIR_PROPERTY, taxonomyDirsOf } from '../../src/data/ingest-stage.js';
@@ -12,7 +13,7 @@ export interface BaselinesParams {
 
 export default defineStage<BaselinesParams>({
   kind: 'eval/baselines',
-  version: '1',
+  version: '2',
   description: 'Random and most-represented-class baselines on every evaluation set',
   params: {
     type: 'object',
@@ -30,6 +31,6 @@ export default defineStage<BaselinesParams>({
     const { baselineRows } = await import('../../src/eval/baselines.js');
     const p = ctx.params;
     const rows = await baselineRows(prepareEvalSets(p.eval_sets, { confusion: p.confusion }, taxonomyDirsOf(p)));
-    for (const r of rows) ctx.metric(r);
+    for (const r of rows) ctx.metric(toMetricRow(r));
   },
 });

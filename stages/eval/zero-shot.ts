@@ -1,5 +1,6 @@
 // `eval/zero-shot`: CLIP without a head — each image's embedding against the prompt embeddings of the
 // evaluated taxonomy (own class names, with synonyms, or WEBEmo prompts mapped through the hierarchy).
+import { toMetricRow } from '../../src/formats.js';
 import { defineStage } from '../../src/stage-api.js';
 import { EVAL_SET_SCHEMA, type EvalSetSpec } from '../../src/eval/evaluate.js';
 import { PROMPT_SOURCES, type PromptFiles, type PromptSource } from '../../src/eval/prompts.js';
@@ -17,7 +18,7 @@ export interface ZeroShotParams {
 
 export default defineStage<ZeroShotParams>({
   kind: 'eval/zero-shot',
-  version: '2',
+  version: '3',
   description: 'CLIP zero-shot classification from prompt embeddings on every evaluation set',
   params: {
     type: 'object',
@@ -54,7 +55,7 @@ export default defineStage<ZeroShotParams>({
     const prompts = loadPromptTable(p.prompts);
     const sets = prepareEvalSets(p.eval_sets, { confusion: p.confusion }, taxonomyDirsOf(p));
     const rows = await evaluateSets(sets, zeroShotScorer(ort, prompts, { source: p.prompt_source, taxonomy: p.prompt_taxonomy }), { method: 'clip_zero_shot', seed: null, epoch: null });
-    for (const r of rows) ctx.metric(r);
+    for (const r of rows) ctx.metric(toMetricRow(r));
     ctx.log(`clip_zero_shot: ${rows.length} metric rows over ${sets.length} set(s)`);
   },
 });

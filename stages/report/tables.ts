@@ -4,6 +4,7 @@
 // file (with its hash) and code version from ctx.run, which is outside the key: a later run that restores
 // the tables from the cache shows the run that rendered them.
 import { relative } from 'node:path';
+import { studyRows } from '../../src/formats.js';
 import { readJsonl } from '../../src/io/jsonl.js';
 import { TABLE_METRICS } from '../../src/report/layout.js';
 import { PaperResultsError } from '../../src/report/paper.js';
@@ -30,7 +31,7 @@ const path = { type: 'string', format: 'path' } as const;
 
 export default defineStage<TablesParams>({
   kind: 'report/tables',
-  version: '6',
+  version: '7',
   description: "Tables I and II of the CLIP-E paper (markdown, CSV, JSON) with the paper's values, figures and a report",
   params: {
     type: 'object',
@@ -55,12 +56,12 @@ export default defineStage<TablesParams>({
   async run(ctx) {
     const p = ctx.params;
     const files = p.metrics.flat();
-    const rows = files.flatMap((f) => readJsonl<MetricRow>(f));
+    const rows = studyRows(files.flatMap((f) => readJsonl<MetricRow>(f)));
     ctx.log(`${rows.length} metric rows from ${files.length} files`);
     // The engine's content hash (a folder's too): the one in the key, and the one `pipe tables` shows.
     const model = p.model === undefined ? undefined : `${relative(ctx.workspace, p.model) || p.model} (sha256 ${(await ctx.hashFiles([p.model]))[0]})`;
     try {
-      const doc = writeReport(
+      const doc = await writeReport(
         {
           rows,
           tags: p.tags,

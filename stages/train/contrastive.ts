@@ -29,7 +29,7 @@ export function contrastiveMethod(captions: readonly PromptKind[]): string {
 
 export default defineStage<ContrastiveParams>({
   kind: 'train/contrastive',
-  version: '3',
+  version: '4',
   description: 'CLIP-E contrastive head on onnxruntime (soft-target or CLIP loss), with per-epoch evaluation from prompts',
   params: {
     type: 'object',

@@ -11,7 +11,7 @@ export interface CrossEntropyParams extends CommonTrainParams {
 
 export default defineStage<CrossEntropyParams>({
   kind: 'train/cross-entropy',
-  version: '3',
+  version: '4',
   description: 'CLIP-E cross-entropy head on onnxruntime, with per-epoch cross-dataset evaluation',
   params: {
     type: 'object',

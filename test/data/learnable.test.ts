@@ -3,6 +3,7 @@
 // images carry a random class's look). Runs the real stages through `pipe run`.
 import { afterAll, describe, expect, it } from 'vitest';
 import type { MetricRow } from '../../src/stage-api.js';
+import { studyRows } from '../../src/formats.js';
 import { readJsonl } from '../../src/io/jsonl.js';
 import { runPipeJson, tempWorkspace } from '../support/index.js';
 
@@ -40,7 +41,7 @@ describe('synthetic data is learnable', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     for (const [taxonomy, classes] of [['webemo2', 2], ['webemo6', 6]] as const) {
       const inst = r.doc.instances.find((i) => i.id === `ce@taxonomy=${taxonomy}`);
-      const metrics = readJsonl<MetricRow>(inst!.outputs!.metrics);
+      const metrics = studyRows(readJsonl<MetricRow>(inst!.outputs!.metrics));
       const best = Math.min(...metrics.filter((m) => m.metric === 'val_loss').map((m) => m.value ?? Infinity));
       expect(best, `${taxonomy} val_loss`).toBeLessThan(0.8 * Math.log(classes));
       expect(best, `${taxonomy} val_loss`).toBeGreaterThan(0.05);

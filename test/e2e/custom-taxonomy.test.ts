@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPipeline, type RunResult } from '../../src/engine/index.js';
 import { predictRun } from '../../src/report/predict-run.js';
 import { openStore } from '../../src/store/index.js';
-import type { MetricRow } from '../../src/stage-api.js';
+import type { MetricRow as Generic } from '../../src/stage-api.js';
+import { studyRows, type StudyMetric as MetricRow } from '../../src/formats.js';
 import { tempWorkspace, type TempWorkspace } from '../support/index.js';
 
 const MOODS2 = `id: moods2
@@ -104,7 +105,7 @@ afterAll(() => ws?.cleanup());
 function metrics(id: string): MetricRow[] {
   const path = run.instances.find((i) => i.id === id)?.outputs?.metrics;
   expect(path, `${id} has no metrics output`).toBeDefined();
-  return readFileSync(path!, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as MetricRow);
+  return studyRows(readFileSync(path!, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Generic));
 }
 
 const accuracyBy = (rows: readonly MetricRow[], taxonomy: string): MetricRow[] => rows.filter((r) => r.metric === 'accuracy' && r.taxonomy === taxonomy);

@@ -50,7 +50,7 @@ const sum = defineStage<SumParams>({
     ctx.params.eval_sets.forEach((s, i) => {
       totals[s.name] = Number(readFileSync(s.manifest, 'utf8')) * ctx.params.factor;
       ctx.progress({ done: i + 1, total: ctx.params.eval_sets.length, unit: 'sets' });
-      ctx.metric({ method: 'random', dataset: s.name, taxonomy: 't2', seed: null, epoch: null, metric: 'accuracy', value: totals[s.name] });
+      ctx.metric({ name: 'accuracy', value: totals[s.name], tags: { set: s.name } });
     });
     seen.hashes = await ctx.hashFiles(ctx.params.eval_sets.map((s) => s.manifest));
     ctx.log(`totals ${JSON.stringify(totals)}`);
@@ -141,7 +141,7 @@ describe('built-in stage kinds', () => {
     const store = openStore(ws.path('runs/pipe.db'));
     try {
       const m = store.metricsForRun(r5.run!);
-      expect(m.map((x) => [x.dataset, x.value])).toEqual([['a', 2], ['b', 10]]);
+      expect(m.map((x) => [x.tags.set, x.value])).toEqual([['a', 2], ['b', 10]]);
       expect(m[0].stageKey).toBe(r5.instances[0].key);
     } finally {
       store.close();

@@ -58,11 +58,12 @@ describe('a store written by schema version 1', () => {
       const failed = store.runInstances(4).find((i) => i.instanceId === 'broken')!;
       expect(failed).toMatchObject({ status: 'failed', error: 'command exited with code 3', logPath: 'runs/logs/4/broken.log' });
       const metrics = store.metricsForRun(4);
-      expect(metrics.map((m) => [m.metric, m.value, m.seed, m.epoch])).toEqual([
+      // A later schema made metric rows generic: the old columns are tags, the epoch is the step.
+      expect(metrics.map((m) => [m.name, m.value, m.tags.seed, m.step])).toEqual([
         ['accuracy', 0.5, 7, 1],
         ['confusion', null, 7, null],
       ]);
-      expect(metrics[0].tags).toEqual({ loss: 'soft' });
+      expect(metrics[0].tags).toMatchObject({ loss: 'soft', seed: 7 });
       expect(metrics[1].detail).toEqual({ labels: ['a', 'b'], matrix: [[1, 0], [0, 1]] });
       const gen = store.instanceHistory('gen').find((i) => i.runId === 1)!;
       expect(store.getCommitted(gen.key!)!.artifacts.map((a) => [a.name, a.path])).toEqual([

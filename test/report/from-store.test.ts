@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runReportInput, RunNotFoundError } from '../../src/report/from-store.js';
 import { buildDocument } from '../../src/report/report.js';
 import { openStore } from '../../src/store/index.js';
-import type { MetricRow } from '../../src/stage-api.js';
+import { toMetricRow, type StudyMetric } from '../../src/formats.js';
 import { row, trained } from './fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pipe-report-store-'));
@@ -15,11 +15,11 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function commit(runId: number, instanceId: string, key: string, metrics: MetricRow[], status: 'ran' | 'cached' = 'ran'): void {
+function commit(runId: number, instanceId: string, key: string, metrics: StudyMetric[], status: 'ran' | 'cached' = 'ran'): void {
   const now = Date.now();
   store.commitInstance(
     { key, stage: instanceId.split('@')[0], instanceId, components: {}, runId, startedAt: now, finishedAt: now, durationMs: 1, logPath: null, artifacts: [] },
-    metrics,
+    metrics.map(toMetricRow),
     { runId, instanceId, stage: instanceId.split('@')[0], key, status, startedAt: now, durationMs: 1, logPath: null, error: null },
   );
 }

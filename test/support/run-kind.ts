@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { runPipeline, silentReporter, type InstanceResult, type RunResult } from '../../src/engine/index.js';
 import { Layout } from '../../src/engine/layout.js';
 import { readJsonl } from '../../src/io/jsonl.js';
+import { studyRows, type StudyMetric } from '../../src/formats.js';
 import type { MetricRow, StageKind } from '../../src/stage-api.js';
 
 /** The stage's name in the generated pipeline (and so its instance id). */
@@ -30,7 +31,8 @@ export interface KindRun {
   readonly outDir: string;
   /** Output name -> absolute path in the store (with `metrics`). */
   readonly outputs: Readonly<Record<string, string>>;
-  readonly metrics: MetricRow[];
+  /** The stage's metric rows in the study's vocabulary (rows without a method tag are left out). */
+  readonly metrics: StudyMetric[];
   /** This run's log lines of the stage (none when cached). */
   readonly logs: string[];
 }
@@ -65,7 +67,7 @@ export async function runKind<P>(kind: StageKind<P>, params: object, opts: KindR
   const logs = existsSync(logPath) ? readFileSync(logPath, 'utf8').split('\n').filter((l) => l !== '') : [];
   if (result.status !== 'succeeded' || !instance.outputs || !instance.key) throw new KindRunError({ workspace, result, instance, logs });
   const outputs = instance.outputs;
-  return { workspace, result, instance, outDir: layout.store(instance.key), outputs, metrics: readJsonl<MetricRow>(outputs.metrics), logs };
+  return { workspace, result, instance, outDir: layout.store(instance.key), outputs, metrics: studyRows(readJsonl<MetricRow>(outputs.metrics)), logs };
 }
 
 /** The one resume directory an unfinished attempt left in `workspace` (runs/partial/<key>). */

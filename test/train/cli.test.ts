@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { MetricRow } from '../../src/stage-api.js';
+import { studyRows, type StudyMetric } from '../../src/formats.js';
 import { byStatus, PIPE_BIN, runPipeJson, tempWorkspace } from '../support/workspace.js';
 import { makeWorld } from './fixtures.js';
 
@@ -37,8 +38,8 @@ stages:
 `;
 }
 
-const metricsOf = (outputs: Record<string, string> | undefined): MetricRow[] =>
-  readFileSync(outputs?.metrics as string, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as MetricRow);
+const metricsOf = (outputs: Record<string, string> | undefined): StudyMetric[] =>
+  studyRows(readFileSync(outputs?.metrics as string, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as MetricRow));
 
 describe('pipe run with train/cross-entropy and eval/baselines', () => {
   it('trains over a seed matrix, records per-epoch metrics, and is cached on the second run', async () => {

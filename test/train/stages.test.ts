@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { MetricRow } from '../../src/stage-api.js';
+import type { StudyMetric as MetricRow } from '../../src/formats.js';
 import { readNpy } from '../../src/io/npy.js';
 import { loadHead, predict } from '../../src/eval/predict.js';
 import { loadPromptTable } from '../../src/eval/prompts.js';

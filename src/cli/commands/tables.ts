@@ -50,7 +50,7 @@ export async function run(argv: string[]): Promise<number> {
       try {
         const input = { ...runReportInput(store, workspace, runId, tags), ...(values.metric ? { metric: values.metric } : {}) };
         const doc = values.out
-          ? writeReport(input, {
+          ? await writeReport(input, {
               tables: join(values.out, 'tables.md'),
               csv: join(values.out, 'cells.csv'),
               json: join(values.out, 'cells.json'),

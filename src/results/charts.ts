@@ -1,0 +1,41 @@
+// Charts as Vega-Lite specs, rendered to SVG headlessly by Vega (`View.toSVG()`: no browser, no canvas;
+// text widths are estimated). The terminal's `pipe plots`, the study's figures and the HTML page all draw
+// through here, so one spec gives the same picture everywhere.
+import type { TopLevelSpec } from 'vega-lite';
+
+export type { TopLevelSpec };
+
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  try {
+    return `${await view.toSVG()}\n`;
+  } finally {
+    view.finalize();
+  }
+}
+
+export interface SeriesPoint {
+  /** The line a point belongs to (a run, a method). */
+  readonly series: string;
+  readonly step: number;
+  readonly value: number;
+}
+
+/** Lines of `y` against `x`, one colour per series, with points and tooltips. */
+export function lineSpec(title: string, points: readonly SeriesPoint[], axes: { x?: string; y?: string; seriesTitle?: string } = {}): TopLevelSpec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title,
+    width: 420,
+    height: 240,
+    background: 'white',
+    data: { values: points as unknown as Record<string, unknown>[] },
+    mark: { type: 'line', point: true, tooltip: true },
+    encoding: {
+      x: { field: 'step', type: 'quantitative', title: axes.x ?? 'step', axis: { tickMinStep: 1 } },
+      y: { field: 'value', type: 'quantitative', title: axes.y ?? 'value', scale: { zero: false } },
+      color: { field: 'series', type: 'nominal', title: axes.seriesTitle ?? 'run' },
+    },
+  };
+}
