@@ -14,6 +14,10 @@ export class Layout {
   store(key: string): string {
     return join(this.runs, 'store', key.slice(0, 2), key);
   }
+  /** Where a damaged store entry is moved (kept, never deleted). */
+  corrupt(key: string, stamp: string): string {
+    return join(this.runs, 'corrupt', `${key}.${stamp}`);
+  }
   get tmp(): string {
     return join(this.runs, 'tmp');
   }

@@ -8,6 +8,8 @@ export interface Reporter {
   started(id: string): void;
   progress(id: string, p: Progress): void;
   waiting(id: string, why: string): void;
+  /** The store entry of an instance's result was found damaged: moved aside, the instance is rebuilt. */
+  corrupt(id: string, problem: string, movedTo: string): void;
   /** A stage's log line (only with --verbose). */
   log(id: string, line: string): void;
   /** Every line a running stage writes to its log, where the view shows it (the terminal: the last one). */
@@ -67,6 +69,9 @@ export class PlainReporter implements Reporter {
   waiting(id: string, why: string): void {
     this.write(`wait    ${id}: ${why}\n`);
   }
+  corrupt(id: string, problem: string, movedTo: string): void {
+    this.write(`corrupt ${id}: ${problem}; moved to ${movedTo}, rebuilding\n`);
+  }
   log(id: string, line: string): void {
     this.write(`log     ${id}: ${line}\n`);
   }
@@ -123,6 +128,9 @@ export class TtyReporter implements Reporter {
   }
   waiting(id: string, why: string): void {
     this.print(`\x1b[33mwait\x1b[0m    ${id}: ${why}`);
+  }
+  corrupt(id: string, problem: string, movedTo: string): void {
+    this.print(`\x1b[31mcorrupt\x1b[0m ${id}: ${problem}; moved to ${movedTo}, rebuilding`);
   }
   output(id: string, line: string): void {
     const l = this.live.get(id);
@@ -194,6 +202,7 @@ export const silentReporter: Reporter = {
   started() {},
   progress() {},
   waiting() {},
+  corrupt() {},
   log() {},
   finished() {},
   end() {},

@@ -66,8 +66,8 @@ export class Recorder {
   }
 
   /** A committed attempt (its history row was written by the commit transaction). */
-  ran(inst: Instance, key: string, ms: number, relLog: string, arts: ReadonlyMap<string, Artifact>, attempts = 1): Outcome {
-    return this.finish({ id: inst.id, status: 'ran', duration_ms: ms, key, log: relLog, outputs: outputsOf(arts), ...(attempts > 1 ? { attempts } : {}) }, arts);
+  ran(inst: Instance, key: string, ms: number, relLog: string, arts: ReadonlyMap<string, Artifact>, attempts = 1, corrupt?: string): Outcome {
+    return this.finish({ id: inst.id, status: 'ran', duration_ms: ms, key, log: relLog, ...(corrupt ? { corrupt } : {}), outputs: outputsOf(arts), ...(attempts > 1 ? { attempts } : {}) }, arts);
   }
 
   failed(inst: Instance, key: string | null, ms: number, error: string, hint?: string, log?: string, attempts?: number): Outcome {

@@ -19,6 +19,8 @@ export interface InstanceResult {
   readonly log_tail?: string[];
   /** Ran or failed: how many attempts were made (`retry:`). */
   readonly attempts?: number;
+  /** Its store entry was found damaged (what changed, and where the entry was moved); it was rebuilt. */
+  readonly corrupt?: string;
   /** Output name -> absolute path in the store (ran and cached). */
   readonly outputs?: Readonly<Record<string, string>>;
 }

@@ -11,7 +11,8 @@ import { HashCache } from '../hash/cache.js';
 import { commandResources } from '../pipeline/resolve.js';
 import type { Instance, Pipeline, StageDecl } from '../pipeline/types.js';
 import { openStore, type Store } from '../store/index.js';
-import { cleanStaleTmp, commit, committedOutputs, fsyncTree } from './commit.js';
+import { cleanStaleTmp, commit, restore } from './commit.js';
+import { confine, moveAside } from './entry.js';
 import { execute } from './execute.js';
 import { prepare, PrepareError, type Artifact, type Prepared } from './keys.js';
 import { publishRun } from './publish.js';
@@ -157,12 +158,24 @@ class Run {
     return this.record.failed(inst, key, ms, error, hint, log, attempts);
   }
 
-  /** A store hit: restored, linked from runs/latest. */
-  private hit(inst: Instance, key: string): Outcome | undefined {
-    const found = committedOutputs(this.store, this.layout, key);
-    if (!found) return undefined;
+  /**
+   * A store hit: restored (its entry checked, every file re-hashed with --verify), linked from
+   * runs/latest. Otherwise the entry is absent or damaged (`corrupt`: what changed).
+   */
+  private hit(inst: Instance, key: string): Outcome | { corrupt: string } | undefined {
+    const r = restore(this.store, this.layout, key, this.o.verify);
+    if (r.state === 'absent') return undefined;
+    if (r.state === 'corrupt') return { corrupt: r.problem };
     if (!this.o.dryRun) linkLatest(this.layout, inst.id, key);
-    return this.record.cached(inst, key, found);
+    return this.record.cached(inst, key, r.artifacts);
+  }
+
+  /** Under the key's lock: moves a damaged entry aside and forgets its row, so the key is rebuilt. */
+  private discard(inst: Instance, key: string, problem: string): string {
+    const movedTo = relative(this.p.workspace, moveAside(this.layout, key));
+    this.store.dropCommitted(key);
+    this.reporter.corrupt(inst.id, problem, movedTo);
+    return `${problem} (moved to ${movedTo})`;
   }
 
   private async process(inst: Instance): Promise<Outcome> {
@@ -183,11 +196,12 @@ class Run {
     }
     const { key } = prepared;
     const forced = this.sel.forced.has(inst.id);
-    const cached = forced ? undefined : this.hit(inst, key);
-    if (cached) return cached;
+    const found = forced ? undefined : this.hit(inst, key);
+    if (found && 'result' in found) return found;
+    const corrupt = found?.corrupt;
     if (!this.sel.selected.has(inst.id))
-      return this.record.skipped(inst, 'not selected and not up to date', { key, hint: 'include it in --only/--from/--until, or run without them' });
-    if (this.o.dryRun) return this.record.finish({ id: inst.id, status: 'skipped', duration_ms: 0, key, would_run: true, reason: forced ? 'forced' : this.why(inst, prepared) });
+      return this.record.skipped(inst, corrupt ? `corrupt: ${corrupt}` : 'not selected and not up to date', { key, hint: 'include it in --only/--from/--until, or run without them' });
+    if (this.o.dryRun) return this.record.finish({ id: inst.id, status: 'skipped', duration_ms: 0, key, would_run: true, reason: forced ? 'forced' : corrupt ? `corrupt: ${corrupt}` : this.why(inst, prepared) });
     return this.halted(inst) ?? this.build(inst, prepared, forced);
   }
 
@@ -205,11 +219,12 @@ class Run {
     }
     let release: (() => void) | undefined;
     try {
-      // Another process may have built this key while we waited for the lock.
-      const cached = forced ? undefined : this.hit(inst, key);
-      if (cached) return cached;
+      // Another process may have built (or rebuilt) this key while we waited for the lock.
+      const found = forced ? undefined : this.hit(inst, key);
+      if (found && 'result' in found) return found;
+      const corrupt = found ? this.discard(inst, key, found.corrupt) : undefined;
       release = await this.pool.acquire(demandOf(inst, prepared));
-      return this.halted(inst) ?? (await this.attempt(inst, prepared));
+      return this.halted(inst) ?? (await this.attempt(inst, prepared, corrupt));
     } finally {
       release?.();
       this.locks.release(key);
@@ -227,8 +242,11 @@ class Run {
     if (this.o.verbose) this.reporter.log(id, line);
   }
 
-  /** Executes the instance and commits it, retried per its `retry:`, each attempt under its `timeout_s:`. */
-  private async attempt(inst: Instance, prepared: Prepared): Promise<Outcome> {
+  /**
+   * Executes the instance and commits it, retried per its `retry:`, each attempt under its `timeout_s:`;
+   * `corrupt`: why it is rebuilt (its entry was damaged).
+   */
+  private async attempt(inst: Instance, prepared: Prepared, corrupt?: string): Promise<Outcome> {
     const { key } = prepared;
     const runId = this.runId!;
     const logPath = this.layout.log(runId, inst.id);
@@ -244,9 +262,9 @@ class Run {
       if ('tmp' in r) {
         const finishedAt = Date.now();
         const relLog = relative(this.p.workspace, logPath);
-        const artifacts = commit({ inst, prepared, tmp: r.tmp, runId, startedAt, finishedAt, logPath: relLog, metrics: r.metrics, attempts: n }, this.layout, this.store, this.hashes);
+        const artifacts = await commit({ inst, prepared, tmp: r.tmp, runId, startedAt, finishedAt, logPath: relLog, metrics: r.metrics, attempts: n }, this.layout, this.store);
         linkLatest(this.layout, inst.id, key);
-        return this.record.ran(inst, key, finishedAt - startedAt, relLog, artifacts, n);
+        return this.record.ran(inst, key, finishedAt - startedAt, relLog, artifacts, n, corrupt);
       }
       if (n >= policy.attempts) return this.fail(inst, key, Date.now() - startedAt, r.error, r.hint, logPath, n);
       const note = `attempt ${n} of ${policy.attempts} failed (${r.error}); retrying in ${policy.delayMs / 1000} s`;
@@ -292,7 +310,7 @@ class Run {
         onSpawn: (pgid) => this.locks.recordGroup(key, pgid),
         ...(this.o.verbose || this.reporter.output ? { onLog: (line: string) => this.onLog(inst.id, line) } : {}),
       });
-      fsyncTree(tmp);
+      confine(tmp);
       return { tmp, metrics };
     } catch (e) {
       rmSync(tmp, { recursive: true, force: true });

@@ -6,7 +6,7 @@ import type { Pipeline } from '../pipeline/types.js';
 import { openStore } from '../store/index.js';
 import { prepare, PrepareError, type Artifact } from './keys.js';
 import { Layout } from './layout.js';
-import { committedOutputs } from './commit.js';
+import { restore } from './commit.js';
 import { diffComponents, type Change } from './diff.js';
 
 export type { Change } from './diff.js';
@@ -15,7 +15,8 @@ import { outputNames } from '../pipeline/kinds.js';
 /** The content hash of an output that does not exist yet. */
 const PENDING = 'pending';
 
-export type Freshness = 'up-to-date' | 'stale' | 'new' | 'pending' | 'error';
+/** `corrupt`: its store entry was changed after the commit (see entry.ts); `pipe run` rebuilds it. */
+export type Freshness = 'up-to-date' | 'stale' | 'new' | 'pending' | 'corrupt' | 'error';
 
 export interface InstanceFreshness {
   readonly id: string;
@@ -63,10 +64,14 @@ export async function pipelineStatus(p: Pipeline, opts: { verify?: boolean; env?
         });
         continue;
       }
-      const hit = committedOutputs(store, layout, prepared.key);
-      if (hit) {
-        outputs.set(inst.id, hit);
+      const hit = restore(store, layout, prepared.key, opts.verify);
+      if (hit.state === 'ok') {
+        outputs.set(inst.id, hit.artifacts);
         out.push({ id: inst.id, state: 'up-to-date', key: prepared.key, changes: [] });
+        continue;
+      }
+      if (hit.state === 'corrupt') {
+        out.push({ id: inst.id, state: 'corrupt', key: prepared.key, changes: [], reason: hit.problem });
         continue;
       }
       const prev = last.get(inst.id);

@@ -33,6 +33,16 @@ export function hashFileContent(path: string): string {
   return h.digest('hex');
 }
 
+/**
+ * Content hash of a directory from its files' hashes, given depth-first in name order (the order of
+ * `walk`): the store computes it from its file records at commit, without reading the files again.
+ */
+export function dirHash(files: Iterable<readonly [rel: string, sha256: string]>): string {
+  const h = createHash('sha256').update('pipe-dir-v1\n');
+  for (const [rel, hash] of files) h.update(`${rel}\0${hash}\n`);
+  return h.digest('hex');
+}
+
 /** Names of a directory in byte order: the walk order, and so the order of a directory's hash list. */
 function sortedNames(dir: string): Dirent[] {
   return readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -59,7 +69,7 @@ function walk(root: string, visit: (rel: string, abs: string, st: Stats) => void
 }
 
 /** mtime in ns as text. Plain (not bigint) stats are ~30% cheaper; sub-microsecond digits are lost. */
-function mtimeNs(st: Stats): string {
+export function mtimeNs(st: Stats): string {
   return String(Math.round(st.mtimeMs * 1e6));
 }
 
@@ -118,9 +128,9 @@ export class HashCache {
     // Something changed (or first sight): hash the files, each through the per-file cache, whose
     // entries for this directory load in one query.
     for (const r of this.store.fileHashRowsUnder(path)) this.files.set(r.path, r);
-    const h = createHash('sha256').update('pipe-dir-v1\n');
-    walk(path, (rel, abs, f) => h.update(`${rel}\0${this.hashFile(abs, f)}\n`));
-    const hash = h.digest('hex');
+    const files: [string, string][] = [];
+    walk(path, (rel, abs, f) => files.push([rel, this.hashFile(abs, f)]));
+    const hash = dirHash(files);
     const fresh: HashCacheRow = { path, kind: 'dir', ino: String(st.ino), size: count, mtimeNs: mtimeNs(st), sig: signature, hash };
     this.dirs.set(path, fresh);
     if (Date.now() - newest >= RACY_MS) this.pending.push(fresh);

@@ -10,6 +10,7 @@ import { collectRefs, InterpolationError, resolveValue } from './interpolate.js'
 import { knownKinds, loadKind, newAjv, outputNames, paramsValidator } from './kinds.js';
 import { Locator, type JsonPath } from './locate.js';
 import { cartesian, instanceId, matrixValueProblem, type MatrixValue } from './matrix.js';
+import { checkOutsConfined } from './outs.js';
 import { splitOuts, withPublishTargets } from './publish.js';
 import { GlobAxisError, globAxisValues } from './glob-axis.js';
 import { mergeParams, readParamsFiles } from './params-files.js';
@@ -158,6 +159,7 @@ export async function loadPipeline(fileArg: string, opts: LoadOptions): Promise<
   const stageByName = new Map(stages.map((s) => [s.name, s]));
   const kinds = await checkStageForms(stages, opts.kinds, ctx);
   checkSecrets(raw, stages, ctx);
+  checkOutsConfined(stages, (name) => (raw.stages as { [k: string]: { [k: string]: unknown } })[name], ctx.report);
   const matrices = expandMatrices(stages, params, workspace, ctx);
   const stageDeps = stageGraph(stages, stageByName, kinds, params, ctx);
   const order = topologicalOrder(stages, stageDeps, ctx);

@@ -6,6 +6,7 @@ import { holderRunning, pidAlive, selfHolder, type Holder } from './process.js';
 import type {
   ArtifactRow,
   CommittedInstance,
+  FileRecord,
   HashCacheRow,
   InstanceStatus,
   RunInstanceRow,
@@ -131,6 +132,11 @@ export class Store {
          VALUES (@key, @stage, @instanceId, @components, @runId, @startedAt, @finishedAt, @durationMs, @logPath)`,
       ),
       deleteArtifacts: p(`DELETE FROM artifacts WHERE key = ?`),
+      deleteInstance: p(`DELETE FROM stage_instances WHERE key = ?`),
+      deleteFiles: p(`DELETE FROM store_files WHERE key = ?`),
+      insertFile: p(`INSERT INTO store_files (key, path, size, mtime_ns, sha256) VALUES (?, ?, ?, ?, ?)`),
+      files: p(`SELECT path, size, mtime_ns AS mtimeNs, sha256 FROM store_files WHERE key = ?`),
+      restatFile: p(`UPDATE store_files SET mtime_ns = ? WHERE key = ? AND path = ?`),
       insertArtifact: p(`INSERT INTO artifacts (key, name, path, hash) VALUES (?, ?, ?, ?)`),
       deleteMetrics: p(`DELETE FROM metrics WHERE stage_key = ?`),
       insertMetric: p(
@@ -263,14 +269,17 @@ export class Store {
   }
 
   /**
-   * The commit point of a stage: instance row, artifacts, metrics and the run link in one transaction,
-   * written after the outputs were renamed into the store.
+   * The commit point of a stage: instance row, artifacts, file records, metrics and the run link in one
+   * transaction, written after the outputs were renamed into the store. `link` is absent when the row is
+   * rebuilt from the store (reindex).
    */
-  commitInstance(ci: CommittedInstance, metrics: readonly MetricRow[], link: RunInstanceRow): void {
+  commitInstance(ci: CommittedInstance, metrics: readonly MetricRow[], link: RunInstanceRow | null, files: readonly FileRecord[] = []): void {
     this.db.transaction(() => {
       this.q.insertInstance.run({ ...ci, components: JSON.stringify(ci.components) });
       this.q.deleteArtifacts.run(ci.key);
       for (const a of ci.artifacts) this.q.insertArtifact.run(ci.key, a.name, a.path, a.hash);
+      this.q.deleteFiles.run(ci.key);
+      for (const f of files) this.q.insertFile.run(ci.key, f.path, f.size, f.mtimeNs, f.sha256);
       this.q.deleteMetrics.run(ci.key);
       for (const m of metrics) {
         this.q.insertMetric.run({
@@ -284,7 +293,28 @@ export class Store {
           detail: m.detail === undefined ? null : JSON.stringify(m.detail),
         });
       }
-      this.upsertRunInstance(link);
+      if (link) this.upsertRunInstance(link);
+    }).immediate();
+  }
+
+  /** The file records of a committed key (none for a key committed before they were kept). */
+  storeFiles(key: string): FileRecord[] {
+    return this.q.files.all(key) as FileRecord[];
+  }
+
+  /** Records new mtimes of files whose bytes were re-hashed and found unchanged. */
+  restatStoreFiles(key: string, files: readonly FileRecord[]): void {
+    this.db.transaction(() => {
+      for (const f of files) this.q.restatFile.run(f.mtimeNs, key, f.path);
+    })();
+  }
+
+  /** Forgets a committed key (its store entry was found damaged and moved aside); metrics stay until it is rebuilt. */
+  dropCommitted(key: string): void {
+    this.db.transaction(() => {
+      this.q.deleteInstance.run(key);
+      this.q.deleteArtifacts.run(key);
+      this.q.deleteFiles.run(key);
     }).immediate();
   }
 

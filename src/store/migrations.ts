@@ -137,4 +137,16 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE metrics_generic RENAME TO metrics;
   CREATE INDEX metrics_by_key ON metrics(stage_key);
   `,
+  // Every committed file of a store entry, recorded in the commit transaction: a restore stats each one
+  // (a changed mtime is re-hashed), --verify re-hashes all (see src/engine/entry.ts).
+  `
+  CREATE TABLE store_files (
+    key TEXT NOT NULL,
+    path TEXT NOT NULL,              -- relative to runs/store/<key>/
+    size INTEGER NOT NULL,
+    mtime_ns TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    PRIMARY KEY (key, path)
+  ) WITHOUT ROWID;
+  `,
 ];

@@ -36,6 +36,15 @@ export interface ArtifactRow {
   readonly hash: string;
 }
 
+/** One committed file of a store entry, as recorded at commit. */
+export interface FileRecord {
+  /** Relative to the entry (runs/store/<key>/). */
+  readonly path: string;
+  readonly size: number;
+  readonly mtimeNs: string;
+  readonly sha256: string;
+}
+
 export interface CommittedInstance {
   readonly key: string;
   readonly stage: string;

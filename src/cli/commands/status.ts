@@ -8,7 +8,7 @@ export const summary = 'show which stage instances are up to date, and why the o
 const USAGE = 'usage: pipe status FILE [--set name=value]... [--verify] [--json] [--workspace DIR]';
 const OPTIONS = { ...WORKSPACE_OPTION, set: { type: 'string', multiple: true, short: 's' }, verify: { type: 'boolean' }, json: { type: 'boolean' } } as const;
 
-const LABEL = { 'up-to-date': 'up to date', stale: 'stale', new: 'new', pending: 'pending', error: 'error' } as const;
+const LABEL = { 'up-to-date': 'up to date', stale: 'stale', new: 'new', pending: 'pending', corrupt: 'corrupt', error: 'error' } as const;
 
 export async function run(argv: string[]): Promise<number> {
   return guard(async () => {
@@ -25,7 +25,7 @@ export async function run(argv: string[]): Promise<number> {
       for (const c of s.changes) lines.push(`              ${c.what.padEnd(6)} ${c.field}: ${c.old ?? '(none)'} -> ${c.new ?? '(none)'}`);
     }
     const n = (st: string) => states.filter((s) => s.state === st).length;
-    lines.push(`${n('up-to-date')} up to date, ${n('stale')} stale, ${n('new')} new, ${n('pending')} pending${n('error') ? `, ${n('error')} with errors` : ''}`);
+    lines.push(`${n('up-to-date')} up to date, ${n('stale')} stale, ${n('new')} new, ${n('pending')} pending${n('corrupt') ? `, ${n('corrupt')} corrupt (pipe run moves them aside and rebuilds them)` : ''}${n('error') ? `, ${n('error')} with errors` : ''}`);
     process.stdout.write(`${lines.join('\n')}\n`);
     return EXIT_OK;
   });
