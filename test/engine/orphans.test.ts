@@ -11,9 +11,17 @@ import { PIPE_BIN, runPipeJson, tempWorkspace, type TempWorkspace } from '../sup
 let ws: TempWorkspace;
 afterEach(() => ws?.cleanup());
 
+/** Waits until `cond` holds (a condition that throws, e.g. on a file not written yet, does not hold). */
 async function waitFor(cond: () => boolean, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;
-  while (!cond()) {
+  const holds = (): boolean => {
+    try {
+      return cond();
+    } catch {
+      return false;
+    }
+  };
+  while (!holds()) {
     if (Date.now() > end) throw new Error('timed out waiting');
     await sleep(50);
   }
