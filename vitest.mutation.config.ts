@@ -8,6 +8,8 @@ export const MUTATION_TESTS = [
   'test/engine/keys.test.ts',
   'test/engine/commands.test.ts',
   'test/engine/store-migration.test.ts',
+  'test/engine/prepare.test.ts',
+  'test/engine/selection.test.ts',
   'test/engine/hash-cache.test.ts',
   'test/engine/interpolate.test.ts',
   'test/engine/validate.test.ts',
