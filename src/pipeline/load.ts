@@ -13,8 +13,8 @@ import { cartesian, instanceId, matrixValueProblem, type MatrixValue } from './m
 import { checkOutsConfined } from './outs.js';
 import { splitOuts, withPublishTargets } from './publish.js';
 import { GlobAxisError, globAxisValues } from './glob-axis.js';
-import { mergeParams, readParamsFiles } from './params-files.js';
-import { applyTemplates } from './templates.js';
+import { readParamsFiles } from './params-files.js';
+import { applyTemplates, deepMerge } from './templates.js';
 import { envValue, matchUpstream, paramValue, quotedShellRefs, resolveInstance, type ResolveScope } from './resolve.js';
 import { checkUntracked } from './untracked.js';
 import schema from './schema.json' with { type: 'json' };
@@ -379,7 +379,7 @@ function resolveParams(raw: { [k: string]: Json }, sets: readonly string[], work
   }
   const listed = Array.isArray(raw.params_files) ? raw.params_files.filter((f): f is string => typeof f === 'string') : [];
   const files = readParamsFiles(listed, workspace, ctx.report, ctx.diags);
-  const merged = mergeParams(params, files.params);
+  const merged = deepMerge(params, files.params);
   applySets(merged, sets, ctx.diags);
   return { params: merged, paramsFiles: files.files };
 }

@@ -6,22 +6,13 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { Json } from '../stage-api.js';
 import type { JsonPath } from './locate.js';
+import { deepMerge } from './templates.js';
 import type { Diagnostic } from './types.js';
 
 type JsonMap = { [k: string]: Json };
 
 function isMap(v: unknown): v is JsonMap {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** `over` merged into `base` (a new value): maps key by key, anything else replaced. */
-export function mergeParams(base: JsonMap, over: JsonMap): JsonMap {
-  const out: JsonMap = { ...base };
-  for (const [k, v] of Object.entries(over)) {
-    const b = out[k];
-    out[k] = isMap(b) && isMap(v) ? mergeParams(b, v) : v;
-  }
-  return out;
 }
 
 /**
@@ -62,7 +53,7 @@ export function readParamsFiles(
       report(['params_files', i], false, `params_files[${i}]: ${rel} must hold a map of params (name: value)`, 'e.g. "train: { lr: 0.01, epochs: 10 }"');
       return;
     }
-    params = mergeParams(params, value);
+    params = deepMerge(params, value);
   });
   return { params, files: rels };
 }
