@@ -22,6 +22,7 @@ export const ENGINE_COMMANDS: Commands = {
   metrics: () => import('./commands/metrics.js'),
   plots: () => import('./commands/plots.js'),
   ui: () => import('./commands/ui.js'),
+  'exec-instance': () => import('./commands/exec-instance.js'),
 };
 
 /** Commands of the study this repository reproduces (its results store, models and taxonomies). */

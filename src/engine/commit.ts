@@ -95,6 +95,9 @@ export interface Finished {
   readonly metrics: readonly MetricRow[];
   /** How many attempts it took (`retry:`). */
   readonly attempts: number;
+  /** Which executor ran it, and its Slurm job id (recorded with the run's history row). */
+  readonly executor: string;
+  readonly jobId: string | null;
 }
 
 /** Renames `tmp` into the store, replacing a store dir without a row (an interrupted commit) or a forced re-run's old one. */
@@ -150,7 +153,7 @@ export async function commit(f: Finished, layout: Layout, store: Store): Promise
   fsyncTree(tmp);
   publish(layout, tmp, key);
   await pauseAt('commit', layout, key);
-  store.commitInstance(ci, f.metrics, { runId, instanceId: inst.id, stage: inst.stage.name, key, status: 'ran', startedAt: f.startedAt, durationMs, logPath: f.logPath, error: null, attempts: f.attempts }, files);
+  store.commitInstance(ci, f.metrics, { runId, instanceId: inst.id, stage: inst.stage.name, key, status: 'ran', startedAt: f.startedAt, durationMs, logPath: f.logPath, error: null, attempts: f.attempts, executor: f.executor, jobId: f.jobId }, files);
   rmSync(layout.partial(key), { recursive: true, force: true });
   return artifacts;
 }

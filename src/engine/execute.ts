@@ -118,9 +118,19 @@ async function runBuiltin(a: Attempt, fd: number, secrets: Secrets): Promise<{ m
   return { metrics };
 }
 
-async function runCommand(a: Attempt, fd: number, secrets: Secrets): Promise<{ metrics: MetricRow[] }> {
+/** A command stage's process as it will run: argv (or a shell line) and env with `${outs.X}` filled in. */
+export interface CommandSpec {
+  readonly argv?: readonly string[];
+  readonly shellCommand?: string;
+  /** The stage's `env:` plus PIPE_OUT_DIR, PIPE_RESUME_DIR and PIPE_INSTANCE (secrets are not in it). */
+  readonly env: Readonly<Record<string, string>>;
+  /** The `[pipe] $ ...` line that opens the log (unmasked). */
+  readonly banner: string;
+}
+
+/** The command of an attempt, for every executor (local: execa here; slurm: the job script). */
+export function commandSpec(a: Pick<Attempt, 'inst' | 'prepared' | 'outDir' | 'resumeDir'>): CommandSpec {
   const outs = a.inst.stage.outs ?? {};
-  for (const rel of Object.values(outs)) mkdirSync(dirname(join(a.outDir, rel)), { recursive: true });
   // In a shell command line the output path is one quoted word (the workspace path may hold spaces).
   const fill = (s: string, shell = false): string =>
     s.includes(OUTS_MARK)
@@ -128,6 +138,35 @@ async function runCommand(a: Attempt, fd: number, secrets: Secrets): Promise<{ m
       : s;
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(a.prepared.env ?? {})) env[k] = fill(v);
+  Object.assign(env, { PIPE_OUT_DIR: a.outDir, PIPE_RESUME_DIR: a.resumeDir, PIPE_INSTANCE: a.inst.id });
+  const argv = a.prepared.argv?.map((x) => fill(x));
+  const shellCommand = argv ? undefined : fill(a.prepared.shellCommand ?? '', true);
+  const banner = `[pipe] $ ${argv ? argv.map((x) => JSON.stringify(x)).join(' ') : shellCommand}`;
+  return { ...(argv ? { argv } : { shellCommand }), env, banner };
+}
+
+/** Directories a command's declared outputs are written into, and its resume dir (made before it starts). */
+export function prepareCommandDirs(inst: Instance, outDir: string, resumeDir: string): void {
+  for (const rel of Object.values(inst.stage.outs ?? {})) mkdirSync(dirname(join(outDir, rel)), { recursive: true });
+  mkdirSync(resumeDir, { recursive: true });
+}
+
+/** After a command exited 0: every declared output must exist. */
+export function checkCommandOutputs(inst: Instance, outDir: string): void {
+  for (const [name, rel] of Object.entries(inst.stage.outs ?? {}))
+    if (!existsSync(join(outDir, rel)))
+      throw new StageError(`command succeeded but did not write its output "${name}" (${rel})`, `write it to the path passed as \${outs.${name}}`);
+}
+
+/** The error of a command that exited non-zero or was killed: one wording for every executor. */
+export function commandFailed(r: { exitCode?: number | undefined; signal?: string | undefined; other: string; program?: string | undefined; notFound?: boolean }): StageError {
+  const why = r.exitCode !== undefined ? `exited with code ${r.exitCode}` : r.signal ? `was killed by ${r.signal}` : r.other;
+  return new StageError(`command ${why}`, r.notFound ? `program not found: ${r.program}` : undefined);
+}
+
+async function runCommand(a: Attempt, fd: number, secrets: Secrets): Promise<{ metrics: MetricRow[] }> {
+  prepareCommandDirs(a.inst, a.outDir, a.resumeDir);
+  const spec = commandSpec(a);
   const { execa } = await import('execa');
   // O_APPEND on every writer keeps the engine's lines and the command's output interleaved intact. With
   // secrets, or when someone watches the output (--verbose, the terminal view), it passes through a line
@@ -142,7 +181,7 @@ async function runCommand(a: Attempt, fd: number, secrets: Secrets): Promise<{ m
   const target = a.prepared.secrets.length || onLog ? [lines, log] : log;
   const common = {
     cwd: a.workspace,
-    env: { ...env, ...secrets.values, PIPE_OUT_DIR: a.outDir, PIPE_RESUME_DIR: a.resumeDir, PIPE_INSTANCE: a.inst.id },
+    env: { ...spec.env, ...secrets.values },
     stdin: 'ignore' as const,
     stdout: target,
     stderr: target,
@@ -150,26 +189,19 @@ async function runCommand(a: Attempt, fd: number, secrets: Secrets): Promise<{ m
     detached: true,
     reject: false,
   };
-  mkdirSync(a.resumeDir, { recursive: true });
-  const argv = a.prepared.argv?.map((x) => fill(x));
-  writeSync(fd, `[pipe] $ ${secrets.mask(argv ? argv.map((x) => JSON.stringify(x)).join(' ') : fill(a.prepared.shellCommand ?? '', true))}\n`);
-  const child = argv ? execa(argv[0], argv.slice(1), common) : execa(fill(a.prepared.shellCommand ?? '', true), { ...common, shell: true });
+  writeSync(fd, `${secrets.mask(spec.banner)}\n`);
+  const child = spec.argv ? execa(spec.argv[0], spec.argv.slice(1), common) : execa(spec.shellCommand ?? '', { ...common, shell: true });
   const res = await inGroup(child, a);
   if (a.signal.aborted) throw new StageError('cancelled');
-  if (res.failed) {
-    const why = res.exitCode !== undefined ? `exited with code ${res.exitCode}` : res.signal ? `was killed by ${res.signal}` : res.shortMessage;
-    throw new StageError(`command ${why}`, res.code === 'ENOENT' ? `program not found: ${argv?.[0]}` : undefined);
-  }
-  for (const [name, rel] of Object.entries(outs))
-    if (!existsSync(join(a.outDir, rel)))
-      throw new StageError(`command succeeded but did not write its output "${name}" (${rel})`, `write it to the path passed as \${outs.${name}}`);
+  if (res.failed) throw commandFailed({ exitCode: res.exitCode, signal: res.signal, other: res.shortMessage ?? 'failed', program: spec.argv?.[0], notFound: res.code === 'ENOENT' });
+  checkCommandOutputs(a.inst, a.outDir);
   const metrics = declaredMetrics(a.inst, a.outDir);
   if (metrics.length) writeSync(fd, `[pipe] ${metrics.length} metric rows\n`);
   return { metrics };
 }
 
 /** The rows of the outputs a command stage declares under `metrics:` and `plots:`, tagged with its matrix. */
-function declaredMetrics(inst: Instance, outDir: string): MetricRow[] {
+export function declaredMetrics(inst: Instance, outDir: string): MetricRow[] {
   const outs = inst.stage.outs ?? {};
   const label = (name: string): string => `${outs[name]} (outs.${name} of ${inst.id})`;
   // Matrix values are tags; a structured value (a map or list axis) as its JSON text.

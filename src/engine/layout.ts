@@ -1,14 +1,20 @@
 // Where things live under the workspace's `runs/` directory.
 import { mkdirSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
+import { workspaceConfig } from './config.js';
 
 export class Layout {
   readonly runs: string;
-  constructor(readonly workspace: string) {
+  constructor(
+    readonly workspace: string,
+    /** `--db PATH` / `db:` of pipe.config.yaml: SQLite on a local disk when the workspace is on NFS. */
+    private readonly dbPath?: string,
+  ) {
     this.runs = join(workspace, 'runs');
   }
   get db(): string {
-    return join(this.runs, 'pipe.db');
+    const configured = this.dbPath ?? workspaceConfig(this.workspace).db;
+    return configured ? resolve(this.workspace, configured) : join(this.runs, 'pipe.db');
   }
   /** Content-addressed output directory of a stage key. */
   store(key: string): string {
@@ -24,6 +30,10 @@ export class Layout {
   /** Survives failed attempts of one key (checkpoints); deleted after success. */
   partial(key: string): string {
     return join(this.runs, 'partial', key);
+  }
+  /** Cluster jobs' directories (request, output dir, result file) and Slurm's own output files. */
+  get jobs(): string {
+    return join(this.runs, 'jobs');
   }
   kindCache(kind: string): string {
     return join(this.runs, 'kind-cache', kind);

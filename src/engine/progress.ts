@@ -28,6 +28,8 @@ function fmtMs(ms: number): string {
 }
 
 function fmtProgress(p: Progress): string {
+  // A bare status message (e.g. the Slurm job id of a queued instance) has nothing to count yet.
+  if (p.done === 0 && p.total === undefined && p.unit === undefined && p.message) return p.message;
   const count = p.total ? `${p.done}/${p.total}` : `${p.done}`;
   return `${count}${p.unit ? ` ${p.unit}` : ''}${p.message ? ` ${p.message}` : ''}`;
 }

@@ -40,6 +40,9 @@ export class Recorder {
     private readonly workspace: string,
     /** null for a dry run: nothing is recorded. */
     private readonly runId: number | null,
+    /** Recorded with failed attempts, as commit.ts records it with successful ones. */
+    private readonly executor: string,
+    private readonly jobIds: ReadonlyMap<string, string>,
   ) {}
 
   /** Writes the batched cache hits and skips so far. */
@@ -82,7 +85,7 @@ export class Recorder {
       ...(attempts !== undefined && attempts > 1 ? { attempts } : {}),
     };
     if (this.runId !== null)
-      this.store.recordRunInstance({ runId: this.runId, instanceId: inst.id, stage: inst.stage.name, key, status: 'failed', startedAt: Date.now() - ms, durationMs: ms, logPath: r.log ?? null, error, ...(attempts !== undefined ? { attempts } : {}) });
+      this.store.recordRunInstance({ runId: this.runId, instanceId: inst.id, stage: inst.stage.name, key, status: 'failed', startedAt: Date.now() - ms, durationMs: ms, logPath: r.log ?? null, error, ...(attempts !== undefined ? { attempts } : {}), ...(key ? { executor: this.executor, jobId: this.jobIds.get(inst.id) ?? null } : {}) });
     return this.finish(r);
   }
 }

@@ -1,34 +1,39 @@
 // The run loop: every considered instance waits for its upstream, computes its key, and is restored
 // from the store (hit), skipped, or executed under the resource pool and a per-key lock (lock.ts), then
 // committed (commit.ts). What happened to each instance is reported and recorded by record.ts.
-import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
-import { availableParallelism, totalmem } from 'node:os';
-import { join, relative } from 'node:path';
+import { relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StageError, type Json, type MetricRow, type RunInfo } from '../stage-api.js';
 import { HashCache } from '../hash/cache.js';
 import { commandResources } from '../pipeline/resolve.js';
-import type { Instance, Pipeline, StageDecl } from '../pipeline/types.js';
+import type { Instance, Pipeline, SlurmOptions, StageDecl } from '../pipeline/types.js';
 import { openStore, type Store } from '../store/index.js';
 import { cleanStaleTmp, commit, restore } from './commit.js';
 import { confine, moveAside } from './entry.js';
-import { execute } from './execute.js';
+import { LocalExecutor, type Executor, type ExecutorName } from './executor.js';
 import { prepare, PrepareError, type Artifact, type Prepared } from './keys.js';
 import { publishRun } from './publish.js';
 import { Layout, linkLatest } from './layout.js';
 import { KeyLocks } from './lock.js';
-import { ResourcePool, type Demand } from './pool.js';
+import type { Demand } from './pool.js';
 import { silentReporter, type Reporter } from './progress.js';
 import { Recorder, type Outcome } from './record.js';
 import type { InstanceResult, RunResult } from './results.js';
 import { select, type SelectOptions } from './select.js';
 import { codeVersion } from './code-version.js';
 import { staleReason } from './diff.js';
+import { SlurmExecutor } from './slurm/executor.js';
 
 export interface ExecOptions extends SelectOptions {
   readonly dryRun?: boolean;
-  /** CPU slots (default: os.availableParallelism()). */
+  /** Where instances run; overrides the pipeline file's `executor:` (default: the workspace config, else local). */
+  readonly executor?: ExecutorName;
+  /** The workspace's pipe.config.yaml: its executor (below the pipeline file's) and slurm defaults. */
+  readonly config?: { readonly executor?: ExecutorName; readonly slurm?: SlurmOptions };
+  /** Results database (default runs/pipe.db): a local disk when the workspace is on NFS. */
+  readonly db?: string;
+  /** Local: CPU slots (default: os.availableParallelism()). Slurm: most jobs in the queue at once. */
   readonly jobs?: number;
   readonly gpus?: number;
   readonly memoryMb?: number;
@@ -60,7 +65,7 @@ function retryPolicy(s: StageDecl): { attempts: number; delayMs: number; timeout
 
 export async function execPipeline(p: Pipeline, o: ExecOptions): Promise<RunResult> {
   const sel = select(p, o);
-  const layout = new Layout(p.workspace);
+  const layout = new Layout(p.workspace, o.db);
   const reporter = o.reporter ?? silentReporter;
   mkdirSync(layout.tmp, { recursive: true });
   cleanStaleTmp(layout);
@@ -72,9 +77,23 @@ export async function execPipeline(p: Pipeline, o: ExecOptions): Promise<RunResu
   }
 }
 
+/** The executor a run uses: --executor, else the pipeline file's `executor:`, else the workspace config's. */
+function executorFor(p: Pipeline, o: ExecOptions, layout: Layout, store: Store, signal: AbortSignal): Executor {
+  const name = o.executor ?? p.executor ?? o.config?.executor ?? 'local';
+  if (name === 'local') return new LocalExecutor(layout, signal, o);
+  const records = {
+    record: store.recordJob.bind(store),
+    find: store.jobFor.bind(store),
+    forget: store.forgetJob.bind(store),
+  };
+  return new SlurmExecutor(layout, signal, records, { maxJobs: o.jobs, defaults: { ...o.config?.slurm, ...p.slurm } });
+}
+
 class Run {
   private readonly hashes: HashCache;
-  private readonly pool: ResourcePool;
+  private readonly executor: Executor;
+  /** Slurm job ids of the instances submitted so far (recorded with their outcome). */
+  private readonly jobIds = new Map<string, string>();
   private readonly locks: KeyLocks;
   private readonly abort = new AbortController();
   private readonly outcomes = new Map<string, Promise<Outcome>>();
@@ -96,11 +115,7 @@ class Run {
     private readonly reporter: Reporter,
   ) {
     this.hashes = new HashCache(store, o.verify);
-    this.pool = new ResourcePool({
-      cpu: Math.max(1, o.jobs ?? availableParallelism()),
-      gpu: Math.max(0, o.gpus ?? 1),
-      memoryMb: o.memoryMb ?? Math.floor(totalmem() / 2 ** 20),
-    });
+    this.executor = executorFor(p, o, layout, store, this.abort.signal);
     this.locks = new KeyLocks(store, reporter, this.abort.signal);
     this.scope = { params: p.params, byStage: p.byStage, env: o.env ?? process.env };
     if (o.signal) o.signal.addEventListener('abort', () => this.abort.abort(o.signal?.reason), { once: true });
@@ -112,7 +127,7 @@ class Run {
       this.runId = this.store.createRun(p.relFile, o.argv ?? [], p.params);
       this.pipelineHash = this.hashes.hashPath(p.file);
     }
-    this.record = new Recorder(this.store, this.reporter, p.workspace, this.runId);
+    this.record = new Recorder(this.store, this.reporter, p.workspace, this.runId, this.executor.name, this.jobIds);
     const considered = p.instances.filter((i) => this.sel.considered.has(i.id));
     this.reporter.begin({ runId: this.runId, pipeline: p.relFile, total: considered.length, dryRun: !!o.dryRun });
     for (const inst of considered)
@@ -131,6 +146,7 @@ class Run {
       results.push(r);
       if (artifacts && r.key) done.set(inst.id, { key: r.key, artifacts });
     }
+    await this.executor.close();
     this.hashes.flush();
     this.record.flush();
     return this.end(results, this.runId !== null ? publishRun(p, this.runId, done, this.store, this.hashes) : []);
@@ -223,7 +239,7 @@ class Run {
       const found = forced ? undefined : this.hit(inst, key);
       if (found && 'result' in found) return found;
       const corrupt = found ? this.discard(inst, key, found.corrupt) : undefined;
-      release = await this.pool.acquire(demandOf(inst, prepared));
+      release = await this.executor.acquire(demandOf(inst, prepared));
       return this.halted(inst) ?? (await this.attempt(inst, prepared, corrupt));
     } finally {
       release?.();
@@ -262,7 +278,7 @@ class Run {
       if ('tmp' in r) {
         const finishedAt = Date.now();
         const relLog = relative(this.p.workspace, logPath);
-        const artifacts = await commit({ inst, prepared, tmp: r.tmp, runId, startedAt, finishedAt, logPath: relLog, metrics: r.metrics, attempts: n }, this.layout, this.store);
+        const artifacts = await commit({ inst, prepared, tmp: r.tmp, runId, startedAt, finishedAt, logPath: relLog, metrics: r.metrics, attempts: n, executor: this.executor.name, jobId: this.jobIds.get(inst.id) ?? null }, this.layout, this.store);
         linkLatest(this.layout, inst.id, key);
         return this.record.ran(inst, key, finishedAt - startedAt, relLog, artifacts, n, corrupt);
       }
@@ -278,50 +294,42 @@ class Run {
     }
   }
 
-  /**
-   * One attempt into a fresh private directory: its outputs, or why it failed. A timeout aborts the
-   * attempt alone: a command's whole process group is ended (SIGTERM, then SIGKILL), a built-in kind
-   * stops at its next check of ctx.signal.
-   */
+  /** One attempt, by the executor: its outputs (in a private directory under runs/tmp), or why it failed. */
   private async once(inst: Instance, prepared: Prepared, logPath: string, timeoutMs: number | undefined): Promise<{ tmp: string; metrics: MetricRow[] } | { error: string; hint?: string }> {
     const { key } = prepared;
-    const layout = this.layout;
-    const tmp = join(layout.tmp, `${key}.${process.pid}.${randomBytes(4).toString('hex')}`);
-    const stop = new AbortController();
-    const onAbort = (): void => stop.abort();
-    if (this.abort.signal.aborted) stop.abort();
-    else this.abort.signal.addEventListener('abort', onAbort, { once: true });
-    let timedOut = false;
-    const timer = timeoutMs === undefined ? undefined : setTimeout(() => ((timedOut = true), stop.abort()), timeoutMs);
+    let outDir: string | undefined;
     try {
-      const { metrics } = await execute({
+      const done = await this.executor.run({
         inst,
         prepared,
+        demand: demandOf(inst, prepared),
+        timeoutMs,
         workspace: this.p.workspace,
+        pipelineFile: this.p.file,
+        sets: this.p.sets,
         run: this.runInfo(),
-        outDir: tmp,
         logPath,
-        resumeDir: layout.partial(key),
-        kindCacheDir: layout.kindCache(inst.kind?.kind ?? 'command'),
-        signal: stop.signal,
+        resumeDir: this.layout.partial(key),
+        kindCacheDir: this.layout.kindCache(inst.kind?.kind ?? 'command'),
         hashes: this.hashes,
         env: this.scope.env,
         onProgress: (pr) => this.reporter.progress(inst.id, pr),
         onSpawn: (pgid) => this.locks.recordGroup(key, pgid),
+        onSubmitted: (jobId) => {
+          this.jobIds.set(inst.id, jobId);
+          this.reporter.progress(inst.id, { done: 0, message: `Slurm job ${jobId}` });
+        },
         ...(this.o.verbose || this.reporter.output ? { onLog: (line: string) => this.onLog(inst.id, line) } : {}),
       });
-      confine(tmp);
-      return { tmp, metrics };
+      outDir = done.outDir;
+      confine(outDir);
+      return { tmp: outDir, metrics: done.metrics };
     } catch (e) {
-      rmSync(tmp, { recursive: true, force: true });
-      if (timedOut) return { error: `timed out after ${timeoutMs! / 1000} s`, hint: 'raise timeout_s:, or make the stage faster (its processes were ended)' };
+      if (outDir) rmSync(outDir, { recursive: true, force: true });
       const err = e as Error;
       if (e instanceof StageError) return { error: err.message, ...(e.hint ? { hint: e.hint } : {}) };
       const stack = err.stack?.split('\n').slice(1, 4).join('\n');
       return { error: `${err.name}: ${err.message}`, ...(stack ? { hint: stack } : {}) };
-    } finally {
-      clearTimeout(timer);
-      this.abort.signal.removeEventListener('abort', onAbort);
     }
   }
 }

@@ -5,6 +5,12 @@
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync, readdirSync, statSync, type Dirent, type Stats } from 'node:fs';
 import type { Store } from '../store/index.js';
+
+/** Where cached hashes persist: the store; a Slurm job (which never opens the database) keeps none. */
+export type HashRows = Pick<Store, 'hashRows' | 'hashRow' | 'fileHashRowsUnder' | 'upsertHashes'>;
+
+/** No persistence: every path is hashed from its content once per process. */
+export const noHashRows: HashRows = { hashRows: () => [], hashRow: () => undefined, fileHashRowsUnder: () => [], upsertHashes: () => undefined };
 import type { HashCacheRow } from '../store/types.js';
 
 const CHUNK = 1 << 20;
@@ -80,7 +86,7 @@ export class HashCache {
   private pending: HashCacheRow[] = [];
 
   constructor(
-    private readonly store: Store,
+    private readonly store: HashRows,
     /** Re-read content even when the stat matches (`--verify`). */
     private readonly verify = false,
   ) {

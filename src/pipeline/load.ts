@@ -18,7 +18,7 @@ import { applyTemplates, deepMerge } from './templates.js';
 import { envValue, matchUpstream, paramValue, quotedShellRefs, resolveInstance, type ResolveScope } from './resolve.js';
 import { checkUntracked } from './untracked.js';
 import schema from './schema.json' with { type: 'json' };
-import type { Diagnostic, Instance, Pipeline, StageDecl } from './types.js';
+import type { Diagnostic, Instance, Pipeline, SlurmOptions, StageDecl } from './types.js';
 
 export interface LoadOptions {
   /** The directory that holds `runs/`. */
@@ -188,6 +188,9 @@ export async function loadPipeline(fileArg: string, opts: LoadOptions): Promise<
       relFile,
       workspace,
       ...(typeof raw.description === 'string' ? { description: raw.description } : {}),
+      ...(raw.executor === 'local' || raw.executor === 'slurm' ? { executor: raw.executor } : {}),
+      ...(raw.slurm && typeof raw.slurm === 'object' ? { slurm: raw.slurm as SlurmOptions } : {}),
+      sets: [...(opts.sets ?? [])],
       params,
       paramsFiles,
       stages,

@@ -20,6 +20,17 @@ export interface StageResources {
   readonly memory_mb?: number;
 }
 
+/** Slurm job options (`slurm:` of the pipeline, of a stage, or of pipe.config.yaml); see docs/cluster.md. */
+export interface SlurmOptions {
+  readonly partition?: string;
+  readonly account?: string;
+  readonly qos?: string;
+  /** --time as Slurm writes it (`90`, `1:30:00`, `2-00:00:00`); otherwise from timeout_s. */
+  readonly time?: string;
+  /** More sbatch options, verbatim (`--constraint=a100`, `--exclude=node7`). */
+  readonly extra?: readonly string[];
+}
+
 /** A stage as written in the file (after schema validation). */
 export interface StageDecl {
   readonly name: string;
@@ -54,6 +65,8 @@ export interface StageDecl {
   readonly retry?: { readonly attempts: number; readonly delay_s?: number };
   /** Each attempt's time limit; a command's process group is ended when it passes. */
   readonly timeout_s?: number;
+  /** Overrides the pipeline's and the workspace's `slurm:` defaults for this stage's jobs. */
+  readonly slurm?: SlurmOptions;
 }
 
 /** One stage instance: a stage at one point of its matrix. */
@@ -80,6 +93,12 @@ export interface Pipeline {
   readonly description?: string;
   /** Workspace-relative paths of the `params_files:` whose keys joined `params`. */
   readonly paramsFiles: readonly string[];
+  /** `executor:` of the file (the CLI's --executor and pipe.config.yaml decide when absent). */
+  readonly executor?: 'local' | 'slurm';
+  /** `slurm:` defaults of the file. */
+  readonly slurm?: SlurmOptions;
+  /** The `--set` overrides the pipeline was loaded with (a Slurm job loads it the same way). */
+  readonly sets: readonly string[];
   /** Defaults, then params files, then `--set` overrides; `${env...}` resolved. */
   readonly params: { readonly [name: string]: Json };
   readonly stages: readonly StageDecl[];

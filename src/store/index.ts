@@ -9,6 +9,7 @@ import type {
   FileRecord,
   HashCacheRow,
   InstanceStatus,
+  JobRow,
   RunInstanceRow,
   RunRow,
   RunStatus,
@@ -38,6 +39,8 @@ interface RawRunInstance {
   log_path: string | null;
   error: string | null;
   attempts: number | null;
+  executor: string | null;
+  job_id: string | null;
 }
 interface RawMetric {
   run_id: number;
@@ -79,6 +82,8 @@ function toRunInstance(r: RawRunInstance): RunInstanceRow {
     logPath: r.log_path,
     error: r.error,
     ...(r.attempts !== null ? { attempts: r.attempts } : {}),
+    executor: r.executor,
+    jobId: r.job_id,
   };
 }
 
@@ -112,8 +117,8 @@ export class Store {
       latestRun: p(`SELECT * FROM runs WHERE pipeline = ? ORDER BY id DESC LIMIT 1`),
       upsertRunInstance: p(
         `INSERT OR REPLACE INTO run_instances
-         (run_id, instance_id, stage, key, status, started_at, duration_ms, log_path, error, attempts)
-         VALUES (@runId, @instanceId, @stage, @key, @status, @startedAt, @durationMs, @logPath, @error, @attempts)`,
+         (run_id, instance_id, stage, key, status, started_at, duration_ms, log_path, error, attempts, executor, job_id)
+         VALUES (@runId, @instanceId, @stage, @key, @status, @startedAt, @durationMs, @logPath, @error, @attempts, @executor, @jobId)`,
       ),
       runInstances: p(`SELECT * FROM run_instances WHERE run_id = ? ORDER BY instance_id`),
       instanceHistory: p(
@@ -167,6 +172,12 @@ export class Store {
       ),
       setLockGroup: p(`UPDATE locks SET pgid = ? WHERE key = ? AND pid = ? AND host = ?`),
       dropLock: p(`DELETE FROM locks WHERE key = ? AND pid = ?`),
+      putJob: p(
+        `INSERT OR REPLACE INTO jobs (key, job_id, dir, instance_id, run_id, submitted_at)
+         VALUES (@key, @jobId, @dir, @instanceId, @runId, @submittedAt)`,
+      ),
+      getJob: p(`SELECT * FROM jobs WHERE key = ?`),
+      dropJob: p(`DELETE FROM jobs WHERE key = ? AND job_id = ?`),
       upsertHash: p(
         `INSERT OR REPLACE INTO hash_cache (path, kind, ino, size, mtime_ns, sig, hash)
          VALUES (@path, @kind, @ino, @size, @mtimeNs, @sig, @hash)`,
@@ -206,7 +217,7 @@ export class Store {
   }
 
   private upsertRunInstance(row: RunInstanceRow): void {
-    this.q.upsertRunInstance.run({ ...row, attempts: row.attempts ?? null });
+    this.q.upsertRunInstance.run({ ...row, attempts: row.attempts ?? null, executor: row.executor ?? null, jobId: row.jobId ?? null });
   }
 
   /** Cache hits are recorded in bulk: one transaction instead of one fsync per instance. */
@@ -316,6 +327,22 @@ export class Store {
       this.q.deleteArtifacts.run(key);
       this.q.deleteFiles.run(key);
     }).immediate();
+  }
+
+  /** Records a cluster job the moment it is submitted (before anything waits on it). */
+  recordJob(row: JobRow): void {
+    this.q.putJob.run(row);
+  }
+
+  /** The job in flight for a key, recorded by this or an earlier (killed) controller. */
+  jobFor(key: string): JobRow | undefined {
+    const r = this.q.getJob.get(key) as { key: string; job_id: string; dir: string; instance_id: string; run_id: number; submitted_at: number } | undefined;
+    return r && { key: r.key, jobId: r.job_id, dir: r.dir, instanceId: r.instance_id, runId: r.run_id, submittedAt: r.submitted_at };
+  }
+
+  /** The attempt of this job ended (committed, failed or cancelled). */
+  forgetJob(key: string, jobId: string): void {
+    this.q.dropJob.run(key, jobId);
   }
 
   /** Metrics of every instance the run ran or restored from cache (cached ones by their stage key). */

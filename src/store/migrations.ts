@@ -149,4 +149,19 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (key, path)
   ) WITHOUT ROWID;
   `,
+  // Executors. Which executor ran an instance and its Slurm job id (`pipe show RUN --json`); and the
+  // cluster jobs in flight per stage key, so a controller killed with SIGKILL re-attaches to them on the
+  // next run instead of submitting duplicates (the row is deleted when the attempt ends).
+  `
+  ALTER TABLE run_instances ADD COLUMN executor TEXT;
+  ALTER TABLE run_instances ADD COLUMN job_id TEXT;
+  CREATE TABLE jobs (
+    key TEXT PRIMARY KEY,
+    job_id TEXT NOT NULL,            -- 123 or 123_4 (array task)
+    dir TEXT NOT NULL,               -- the job's directory (outputs, result file), absolute
+    instance_id TEXT NOT NULL,
+    run_id INTEGER NOT NULL,
+    submitted_at INTEGER NOT NULL
+  );
+  `,
 ];

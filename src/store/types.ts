@@ -27,6 +27,20 @@ export interface RunInstanceRow {
   readonly error: string | null;
   /** Attempts of an executed instance (ran or failed; `retry:`); absent for cached and skipped ones. */
   readonly attempts?: number;
+  /** `local` or `slurm` for instances that executed (ran or failed in a stage); null otherwise. */
+  readonly executor?: string | null;
+  /** The Slurm job id (`123`, or `123_4` for an array task) of a slurm-executed instance. */
+  readonly jobId?: string | null;
+}
+
+/** A cluster job in flight for a stage key (see the `jobs` table). */
+export interface JobRow {
+  readonly key: string;
+  readonly jobId: string;
+  readonly dir: string;
+  readonly instanceId: string;
+  readonly runId: number;
+  readonly submittedAt: number;
 }
 
 export interface ArtifactRow {

@@ -63,7 +63,7 @@ export async function runPipe(
 /** `runPipe([... '--json'])` parsed: the run summary document. */
 export async function runPipeJson(
   args: readonly string[],
-  opts: { cwd: string; env?: Record<string, string> },
+  opts: { cwd: string; env?: Record<string, string>; timeoutMs?: number },
 ): Promise<{ exitCode: number; stderr: string; doc: RunDoc }> {
   const r = await runPipe([...args, '--json'], opts);
   let doc: RunDoc;

@@ -1,13 +1,16 @@
 // `pipe run FILE`: runs a pipeline, restoring every instance whose key is already in the store.
-import { PlainReporter, TtyReporter, runPipeline, type Reporter } from '../../engine/index.js';
+import { resolve } from 'node:path';
+import { PlainReporter, TtyReporter, UsageError, runPipeline, type Reporter } from '../../engine/index.js';
 import { printPublished } from './checkout.js';
+import { workspaceConfig } from '../../engine/config.js';
+import type { ExecutorName } from '../../engine/executor.js';
 import { EXIT_FAILED, EXIT_OK, WORKSPACE_OPTION, guard, parse, requireFile, workspaceOf } from '../common.js';
 
 export const summary = 'run a pipeline (cached stages are restored, not re-run)';
 
 const USAGE = `usage: pipe run FILE [--only ID|GLOB] [--from ID] [--until ID] [--downstream ID] [--force[=ID|GLOB]]
                 [--dry-run] [--set name=value]... [--jobs N] [--gpus N] [--memory MB] [--keep-going]
-                [--verify] [--verbose] [--json] [--workspace DIR]`;
+                [--verify] [--verbose] [--json] [--workspace DIR] [--executor local|slurm] [--db PATH]`;
 
 const OPTIONS = {
   ...WORKSPACE_OPTION,
@@ -26,6 +29,8 @@ const OPTIONS = {
   verify: { type: 'boolean' },
   verbose: { type: 'boolean', short: 'v' },
   json: { type: 'boolean' },
+  executor: { type: 'string' },
+  db: { type: 'string' },
 } as const;
 
 function count(v: string | undefined, flag: string): number | undefined {
@@ -33,6 +38,12 @@ function count(v: string | undefined, flag: string): number | undefined {
   const n = Number(v);
   if (!Number.isFinite(n) || n < 0) throw new Error(`${flag} expects a number, got "${v}"`);
   return n;
+}
+
+function executorOf(v: string | undefined): { executor?: ExecutorName } {
+  if (v === undefined) return {};
+  if (v !== 'local' && v !== 'slurm') throw new UsageError(`--executor expects local or slurm, got "${v}"`, USAGE);
+  return { executor: v };
 }
 
 export function pickReporter(json: boolean): Reporter {
@@ -57,9 +68,13 @@ export async function run(argv: string[]): Promise<number> {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     try {
+      const workspace = workspaceOf(values);
       const result = await runPipeline({
         file,
-        workspace: workspaceOf(values),
+        workspace,
+        ...executorOf(values.executor),
+        config: workspaceConfig(workspace),
+        ...(values.db ? { db: resolve(values.db) } : {}),
         sets: values.set ?? [],
         only: values.only ?? [],
         from: values.from ?? [],

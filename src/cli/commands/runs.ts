@@ -1,13 +1,14 @@
 // `pipe runs`: the run history of the workspace, newest first.
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Layout } from '../../engine/layout.js';
 import { openStore } from '../../store/index.js';
 import { EXIT_OK, WORKSPACE_OPTION, guard, parse, workspaceOf } from '../common.js';
 
 export const summary = 'list earlier runs (when, pipeline, status, counts, duration)';
 
-const USAGE = 'usage: pipe runs [--limit N] [--json] [--workspace DIR]';
-const OPTIONS = { ...WORKSPACE_OPTION, limit: { type: 'string', short: 'n' }, json: { type: 'boolean' } } as const;
+const USAGE = 'usage: pipe runs [--limit N] [--json] [--workspace DIR] [--db PATH]';
+const OPTIONS = { ...WORKSPACE_OPTION, db: { type: 'string' }, limit: { type: 'string', short: 'n' }, json: { type: 'boolean' } } as const;
 
 export function fmtTime(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
@@ -21,7 +22,7 @@ export function fmtDuration(ms: number | null): string {
 export async function run(argv: string[]): Promise<number> {
   return guard(async () => {
     const { values } = parse(argv, OPTIONS, USAGE);
-    const layout = new Layout(workspaceOf(values));
+    const layout = new Layout(workspaceOf(values), values.db === undefined ? undefined : resolve(values.db));
     if (!existsSync(layout.db)) {
       process.stdout.write(values.json ? '[]\n' : 'no runs yet\n');
       return EXIT_OK;

@@ -1,6 +1,7 @@
 // `pipe show RUN|INSTANCE|STAGE`: one run (params, instances, logs) or one instance's history (keys,
 // outputs, what its key is made of).
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Layout } from '../../engine/layout.js';
 import { UsageError } from '../../engine/index.js';
 import { openStore } from '../../store/index.js';
@@ -9,8 +10,8 @@ import { fmtDuration, fmtTime } from './runs.js';
 
 export const summary = 'show one run (by number) or the history of a stage instance (by id or stage name)';
 
-const USAGE = 'usage: pipe show RUN|INSTANCE|STAGE [--json] [--workspace DIR]';
-const OPTIONS = { ...WORKSPACE_OPTION, json: { type: 'boolean' } } as const;
+const USAGE = 'usage: pipe show RUN|INSTANCE|STAGE [--json] [--workspace DIR] [--db PATH]';
+const OPTIONS = { ...WORKSPACE_OPTION, db: { type: 'string' }, json: { type: 'boolean' } } as const;
 
 /** ` (3 attempts)` for an instance that took more than one (`retry:`). */
 function attempts(n: number | undefined): string {
@@ -22,7 +23,7 @@ export async function run(argv: string[]): Promise<number> {
     const { values, positionals } = parse(argv, OPTIONS, USAGE);
     if (positionals.length !== 1) throw new UsageError('expected one run number, instance id or stage name', USAGE);
     const what = positionals[0];
-    const layout = new Layout(workspaceOf(values));
+    const layout = new Layout(workspaceOf(values), values.db === undefined ? undefined : resolve(values.db));
     if (!existsSync(layout.db)) throw new UsageError('no runs yet in this workspace', 'run pipe run FILE first, or pass --workspace DIR');
     const store = openStore(layout.db);
     const out = (lines: string[]) => process.stdout.write(`${lines.join('\n')}\n`);

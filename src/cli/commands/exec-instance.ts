@@ -1,0 +1,14 @@
+// `pipe exec-instance REQUEST.json` (internal): what a Slurm job runs for a built-in stage. See
+// src/engine/slurm/worker.ts.
+import { UsageError } from '../../engine/index.js';
+import { execInstance } from '../../engine/slurm/worker.js';
+import { guard } from '../common.js';
+
+export const summary = '(internal) run one resolved instance inside a Slurm job';
+
+export async function run(argv: string[]): Promise<number> {
+  return guard(async () => {
+    if (argv.length !== 1) throw new UsageError('expected the job\'s request.json', 'pipe run --executor slurm writes it; this command is not meant to be typed');
+    return execInstance(argv[0]);
+  });
+}

@@ -1,0 +1,60 @@
+// pipe.config.yaml of a workspace: site settings that are not part of any pipeline (the cluster profile):
+// which executor runs instances, where the database lives, and the Slurm defaults (partition, account...).
+// The pipeline file's `executor:`/`slurm:` beat it; `--executor`/`--db` beat both.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { SlurmOptions } from '../pipeline/types.js';
+import schema from '../pipeline/schema.json' with { type: 'json' };
+import { newAjv } from '../pipeline/kinds.js';
+import type { ExecutorName } from './executor.js';
+import { UsageError } from './select.js';
+
+export const CONFIG_FILE = 'pipe.config.yaml';
+
+export interface WorkspaceConfig {
+  readonly executor?: ExecutorName;
+  /** Results database path, relative to the workspace or absolute. */
+  readonly db?: string;
+  readonly slurm?: SlurmOptions;
+}
+
+const CONFIG_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    executor: schema.properties.executor,
+    db: { type: 'string', minLength: 1 },
+    slurm: schema.$defs.slurm,
+  },
+};
+
+const cache = new Map<string, WorkspaceConfig>();
+
+/** The workspace's config ({} without a file); a bad file is a usage error naming the field. */
+export function workspaceConfig(workspace: string): WorkspaceConfig {
+  const hit = cache.get(workspace);
+  if (hit) return hit;
+  const file = join(workspace, CONFIG_FILE);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    cache.set(workspace, {});
+    return {};
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text) ?? {};
+  } catch (e) {
+    throw new UsageError(`${file}: not valid YAML (${(e as Error).message.split('\n')[0]})`, 'fix the syntax; see docs/cluster.md');
+  }
+  const validate = newAjv().compile(CONFIG_SCHEMA);
+  if (!validate(doc)) {
+    const e = validate.errors![0];
+    const field = e.instancePath.slice(1).replaceAll('/', '.') || (e.params as { additionalProperty?: string }).additionalProperty || '(top level)';
+    throw new UsageError(`${file}: ${field}: ${e.message ?? 'is invalid'}`, 'fields: executor (local|slurm), db (path), slurm: { partition, account, qos, time, extra }');
+  }
+  cache.set(workspace, doc as WorkspaceConfig);
+  return doc as WorkspaceConfig;
+}

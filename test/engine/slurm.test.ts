@@ -1,0 +1,207 @@
+// `pipe run --executor slurm` against a real one-node Slurm (tools/slurm-single-node.sh starts it).
+import Database from 'better-sqlite3';
+import { execa } from 'execa';
+import { readFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { byStatus, PIPE_BIN, REPO_ROOT, runPipe, runPipeJson, tempWorkspace, type TempWorkspace } from '../support/index.js';
+import { ensureSlurm, eventually, jobsOf } from '../support/slurm.js';
+
+let ws: TempWorkspace;
+beforeAll(() => ensureSlurm());
+afterEach(async () => {
+  // Nothing a test submitted may outlive it (a failed assertion could leave sleepers queued).
+  const left = (await jobsOf(ws.dir)).filter((j) => ['PENDING', 'RUNNING'].includes(j.state));
+  if (left.length) await execa('scancel', left.map((j) => j.id));
+  ws.cleanup();
+});
+
+/** `pipe run` started in the background, for the signal tests. */
+function startRun(args: string[]) {
+  return execa(process.execPath, [PIPE_BIN, 'run', 'p.yaml', '--executor', 'slurm', ...args], { cwd: ws.dir, env: { CI: '1' }, reject: false, all: true });
+}
+
+async function showRun(run: number): Promise<{ instances: { instanceId: string; status: string; executor: string | null; jobId: string | null; error: string | null }[] }> {
+  const r = await runPipe(['show', String(run), '--json'], { cwd: ws.dir });
+  return JSON.parse(r.stdout);
+}
+
+const SLEEPERS = `
+stages:
+  nap:
+    matrix: { i: [1, 2] }
+    run: [bash, -c, 'sleep 6; echo "$$\{SLURM_ARRAY_JOB_ID:-$SLURM_JOB_ID}$$\{SLURM_ARRAY_TASK_ID:+_$SLURM_ARRAY_TASK_ID}" > "$0"', "\${outs.o}", "\${matrix.i}"]
+    outs: { o: o.txt }
+`;
+
+describe('pipe run --executor slurm', () => {
+  it('runs a command and a built-in stage as jobs; keys and bytes as a local run; cached the second time', async () => {
+    ws = tempWorkspace();
+    ws.write('p.yaml', `
+stages:
+  job-id:
+    run: [bash, -c, 'echo "$SLURM_JOB_ID" > "$0"', "\${outs.id}"]
+    outs: { id: id.txt }
+  synonyms:
+    uses: synonyms/table
+`);
+    const first = await runPipeJson(['run', 'p.yaml', '--executor', 'slurm'], { cwd: ws.dir });
+    expect(first.exitCode, first.stderr).toBe(0);
+    expect(byStatus(first.doc)).toEqual({ ran: ['job-id', 'synonyms'] });
+    const shown = await showRun(first.doc.run!);
+    const rec = shown.instances.find((i) => i.instanceId === 'job-id')!;
+    expect(rec.executor).toBe('slurm');
+    expect(rec.jobId).toMatch(/^\d+$/);
+    // The command ran inside that Slurm job.
+    expect(readFileSync(first.doc.instances.find((i) => i.id === 'job-id')!.outputs!.id, 'utf8').trim()).toBe(rec.jobId);
+    expect(shown.instances.find((i) => i.instanceId === 'synonyms')!.jobId).toMatch(/^\d+$/);
+
+    const again = await runPipeJson(['run', 'p.yaml', '--executor', 'slurm'], { cwd: ws.dir });
+    expect(byStatus(again.doc)).toEqual({ cached: ['job-id', 'synonyms'] });
+
+    // The built-in stage run locally, in the same workspace path, gives the same key and the same bytes.
+    const slurmOut = readFileSync(first.doc.instances.find((i) => i.id === 'synonyms')!.outputs!.synonyms);
+    renameSync(ws.path('runs'), ws.path('runs-slurm'));
+    const local = await runPipeJson(['run', 'p.yaml', '--only', 'synonyms'], { cwd: ws.dir });
+    const l = local.doc.instances.find((i) => i.id === 'synonyms')!;
+    expect(l.key).toBe(first.doc.instances.find((i) => i.id === 'synonyms')!.key);
+    expect(readFileSync(l.outputs!.synonyms)).toEqual(slurmOut);
+    expect((await showRun(local.doc.run!)).instances[0].executor).toBe('local');
+  });
+
+  it('a failing job fails its instance with the exit code and the log tail', async () => {
+    ws = tempWorkspace();
+    ws.write('p.yaml', `
+stages:
+  bad:
+    run: [bash, -c, 'echo about to fail; exit 3']
+    outs: { o: o.txt }
+`);
+    const r = await runPipeJson(['run', 'p.yaml', '--executor', 'slurm'], { cwd: ws.dir });
+    expect(r.exitCode).toBe(1);
+    const bad = r.doc.instances[0];
+    expect(bad.status).toBe('failed');
+    expect(bad.error).toBe('command exited with code 3');
+    expect(bad.log_tail).toContain('about to fail');
+  });
+
+  it('a job over its time limit fails as TIMEOUT', async () => {
+    ws = tempWorkspace();
+    ws.write('p.yaml', `
+stages:
+  slow:
+    run: [sleep, '600']
+    slurm: { time: '1' }
+`);
+    // Slurm counts limits in minutes and checks them every 30 s: this takes 60-100 s.
+    const r = await runPipeJson(['run', 'p.yaml', '--executor', 'slurm'], { cwd: ws.dir, timeoutMs: 240_000 });
+    expect(r.exitCode).toBe(1);
+    expect(r.doc.instances[0].error).toBe('Slurm job exceeded its time limit (--time=1)');
+    expect(r.doc.instances[0].log_tail?.join('\n')).toMatch(/DUE TO TIME LIMIT/);
+  }, 300_000);
+
+  it('a job cancelled from outside fails its instance clearly', async () => {
+    ws = tempWorkspace();
+    ws.write('p.yaml', `
+stages:
+  long:
+    run: [sleep, '600']
+`);
+    const run = startRun(['--json']);
+    const [job] = await eventually(async () => {
+      const j = await jobsOf(ws.dir);
+      return j.length ? j : undefined;
+    });
+    await execa('scancel', [job.id]);
+    const r = await run;
+    expect(r.exitCode).toBe(1);
+    const doc = JSON.parse(r.stdout) as { instances: { error?: string }[] };
+    expect(doc.instances[0].error).toMatch(/cancelled from outside pipe/);
+  });
+
+  it('SIGINT of the controller cancels every job it submitted', async () => {
+    ws = tempWorkspace();
+    ws.write('p.yaml', SLEEPERS.replace('sleep 6', 'sleep 600'));
+    const run = startRun([]);
+    await eventually(async () => (await jobsOf(ws.dir)).length === 2);
+    run.kill('SIGINT');
+    const r = await run;
+    expect(r.exitCode).toBe(1);
+    expect(r.all).toMatch(/interrupted/);
+    const jobs = await eventually(async () => {
+      const j = await jobsOf(ws.dir);
+      return j.every((x) => x.state === 'CANCELLED') ? j : undefined;
+    }, 20_000);
+    expect(jobs).toHaveLength(2);
+  });
+
+  it('a controller killed with SIGKILL re-attaches to its jobs on the next run (no duplicates)', async () => {
+    ws = tempWorkspace();
+    ws.write('p.yaml', SLEEPERS);
+    const run = startRun([]);
+    const before = await eventually(async () => {
+      const j = await jobsOf(ws.dir);
+      return j.length === 2 ? j : undefined;
+    });
+    // Killed once both jobs are recorded in the store (sbatch has returned and the ids were written).
+    await eventually(async () => {
+      const db = new Database(ws.path('runs/pipe.db'), { readonly: true });
+      try {
+        return (db.prepare('SELECT COUNT(*) AS n FROM jobs').get() as { n: number }).n === 2;
+      } finally {
+        db.close();
+      }
+    });
+    run.kill('SIGKILL');
+    await run;
+    const again = await runPipeJson(['run', 'p.yaml', '--executor', 'slurm'], { cwd: ws.dir });
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(byStatus(again.doc)).toEqual({ ran: ['nap@i=1', 'nap@i=2'] });
+    // The same two jobs, and no others, produced the outputs.
+    const ids = before.map((j) => j.id).sort();
+    expect((await jobsOf(ws.dir)).map((j) => j.id).sort()).toEqual(ids);
+    expect(again.doc.instances.map((i) => readFileSync(i.outputs!.o, 'utf8').trim()).sort()).toEqual(ids);
+    expect((await showRun(again.doc.run!)).instances.map((i) => i.jobId).sort()).toEqual(ids);
+  });
+
+  it('gpu: 1 asks Slurm for --gres=gpu:1 (pending here: the cluster has no GPU node up)', async () => {
+    ws = tempWorkspace();
+    ws.write('p.yaml', `
+stages:
+  gpu:
+    run: [nvidia-smi]
+    resources: { gpu: 1, cpu: 2, memory_mb: 700 }
+`);
+    const run = startRun([]);
+    const [job] = await eventually(async () => {
+      const j = await jobsOf(ws.dir);
+      return j.length ? j : undefined;
+    });
+    const shown = (await execa('scontrol', ['show', 'job', job.id])).stdout;
+    run.kill('SIGINT');
+    await run;
+    expect(shown).toMatch(/TresPerNode=gres:gpu:1/);
+    expect(shown).toMatch(/NumCPUs=2/);
+    expect(shown).toMatch(/mem=700M/);
+    expect(job.state).toBe('PENDING');
+  });
+
+  it('the demo pipeline (a slice of it) gives the same keys and byte-identical outputs as a local run', async () => {
+    ws = tempWorkspace();
+    const demo = join(REPO_ROOT, 'pipelines', 'demo.yaml');
+    const args = ['run', demo, '-C', ws.dir, '--set', 'seeds=[0]', '--set', 'epochs=1', '--until', 'train-ce@seed=0,taxonomy=webemo2'];
+    const slurm = await runPipeJson([...args, '--executor', 'slurm'], { cwd: ws.dir, timeoutMs: 300_000 });
+    expect(slurm.exitCode, slurm.stderr).toBe(0);
+    // Same workspace path for both: some outputs record absolute input paths.
+    renameSync(ws.path('runs'), ws.path('runs-slurm'));
+    const local = await runPipeJson(args, { cwd: ws.dir, timeoutMs: 300_000 });
+    expect(local.exitCode, local.stderr).toBe(0);
+    expect(slurm.doc.instances.map((i) => [i.id, i.status, i.key])).toEqual(local.doc.instances.map((i) => [i.id, i.status, i.key]));
+    for (const i of local.doc.instances)
+      for (const [name, path] of Object.entries(i.outputs ?? {})) {
+        const other = path.replace(`${ws.dir}/runs/`, `${ws.dir}/runs-slurm/`);
+        const diff = await execa('diff', ['-r', path, other], { reject: false });
+        expect(diff.exitCode, `${i.id}:${name} differs`).toBe(0);
+      }
+  }, 600_000);
+});
