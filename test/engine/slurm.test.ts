@@ -189,7 +189,7 @@ stages:
   it('the demo pipeline (a slice of it) gives the same keys and byte-identical outputs as a local run', async () => {
     ws = tempWorkspace();
     const demo = join(REPO_ROOT, 'pipelines', 'demo.yaml');
-    const args = ['run', demo, '-C', ws.dir, '--set', 'seeds=[0]', '--set', 'epochs=1', '--until', 'train-ce@seed=0,taxonomy=webemo2'];
+    const args = ['run', demo, '-C', ws.dir, '--set', 'seeds=[0]', '--set', 'epochs=1', '--set', 'webemo_images=120', '--until', 'train-ce@seed=0,taxonomy=webemo2'];
     const slurm = await runPipeJson([...args, '--executor', 'slurm'], { cwd: ws.dir, timeoutMs: 300_000 });
     expect(slurm.exitCode, slurm.stderr).toBe(0);
     // Same workspace path for both: some outputs record absolute input paths.

@@ -128,9 +128,13 @@ export class SlurmExecutor implements Executor {
     return t;
   }
 
+  private options(job: Job): { args: string[]; time?: string } {
+    return sbatchOptions(job, this.o.defaults ?? {}, job.timeoutMs === undefined ? undefined : job.timeoutMs / 1000);
+  }
+
   /** Queues the attempt for the next array of its stage; resolves with its job id once submitted. */
   private submit(job: Job, task: TaskDir): Promise<string> {
-    const { args } = sbatchOptions(job, this.o.defaults ?? {}, job.timeoutMs === undefined ? undefined : job.timeoutMs / 1000);
+    const { args } = this.options(job);
     const group = `${job.inst.stage.name}\0${args.join('\0')}`;
     return new Promise<string>((submitted, failed) => {
       const list = this.batches.get(group) ?? [];
@@ -191,7 +195,7 @@ export class SlurmExecutor implements Executor {
   private async outcome(job: Job, task: TaskDir, id: string, ended: Ended): Promise<Done> {
     this.collectSlurmOutput(job, id);
     if (ended.state === 'INTERRUPTED') throw new StageError('interrupted');
-    const phase = ended.state === 'ENDED' || ended.state === 'VANISHED' ? { phase: 'ended' as const } : phaseOf(ended.state);
+    const phase = ended.state === 'ENDED' || ended.state === 'VANISHED' ? { phase: 'ended' as const } : phaseOf(ended.state, this.options(job).time);
     if (phase.phase === 'retry') throw new Resubmit(phase.why);
     if (phase.phase === 'failed') throw new StageError(phase.error, phase.hint);
     const result = await readResult(task.result, ended.state === 'COMPLETED' ? LATENCY_WAIT_MS : 0);
