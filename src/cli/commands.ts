@@ -17,6 +17,7 @@ export const ENGINE_COMMANDS: Commands = {
   show: () => import('./commands/show.js'),
   logs: () => import('./commands/logs.js'),
   validate: () => import('./commands/validate.js'),
+  store: () => import('./commands/store.js'),
   exp: () => import('./commands/exp.js'),
   params: () => import('./commands/params.js'),
   metrics: () => import('./commands/metrics.js'),

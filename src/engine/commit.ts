@@ -148,7 +148,7 @@ export async function commit(f: Finished, layout: Layout, store: Store): Promise
     artifacts: [...artifacts].map(([name, a]) => ({ name, path: relative(layout.workspace, a.path), hash: a.hash })),
   };
   const { runId: _run, ...described } = ci;
-  writeManifest(tmp, { version: 1, ...described, files, ...(inst.kind ? { metricsFile: 'metrics.jsonl' } : {}) });
+  writeManifest(tmp, { version: 1, ...described, files, ...(inst.kind ? { metricsFile: 'metrics.jsonl' } : f.metrics.length ? { metrics: f.metrics } : {}) });
   protect(tmp);
   fsyncTree(tmp);
   publish(layout, tmp, key);

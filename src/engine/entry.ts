@@ -6,7 +6,7 @@
 // `rm -rf runs` still works.
 import { chmodSync, cpSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, mkdirSync, statSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
-import { StageError, type Json } from '../stage-api.js';
+import { StageError, type Json, type MetricRow } from '../stage-api.js';
 import { dirHash, hashFileContent, mtimeNs } from '../hash/cache.js';
 import { ENTRY_MANIFEST } from '../pipeline/outs.js';
 import type { ArtifactRow, FileRecord } from '../store/index.js';
@@ -30,6 +30,8 @@ export interface EntryManifest {
   readonly files: readonly FileRecord[];
   /** The entry's metric rows as JSON lines (built-in kinds), to restore the metrics table from. */
   readonly metricsFile?: string;
+  /** The metric rows of a command stage (read from its declared metric outputs at commit), inline. */
+  readonly metrics?: readonly MetricRow[];
 }
 
 /** Visits everything under `root` but the manifest, depth-first in name order, without following links. */

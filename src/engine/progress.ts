@@ -2,6 +2,7 @@
 // counts, rate and ETA), plain one-line-per-event records otherwise (CI, pipes, --json).
 import type { Progress } from '../stage-api.js';
 import type { InstanceResult, RunResult } from './results.js';
+import { describeReindex, type ReindexReport } from './reindex.js';
 
 export interface Reporter {
   begin(info: { runId: number | null; pipeline: string; total: number; dryRun: boolean }): void;
@@ -10,6 +11,8 @@ export interface Reporter {
   waiting(id: string, why: string): void;
   /** The store entry of an instance's result was found damaged: moved aside, the instance is rebuilt. */
   corrupt(id: string, problem: string, movedTo: string): void;
+  /** The database was new beside a non-empty store: the store was indexed before the run (reindex.ts). */
+  reindexed?(r: ReindexReport): void;
   /** A stage's log line (only with --verbose). */
   log(id: string, line: string): void;
   /** Every line a running stage writes to its log, where the view shows it (the terminal: the last one). */
@@ -74,6 +77,9 @@ export class PlainReporter implements Reporter {
   corrupt(id: string, problem: string, movedTo: string): void {
     this.write(`corrupt ${id}: ${problem}; moved to ${movedTo}, rebuilding\n`);
   }
+  reindexed(r: ReindexReport): void {
+    for (const line of describeReindex(r, 'a new database')) this.write(`${line}\n`);
+  }
   log(id: string, line: string): void {
     this.write(`log     ${id}: ${line}\n`);
   }
@@ -133,6 +139,9 @@ export class TtyReporter implements Reporter {
   }
   corrupt(id: string, problem: string, movedTo: string): void {
     this.print(`\x1b[31mcorrupt\x1b[0m ${id}: ${problem}; moved to ${movedTo}, rebuilding`);
+  }
+  reindexed(r: ReindexReport): void {
+    for (const line of describeReindex(r, 'a new database')) this.print(line);
   }
   output(id: string, line: string): void {
     const l = this.live.get(id);

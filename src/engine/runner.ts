@@ -1,7 +1,7 @@
 // The run loop: every considered instance waits for its upstream, computes its key, and is restored
 // from the store (hit), skipped, or executed under the resource pool and a per-key lock (lock.ts), then
 // committed (commit.ts). What happened to each instance is reported and recorded by record.ts.
-import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StageError, type Json, type MetricRow, type RunInfo } from '../stage-api.js';
@@ -17,6 +17,7 @@ import { publishRun } from './publish.js';
 import { Layout, linkLatest } from './layout.js';
 import { KeyLocks } from './lock.js';
 import type { Demand } from './pool.js';
+import { reindex, storeHasEntries } from './reindex.js';
 import { silentReporter, type Reporter } from './progress.js';
 import { Recorder, type Outcome } from './record.js';
 import type { InstanceResult, RunResult } from './results.js';
@@ -69,8 +70,12 @@ export async function execPipeline(p: Pipeline, o: ExecOptions): Promise<RunResu
   const reporter = o.reporter ?? silentReporter;
   mkdirSync(layout.tmp, { recursive: true });
   cleanStaleTmp(layout);
+  const fresh = !existsSync(layout.db);
   const store = openStore(layout.db);
   try {
+    // A new database beside a non-empty store (pipe.db deleted or moved aside): index the store first, so
+    // the lost history costs no recomputation.
+    if (fresh && !o.dryRun && storeHasEntries(layout)) reporter.reindexed?.(reindex(layout, store));
     return await new Run(p, o, sel, layout, store, reporter).go();
   } finally {
     store.close();
