@@ -2,13 +2,18 @@
 // src/engine/slurm/worker.ts.
 import { UsageError } from '../../engine/index.js';
 import { execInstance } from '../../engine/slurm/worker.js';
-import { guard } from '../common.js';
+import { guard, parse } from '../common.js';
 
 export const summary = '(internal) run one resolved instance inside a Slurm job';
 
+const USAGE = `usage: pipe exec-instance REQUEST.json
+
+Internal: what a Slurm job runs for a built-in stage (pipe run --executor slurm writes the request).`;
+
 export async function run(argv: string[]): Promise<number> {
   return guard(async () => {
-    if (argv.length !== 1) throw new UsageError('expected the job\'s request.json', 'pipe run --executor slurm writes it; this command is not meant to be typed');
-    return execInstance(argv[0]);
+    const { positionals } = parse(argv, {}, USAGE);
+    if (positionals.length !== 1) throw new UsageError("expected the job's request.json", 'pipe run --executor slurm writes it; this command is not meant to be typed');
+    return execInstance(positionals[0]);
   });
 }

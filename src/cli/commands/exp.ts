@@ -32,7 +32,6 @@ const OPTIONS = {
   csv: { type: 'boolean' },
   md: { type: 'boolean' },
   html: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
 export async function run(argv: string[]): Promise<number> {
@@ -44,10 +43,6 @@ export async function run(argv: string[]): Promise<number> {
     }
     if (sub !== 'show') throw new UsageError(sub ? `unknown exp command "${sub}"` : 'missing the exp command', USAGE);
     const { values, positionals } = parse(rest, OPTIONS, USAGE);
-    if (values.help) {
-      process.stdout.write(`${USAGE}\n`);
-      return EXIT_OK;
-    }
     if (positionals.length > 1) throw new UsageError('expected at most one pipeline file', USAGE);
     const order = values['sort-order'] ?? 'asc';
     if (order !== 'asc' && order !== 'desc') throw new UsageError(`--sort-order must be asc or desc, got "${order}"`, USAGE);

@@ -19,16 +19,11 @@ const OPTIONS = {
   ...WORKSPACE_OPTION,
   out: { type: 'string', short: 'o' },
   metrics: { type: 'string', short: 'm' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
 export async function run(argv: string[]): Promise<number> {
   return guard(async () => {
     const { values, positionals } = parse(argv, OPTIONS, USAGE);
-    if (values.help) {
-      process.stdout.write(`${USAGE}\n`);
-      return EXIT_OK;
-    }
     const out = resolve(values.out ?? 'plots');
     return withStore('plots', workspaceOf(values), async (store) => {
       const runs = (positionals.length ? positionals : ['latest']).map((r) => resolveRun(store, r));

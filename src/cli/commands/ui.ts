@@ -19,16 +19,11 @@ const OPTIONS = {
   port: { type: 'string' },
   last: { type: 'string', short: 'n' },
   metrics: { type: 'string', short: 'm' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
 export async function run(argv: string[]): Promise<number> {
   return guard(async () => {
     const { values, positionals } = parse(argv, OPTIONS, USAGE);
-    if (values.help) {
-      process.stdout.write(`${USAGE}\n`);
-      return EXIT_OK;
-    }
     const port = Number(values.port ?? 8765);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port expects a port number, got "${values.port}"`, USAGE);
     const workspace = workspaceOf(values);
