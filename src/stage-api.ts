@@ -134,6 +134,19 @@ export interface StageKind<P> {
    */
   secrets?(params: P): readonly string[];
   run(ctx: StageContext<P>): Promise<void>;
+  /**
+   * Runs several instances of this kind in one call (e.g. K heads that differ only in seed, trained in
+   * one session). The engine calls it for the uncached members of a `group_by` group of a matrix stage;
+   * each context is exactly what `run` would get for that member (its own params, matrix, outputs,
+   * resumeDir, metric, log, progress), all sharing one abort signal. Cached members are never passed.
+   * Each member is committed under its own key, so a member's outputs, metrics and checkpoints must be
+   * what `run(ctx)` alone would produce for it, and only its own `ctx` may be written to.
+   *
+   * Resolving commits every member. Throwing fails every member, except: throw a `GroupFailure` whose
+   * `failed` map names the members (by `instanceId`) that failed; the others are committed.
+   * A kind without `runGroup` in a group has its members run one by one with `run`.
+   */
+  runGroup?(ctxs: readonly StageContext<P>[]): Promise<void>;
 }
 
 /** Identity helper that gives a stage module full type inference for its params. */
@@ -150,5 +163,16 @@ export class StageError extends Error {
     readonly hint?: string,
   ) {
     super(message);
+  }
+}
+
+/**
+ * Thrown by `runGroup` when only some members failed: `failed` maps a member's `instanceId` to its
+ * error; every other member of the call is committed as having succeeded.
+ */
+export class GroupFailure extends Error {
+  override readonly name = 'GroupFailure';
+  constructor(readonly failed: ReadonlyMap<string, Error>) {
+    super(`${failed.size} member(s) of the group failed: ${[...failed.keys()].join(', ')}`);
   }
 }
