@@ -5,6 +5,7 @@
 // Deterministic from the seed: same seed, same bytes.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { projectFile } from './project-files.js';
 import { readSynonymFile } from './synonyms.js';
@@ -20,6 +21,16 @@ export interface SyntheticSizes {
 
 export const DEFAULT_SYNTHETIC_SIZES: SyntheticSizes = { webemo: 1500, fi: 240, emotion6: 180, emotionroi: 180, iaps: 120 };
 
+/** The paper's dataset sizes (Sect. IV-A; WEBEmo: the release's 213,952 train + 53,489 test URLs). */
+export const PAPER_SIZES: SyntheticSizes = { webemo: 267441, fi: 23308, emotion6: 8350, emotionroi: 1980, iaps: 1282 };
+/** The sizes of a scale, with per-dataset overrides (`demo/synthetic-data`'s `scale` and `sizes`). */
+export function syntheticSizes(scale: 'demo' | 'paper', overrides: Partial<SyntheticSizes> = {}): SyntheticSizes {
+  return { ...(scale === 'paper' ? PAPER_SIZES : DEFAULT_SYNTHETIC_SIZES), ...overrides };
+}
+
+/** WEBEmo's test share in the release: 53,489 of 267,441 URLs (a hair over 1 in 5). */
+const WEBEMO_TEST = { of: 267441, test: 53489 };
+
 export interface SyntheticOptions {
   /** Output directory (created): `webemo/`, `fi/`, `emotion6/`, `emotionroi/`, `iaps/`, `captions/`, `synonyms/`. */
   readonly out: string;
@@ -34,6 +45,15 @@ export interface SyntheticOptions {
    * without it every head would score 100% and the demo's numbers would say nothing.
    */
   readonly hardFraction?: number;
+  /**
+   * At most this many distinct pictures per dataset and class look (default: every image painted). The
+   * others reuse one of them with the image's own name in a JPEG comment, so every file still has its own
+   * content hash (as in the real data) while the paper's 300k images take seconds instead of a quarter
+   * of an hour: painting and encoding cost ~3 ms of CPU per image, a copy ~50 us. PNGs are always painted.
+   */
+  readonly distinctPerLook?: number;
+  /** Called after every 1,000 images written and at the end. */
+  readonly onProgress?: (done: number, total: number) => void;
 }
 
 export interface SyntheticReport {
@@ -149,15 +169,55 @@ interface ImageJob {
 
 type Sharp = typeof import('sharp').default;
 
-async function writeImages(sharp: Sharp, jobs: readonly ImageJob[], seed: number): Promise<void> {
+/** A JPEG with a comment segment (FF FE) right after SOI: same pixels, different bytes. */
+function withComment(jpeg: Buffer, text: string): Buffer {
+  const body = Buffer.from(text, 'utf8');
+  const head = Buffer.from([0xff, 0xfe, (body.length + 2) >> 8, (body.length + 2) & 0xff]);
+  return Buffer.concat([jpeg.subarray(0, 2), head, body, jpeg.subarray(2)]);
+}
+
+/** Encoded pictures shared by the images of one look (distinctPerLook), painted on first use. */
+class PicturePool {
+  private readonly pictures = new Map<string, Promise<Buffer>>();
+  constructor(
+    private readonly sharp: Sharp,
+    private readonly seed: number,
+    private readonly perLook: number,
+  ) {}
+
+  /** The image's bytes: one of the look's pictures chosen by the image's key, tagged with that key. */
+  async bytes(j: ImageJob, dataset: string): Promise<Buffer> {
+    const l = j.look;
+    const slot = Math.floor(rng(this.seed, 'slot', j.key)() * this.perLook);
+    const id = `${dataset}|${l.hue}|${l.positive}|${l.variant}|${j.width}x${j.height}|${slot}`;
+    let p = this.pictures.get(id);
+    if (!p) this.pictures.set(id, (p = encode(this.sharp, j, rng(this.seed, 'pixels', id))));
+    return withComment(await p, j.key);
+  }
+}
+
+function encode(sharp: Sharp, j: ImageJob, rand: () => number): Promise<Buffer> {
+  const raw = paint(j.look, j.width, j.height, rand);
+  const img = sharp(raw, { raw: { width: j.width, height: j.height, channels: 3 } });
+  return (j.format === 'png' ? img.png() : img.jpeg({ quality: 85 })).toBuffer();
+}
+
+async function writeImages(sharp: Sharp, jobs: readonly ImageJob[], opts: SyntheticOptions): Promise<void> {
+  const pool = opts.distinctPerLook ? new PicturePool(sharp, opts.seed, opts.distinctPerLook) : undefined;
+  const dirs = new Set<string>();
   let next = 0;
+  let done = 0;
   const worker = async (): Promise<void> => {
     while (next < jobs.length) {
       const j = jobs[next++];
-      const raw = paint(j.look, j.width, j.height, rng(seed, 'pixels', j.key));
-      mkdirSync(dirname(j.path), { recursive: true });
-      const img = sharp(raw, { raw: { width: j.width, height: j.height, channels: 3 } });
-      await (j.format === 'png' ? img.png() : img.jpeg({ quality: 85 })).toFile(j.path);
+      const dir = dirname(j.path);
+      if (!dirs.has(dir)) {
+        mkdirSync(dir, { recursive: true });
+        dirs.add(dir);
+      }
+      const bytes = pool && j.format === 'jpeg' ? await pool.bytes(j, j.key.slice(0, j.key.indexOf(':'))) : await encode(sharp, j, rng(opts.seed, 'pixels', j.key));
+      await writeFile(j.path, bytes);
+      if (++done % 1000 === 0 || done === jobs.length) opts.onProgress?.(done, jobs.length);
     }
   };
   await Promise.all(Array.from({ length: 4 }, worker));
@@ -212,7 +272,7 @@ export async function generateSyntheticData(opts: SyntheticOptions): Promise<Syn
     const siblings = w25.classes.filter((c) => w25.parents.webemo6[c.id] === parent).map((c) => c.id);
     const l = look(parent, siblings.indexOf(cls));
     const [w, h] = rand() < 0.7 ? [220, 147] : [146, 220];
-    const split = i % 5 === 4 ? 'test' : 'train';
+    const split = isWebemoTest(i, labels.length) ? 'test' : 'train';
     const name = `syn-${String(i).padStart(6, '0')}`;
     const url = `https://stock.synthetic.invalid/photos/${name}.jpg`;
     lines[split].push(`${url} ${w25.classes.findIndex((c) => c.id === cls)}`);
@@ -284,8 +344,18 @@ export async function generateSyntheticData(opts: SyntheticOptions): Promise<Syn
       `Emotion-6, EmotionROI and IAPS, in their real on-disk layouts. Numbers computed on them say nothing about the paper.\n`,
   );
 
-  await writeImages(sharp, jobs, seed);
+  await writeImages(sharp, jobs, opts);
   return { out, images: counts, missingUrls };
+}
+
+/**
+ * WEBEmo's test images: the release's share (53,489 of 267,441), spread evenly, in integer arithmetic.
+ * A size that is a multiple of 5 below ~130k (the demo's, the tests') gets exactly every fifth image,
+ * as the generator always gave it, so their bytes do not change; the paper's size gets 53,489.
+ */
+export function isWebemoTest(i: number, n: number): boolean {
+  const t = Math.round((n * WEBEMO_TEST.test) / WEBEMO_TEST.of);
+  return Math.floor(((i + 1) * t) / n) > Math.floor((i * t) / n);
 }
 
 function writeText(path: string, text: string): void {
