@@ -6,7 +6,7 @@ import { quote } from 'shell-quote';
 import { StageError, type MetricRow, type TagValue, type Progress, type RunInfo, type StageContext } from '../stage-api.js';
 import type { HashCache } from '../hash/cache.js';
 import type { Instance } from '../pipeline/types.js';
-import { OUTS_MARK, type Prepared } from './keys.js';
+import { GROUP_MARK, OUTS_MARK, type Prepared } from './keys.js';
 import { endGroup, GRACE_MS, signalGroup, trackGroup } from './group.js';
 import { readMetricsOutput, readPlotOutput } from './metric-files.js';
 
@@ -33,12 +33,12 @@ export interface Attempt {
 }
 
 /** The secret values of an attempt, and a mask that replaces each of them in a text. */
-interface Secrets {
+export interface Secrets {
   readonly values: Readonly<Record<string, string>>;
   mask(text: string): string;
 }
 
-function secretsOf(a: Attempt): Secrets {
+export function secretsOf(a: Pick<Attempt, 'prepared' | 'env'>): Secrets {
   const values: Record<string, string> = {};
   for (const name of a.prepared.secrets) {
     const v = a.env[name];
@@ -59,24 +59,34 @@ export async function execute(a: Attempt): Promise<{ metrics: MetricRow[] }> {
   try {
     return a.inst.kind ? await runBuiltin(a, fd, secrets) : await runCommand(a, fd, secrets);
   } catch (e) {
-    // An error message is recorded in the database and printed: it must not carry a secret.
-    if (e instanceof Error) {
-      e.message = secrets.mask(e.message);
-      const hint = (e as { hint?: unknown }).hint;
-      if (typeof hint === 'string') Object.assign(e, { hint: secrets.mask(hint) });
-    }
-    throw e;
+    throw masked(e, secrets);
   } finally {
     closeSync(fd);
   }
 }
 
+/** An error message is recorded in the database and printed: it must not carry a secret. */
+export function masked(e: unknown, secrets: Secrets): unknown {
+  if (e instanceof Error) {
+    e.message = secrets.mask(e.message);
+    const hint = (e as { hint?: unknown }).hint;
+    if (typeof hint === 'string') Object.assign(e, { hint: secrets.mask(hint) });
+  }
+  return e;
+}
+
 async function runBuiltin(a: Attempt, fd: number, secrets: Secrets): Promise<{ metrics: MetricRow[] }> {
-  const kind = a.inst.kind!;
   const metrics: MetricRow[] = [];
+  await a.inst.kind!.run(builtinContext(a, fd, secrets, metrics));
+  return finishBuiltin(a, fd, metrics);
+}
+
+/** What `run` (or `runGroup`, one per member) gets; `metrics` collects the rows it records. */
+export function builtinContext(a: Attempt, fd: number, secrets: Secrets, metrics: MetricRow[]): StageContext<unknown> {
+  const kind = a.inst.kind!;
   mkdirSync(a.resumeDir, { recursive: true });
   mkdirSync(a.kindCacheDir, { recursive: true });
-  const ctx: StageContext<unknown> = {
+  return {
     params: a.prepared.params,
     matrix: a.inst.matrix,
     instanceId: a.inst.id,
@@ -106,7 +116,11 @@ async function runBuiltin(a: Attempt, fd: number, secrets: Secrets): Promise<{ m
       return v;
     },
   };
-  await kind.run(ctx);
+}
+
+/** After a built-in stage returned: every declared output exists; its metric rows go to metrics.jsonl. */
+export function finishBuiltin(a: Attempt, fd: number, metrics: MetricRow[]): { metrics: MetricRow[] } {
+  const kind = a.inst.kind!;
   for (const [name, spec] of Object.entries(kind.outputs))
     if (!existsSync(join(a.outDir, spec.path)))
       throw new StageError(`stage finished without writing its output "${name}" (${spec.path})`, `a bug in ${kind.kind}: every declared output must be written`);
@@ -131,16 +145,28 @@ export interface CommandSpec {
 /** The command of an attempt, for every executor (local: execa here; slurm: the job script). */
 export function commandSpec(a: Pick<Attempt, 'inst' | 'prepared' | 'outDir' | 'resumeDir'>): CommandSpec {
   const outs = a.inst.stage.outs ?? {};
-  // In a shell command line the output path is one quoted word (the workspace path may hold spaces).
-  const fill = (s: string, shell = false): string =>
-    s.includes(OUTS_MARK)
-      ? s.replace(new RegExp(`${OUTS_MARK}([^\\u0000]+)\\u0000`, 'g'), (_, name: string) => (shell ? quote([join(a.outDir, outs[name])]) : join(a.outDir, outs[name])))
-      : s;
+  const fill = (s: string, shell: boolean): string =>
+    s.includes(OUTS_MARK) ? s.replace(new RegExp(`${OUTS_MARK}([^\\u0000]+)\\u0000`, 'g'), (_, name: string) => pathWord(join(a.outDir, outs[name]), shell)) : s;
+  return filledSpec(a.prepared, fill, { PIPE_OUT_DIR: a.outDir, PIPE_RESUME_DIR: a.resumeDir, PIPE_INSTANCE: a.inst.id });
+}
+
+/** The one command of a group call (grouping.ts): `${group.members}` is the members file. */
+export function groupCommandSpec(prepared: Prepared, membersFile: string): CommandSpec {
+  const fill = (s: string, shell: boolean): string => s.split(GROUP_MARK).join(pathWord(membersFile, shell));
+  return filledSpec(prepared, fill, { PIPE_GROUP_MEMBERS: membersFile });
+}
+
+/** In a shell command line a path the runner fills in is one quoted word (the workspace may hold spaces). */
+function pathWord(path: string, shell: boolean): string {
+  return shell ? quote([path]) : path;
+}
+
+function filledSpec(prepared: Prepared, fill: (s: string, shell: boolean) => string, pipeEnv: Record<string, string>): CommandSpec {
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(a.prepared.env ?? {})) env[k] = fill(v);
-  Object.assign(env, { PIPE_OUT_DIR: a.outDir, PIPE_RESUME_DIR: a.resumeDir, PIPE_INSTANCE: a.inst.id });
-  const argv = a.prepared.argv?.map((x) => fill(x));
-  const shellCommand = argv ? undefined : fill(a.prepared.shellCommand ?? '', true);
+  for (const [k, v] of Object.entries(prepared.env ?? {})) env[k] = fill(v, false);
+  Object.assign(env, pipeEnv);
+  const argv = prepared.argv?.map((x) => fill(x, false));
+  const shellCommand = argv ? undefined : fill(prepared.shellCommand ?? '', true);
   const banner = `[pipe] $ ${argv ? argv.map((x) => JSON.stringify(x)).join(' ') : shellCommand}`;
   return { ...(argv ? { argv } : { shellCommand }), env, banner };
 }
@@ -166,19 +192,30 @@ export function commandFailed(r: { exitCode?: number | undefined; signal?: strin
 
 async function runCommand(a: Attempt, fd: number, secrets: Secrets): Promise<{ metrics: MetricRow[] }> {
   prepareCommandDirs(a.inst, a.outDir, a.resumeDir);
-  const spec = commandSpec(a);
+  writeSync(fd, `${secrets.mask(commandSpec(a).banner)}\n`);
+  await spawnCommand(commandSpec(a), a, secrets, a.onLog);
+  checkCommandOutputs(a.inst, a.outDir);
+  const metrics = declaredMetrics(a.inst, a.outDir);
+  if (metrics.length) writeSync(fd, `[pipe] ${metrics.length} metric rows\n`);
+  return { metrics };
+}
+
+/**
+ * Runs a command into `a.logPath` and waits for it (and its process group); throws StageError when it
+ * fails or the attempt is aborted. `onLine` sees every (masked) line of its output.
+ */
+export async function spawnCommand(spec: CommandSpec, a: Pick<Attempt, 'workspace' | 'logPath' | 'signal' | 'onSpawn'>, secrets: Secrets, onLine?: (line: string) => void): Promise<void> {
   const { execa } = await import('execa');
   // O_APPEND on every writer keeps the engine's lines and the command's output interleaved intact. With
   // secrets, or when someone watches the output (--verbose, the terminal view), it passes through a line
   // transform that masks the secrets and hands each line on; else it goes straight to the file.
   const log = { file: a.logPath, append: true };
-  const onLog = a.onLog;
   const lines = function* (line: unknown) {
     const masked = secrets.mask(String(line));
-    onLog?.(masked);
+    onLine?.(masked);
     yield masked;
   };
-  const target = a.prepared.secrets.length || onLog ? [lines, log] : log;
+  const target = Object.keys(secrets.values).length || onLine ? [lines, log] : log;
   const common = {
     cwd: a.workspace,
     env: { ...spec.env, ...secrets.values },
@@ -189,15 +226,10 @@ async function runCommand(a: Attempt, fd: number, secrets: Secrets): Promise<{ m
     detached: true,
     reject: false,
   };
-  writeSync(fd, `${secrets.mask(spec.banner)}\n`);
   const child = spec.argv ? execa(spec.argv[0], spec.argv.slice(1), common) : execa(spec.shellCommand ?? '', { ...common, shell: true });
   const res = await inGroup(child, a);
   if (a.signal.aborted) throw new StageError('cancelled');
   if (res.failed) throw commandFailed({ exitCode: res.exitCode, signal: res.signal, other: res.shortMessage ?? 'failed', program: spec.argv?.[0], notFound: res.code === 'ENOENT' });
-  checkCommandOutputs(a.inst, a.outDir);
-  const metrics = declaredMetrics(a.inst, a.outDir);
-  if (metrics.length) writeSync(fd, `[pipe] ${metrics.length} metric rows\n`);
-  return { metrics };
 }
 
 /** The rows of the outputs a command stage declares under `metrics:` and `plots:`, tagged with its matrix. */
@@ -217,7 +249,7 @@ export function declaredMetrics(inst: Instance, outDir: string): MetricRow[] {
  * Waits for a command spawned as a group leader. Interruption sends SIGTERM to the group, then SIGKILL;
  * after the command exits, whatever it left running in its group is ended too.
  */
-async function inGroup<T>(child: Promise<T> & { pid?: number | undefined }, a: Attempt): Promise<T> {
+async function inGroup<T>(child: Promise<T> & { pid?: number | undefined }, a: Pick<Attempt, 'signal' | 'onSpawn'>): Promise<T> {
   const pgid = child.pid;
   if (pgid === undefined) return child; // spawn failed (program not found): nothing runs
   trackGroup(pgid);

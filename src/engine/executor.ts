@@ -10,6 +10,7 @@ import type { HashCache } from '../hash/cache.js';
 import type { Instance } from '../pipeline/types.js';
 import { fsyncTree } from './commit.js';
 import { execute } from './execute.js';
+import { executeGroup } from './execute-group.js';
 import type { Prepared } from './keys.js';
 import type { Layout } from './layout.js';
 import { ResourcePool, type Demand } from './pool.js';
@@ -48,6 +49,9 @@ export interface Done {
   readonly metrics: MetricRow[];
 }
 
+/** One member's outcome of a group call: its outputs, or why it failed. */
+export type MemberDone = { readonly done: Done } | { readonly error: unknown };
+
 export interface Executor {
   readonly name: ExecutorName;
   /** Waits until the attempt may start (local: cpu/gpu/memory slots; slurm: the cap on queued jobs). */
@@ -57,6 +61,12 @@ export interface Executor {
    * throws too (the runner tells the two apart by the signal). Failed attempts leave no output dir.
    */
   run(job: Job): Promise<Done>;
+  /**
+   * Runs the members of a group in one call (local: one command or `runGroup`; slurm: one job), each
+   * job holding one member (its key's lock is held); the first job's demand and timeout apply to the
+   * call. One outcome per job, in order; throwing fails every member.
+   */
+  runGroup(jobs: readonly Job[]): Promise<MemberDone[]>;
   /** Stops what is still running (the run was interrupted) and releases the executor's resources. */
   close(): Promise<void>;
 }
@@ -94,21 +104,57 @@ export class LocalExecutor implements Executor {
    * a built-in kind stops at its next check of ctx.signal.
    */
   async run(job: Job): Promise<Done> {
-    // <pid> in the name: a later run removes the directories of dead processes (cleanStaleTmp).
-    const outDir = join(this.layout.tmp, `${job.prepared.key}.${process.pid}.${randomBytes(4).toString('hex')}`);
+    const outDir = this.tmpDir(job.prepared.key);
+    try {
+      const { metrics } = await this.stoppable(job.timeoutMs, (signal) => execute({ ...job, outDir, signal }));
+      fsyncTree(outDir);
+      return { outDir, metrics };
+    } catch (e) {
+      rmSync(outDir, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  async runGroup(jobs: readonly Job[]): Promise<MemberDone[]> {
+    const outDirs = jobs.map((j) => this.tmpDir(j.prepared.key));
+    const membersFile = `${this.tmpDir('group')}.json`;
+    try {
+      const results = await this.stoppable(jobs[0].timeoutMs, (signal) =>
+        executeGroup({ members: jobs.map((j, i) => ({ ...j, outDir: outDirs[i], signal })), membersFile }),
+      );
+      return results.map((r, i) => {
+        if ('error' in r) {
+          rmSync(outDirs[i], { recursive: true, force: true });
+          return r;
+        }
+        fsyncTree(outDirs[i]);
+        return { done: { outDir: outDirs[i], metrics: r.metrics } };
+      });
+    } catch (e) {
+      for (const d of outDirs) rmSync(d, { recursive: true, force: true });
+      throw e;
+    } finally {
+      rmSync(membersFile, { force: true });
+    }
+  }
+
+  /** <pid> in the name: a later run removes the directories of dead processes (cleanStaleTmp). */
+  private tmpDir(key: string): string {
+    return join(this.layout.tmp, `${key}.${process.pid}.${randomBytes(4).toString('hex')}`);
+  }
+
+  /** Runs `fn` with a signal that the run's interruption or the attempt's time limit aborts. */
+  private async stoppable<T>(timeoutMs: number | undefined, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const stop = new AbortController();
     const onAbort = (): void => stop.abort();
     if (this.signal.aborted) stop.abort();
     else this.signal.addEventListener('abort', onAbort, { once: true });
     let timedOut = false;
-    const timer = job.timeoutMs === undefined ? undefined : setTimeout(() => ((timedOut = true), stop.abort()), job.timeoutMs);
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => ((timedOut = true), stop.abort()), timeoutMs);
     try {
-      const { metrics } = await execute({ ...job, outDir, signal: stop.signal });
-      fsyncTree(outDir);
-      return { outDir, metrics };
+      return await fn(stop.signal);
     } catch (e) {
-      rmSync(outDir, { recursive: true, force: true });
-      if (timedOut) throw new StageError(`timed out after ${job.timeoutMs! / 1000} s`, 'raise timeout_s:, or make the stage faster (its processes were ended)');
+      if (timedOut) throw new StageError(`timed out after ${timeoutMs! / 1000} s`, 'raise timeout_s:, or make the stage faster (its processes were ended)');
       throw e;
     } finally {
       clearTimeout(timer);

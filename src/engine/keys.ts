@@ -70,6 +70,8 @@ export function secretNames(inst: Instance, params: Json | undefined): string[] 
 
 /** The placeholder `${outs.NAME}` resolves to before the output directory exists. */
 export const OUTS_MARK = '\u0000outs:';
+/** The placeholder of `${group.members}`, filled with the members file's path by the group's call. */
+export const GROUP_MARK = '\u0000group:members\u0000';
 
 function artifactLabel(id: string, output: string): string {
   return `${id}:${output}`;
@@ -100,10 +102,12 @@ export async function prepare(
       return `artifact:${artifactLabel(u.id, name)}`;
     },
     outs: (name: string): Json => `outs:${name}`,
+    group: (): Json => 'group:members',
   };
   const runLookups = {
     output: (u: Instance, name: string): Json => artifact(u, name).path,
     outs: (name: string): Json => `${OUTS_MARK}${name}\u0000`,
+    group: (): Json => GROUP_MARK,
   };
   const hashInput = (abs: string, label: string): void => {
     try {
@@ -176,6 +180,9 @@ export async function prepare(
       const [name, ...path] = dotted.split('.');
       used[dotted] = paramValue(scope.params, name, path);
     }
+    // A grouped command's line is the same for every member (the loader refuses their grouped axes in
+    // it), and the command reads every member's matrix values from the members file: they are its params.
+    if (s.group_by) for (const [axis, v] of Object.entries(inst.matrix)) used[`matrix.${axis}`] = v;
     const declaredEnv: { [k: string]: string } = {};
     for (const [k, v] of Object.entries(keyEnv)) declaredEnv[k] = hashedEnvValue(String(v));
     const components: Components = { code, params: used, inputs, env: declaredEnv };

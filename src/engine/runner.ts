@@ -11,7 +11,7 @@ import type { Instance, Pipeline, SlurmOptions, StageDecl } from '../pipeline/ty
 import { openStore, type Store } from '../store/index.js';
 import { cleanStaleTmp, commit, restore } from './commit.js';
 import { confine, moveAside } from './entry.js';
-import { LocalExecutor, type Executor, type ExecutorName } from './executor.js';
+import { LocalExecutor, type Executor, type ExecutorName, type Job } from './executor.js';
 import { prepare, PrepareError, type Artifact, type Prepared } from './keys.js';
 import { publishRun } from './publish.js';
 import { Layout, linkLatest } from './layout.js';
@@ -25,6 +25,8 @@ import { select, type SelectOptions } from './select.js';
 import { codeVersion } from './code-version.js';
 import { staleReason } from './diff.js';
 import { SlurmExecutor } from './slurm/executor.js';
+import { accepted, attemptError, demandOf, retryPolicy, type Attempted, type Build } from './attempt.js';
+import { Groups, type GroupHost } from './grouping.js';
 
 export interface ExecOptions extends SelectOptions {
   readonly dryRun?: boolean;
@@ -48,20 +50,6 @@ export interface ExecOptions extends SelectOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Echo every stage's log lines (command output, built-in kinds' ctx.log) to the reporter. */
   readonly verbose?: boolean;
-}
-
-function demandOf(inst: Instance, prepared: Prepared): Demand {
-  if (!inst.kind) {
-    const r = commandResources(inst.stage);
-    return { cpu: r.cpu, gpu: r.gpu, memoryMb: r.memory_mb };
-  }
-  const r = inst.kind.resources?.(prepared.params) ?? {};
-  return { cpu: r.cpu ?? 1, gpu: r.gpu ?? 0, memoryMb: r.memoryMb ?? 0 };
-}
-
-/** A stage's `retry:` and `timeout_s:` (default: one attempt, no time limit). */
-function retryPolicy(s: StageDecl): { attempts: number; delayMs: number; timeoutMs: number | undefined } {
-  return { attempts: Math.max(1, s.retry?.attempts ?? 1), delayMs: (s.retry?.delay_s ?? 0) * 1000, timeoutMs: s.timeout_s === undefined ? undefined : s.timeout_s * 1000 };
 }
 
 export async function execPipeline(p: Pipeline, o: ExecOptions): Promise<RunResult> {
@@ -94,12 +82,13 @@ function executorFor(p: Pipeline, o: ExecOptions, layout: Layout, store: Store, 
   return new SlurmExecutor(layout, signal, records, { maxJobs: o.jobs, defaults: { ...o.config?.slurm, ...p.slurm } });
 }
 
-class Run {
+class Run implements GroupHost {
   private readonly hashes: HashCache;
-  private readonly executor: Executor;
+  readonly executor: Executor;
   /** Slurm job ids of the instances submitted so far (recorded with their outcome). */
   private readonly jobIds = new Map<string, string>();
-  private readonly locks: KeyLocks;
+  readonly locks: KeyLocks;
+  private groups!: Groups;
   private readonly abort = new AbortController();
   private readonly outcomes = new Map<string, Promise<Outcome>>();
   private record!: Recorder;
@@ -134,16 +123,18 @@ class Run {
     }
     this.record = new Recorder(this.store, this.reporter, p.workspace, this.runId, this.executor.name, this.jobIds);
     const considered = p.instances.filter((i) => this.sel.considered.has(i.id));
+    this.groups = new Groups(considered, this);
     this.reporter.begin({ runId: this.runId, pipeline: p.relFile, total: considered.length, dryRun: !!o.dryRun });
-    for (const inst of considered)
-      this.outcomes.set(
-        inst.id,
-        // A bug or an I/O error (disk full while committing) fails this instance, not the whole run.
-        this.process(inst).catch((e: unknown) => {
-          const err = e as NodeJS.ErrnoException;
-          return this.fail(inst, null, 0, `${err.code ?? err.name}: ${err.message}`, err.code === 'ENOSPC' ? 'free disk space, then run again: finished stages are kept' : err.stack?.split('\n').slice(1, 4).join('\n'));
-        }),
-      );
+    for (const inst of considered) {
+      // A bug or an I/O error (disk full while committing) fails this instance, not the whole run.
+      const outcome = this.process(inst).catch((e: unknown) => {
+        const err = e as NodeJS.ErrnoException;
+        return this.fail(inst, null, 0, `${err.code ?? err.name}: ${err.message}`, err.code === 'ENOSPC' ? 'free disk space, then run again: finished stages are kept' : err.stack?.split('\n').slice(1, 4).join('\n'));
+      });
+      const gate = this.groups.gate(inst);
+      if (gate) void outcome.then(() => gate.settled(inst.id));
+      this.outcomes.set(inst.id, outcome);
+    }
     const results: InstanceResult[] = [];
     const done = new Map<string, { key: string; artifacts: ReadonlyMap<string, Artifact> }>();
     for (const inst of considered) {
@@ -167,8 +158,16 @@ class Run {
     return run;
   }
 
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  interrupted(inst: Instance): Outcome {
+    return this.record.skipped(inst, 'interrupted');
+  }
+
   /** Why an instance that could run does not start now: the run was interrupted or stops after a failure. */
-  private halted(inst: Instance): Outcome | undefined {
+  halted(inst: Instance): Outcome | undefined {
     if (this.abort.signal.aborted) return this.record.skipped(inst, 'interrupted');
     if (this.stopping) return this.record.skipped(inst, 'stopped after a failure (--keep-going runs independent stages)');
     return undefined;
@@ -223,7 +222,8 @@ class Run {
     if (!this.sel.selected.has(inst.id))
       return this.record.skipped(inst, corrupt ? `corrupt: ${corrupt}` : 'not selected and not up to date', { key, hint: 'include it in --only/--from/--until, or run without them' });
     if (this.o.dryRun) return this.record.finish({ id: inst.id, status: 'skipped', duration_ms: 0, key, would_run: true, reason: forced ? 'forced' : corrupt ? `corrupt: ${corrupt}` : this.why(inst, prepared) });
-    return this.halted(inst) ?? this.build(inst, prepared, forced);
+    const b: Build = { inst, prepared, forced };
+    return this.halted(inst) ?? this.groups.gate(inst)?.join(b) ?? this.build(b);
   }
 
   private why(inst: Instance, prepared: Prepared): string {
@@ -231,25 +231,30 @@ class Run {
     return staleReason(this.lastGood.get(inst.id)?.components, prepared.components as unknown as Json);
   }
 
-  private async build(inst: Instance, prepared: Prepared, forced: boolean): Promise<Outcome> {
-    const { key } = prepared;
+  async build(b: Build): Promise<Outcome> {
+    const { inst, prepared } = b;
     try {
-      await this.locks.acquire(inst.id, key);
+      await this.locks.acquire(inst.id, prepared.key);
     } catch {
-      return this.record.skipped(inst, 'interrupted');
+      return this.interrupted(inst);
     }
     let release: (() => void) | undefined;
     try {
-      // Another process may have built (or rebuilt) this key while we waited for the lock.
-      const found = forced ? undefined : this.hit(inst, key);
-      if (found && 'result' in found) return found;
-      const corrupt = found ? this.discard(inst, key, found.corrupt) : undefined;
+      const r = this.recheck(b);
+      if ('result' in r) return r;
       release = await this.executor.acquire(demandOf(inst, prepared));
-      return this.halted(inst) ?? (await this.attempt(inst, prepared, corrupt));
+      return this.halted(inst) ?? (await this.attempt(r));
     } finally {
       release?.();
-      this.locks.release(key);
+      this.locks.release(prepared.key);
     }
+  }
+
+  /** Under the key's lock: another process may have built (or rebuilt) it while we waited. */
+  recheck(b: Build): Outcome | Build {
+    const found = b.forced ? undefined : this.hit(b.inst, b.prepared.key);
+    if (found && 'result' in found) return found;
+    return found ? { ...b, corrupt: this.discard(b.inst, b.prepared.key, found.corrupt) } : b;
   }
 
   /** StageContext.run, built when the first stage executes: a run that restores everything spawns no git. */
@@ -267,74 +272,87 @@ class Run {
    * Executes the instance and commits it, retried per its `retry:`, each attempt under its `timeout_s:`;
    * `corrupt`: why it is rebuilt (its entry was damaged).
    */
-  private async attempt(inst: Instance, prepared: Prepared, corrupt?: string): Promise<Outcome> {
-    const { key } = prepared;
-    const runId = this.runId!;
-    const logPath = this.layout.log(runId, inst.id);
+  private async attempt(b: Build): Promise<Outcome> {
+    const { inst, prepared } = b;
     const policy = retryPolicy(inst.stage);
-    const startedAt = Date.now();
-    // Before a possibly long stage: a run killed during it still shows what it restored.
+    const startedAt = this.starting([inst]);
+    for (let n = 1; ; n++) {
+      const r = await this.once(inst, prepared, policy.timeoutMs);
+      if (this.abort.signal.aborted) return this.interrupted(inst);
+      if ('tmp' in r || n >= policy.attempts) return this.settle(b, r, startedAt, n);
+      if (!(await this.pause([inst], `attempt ${n} of ${policy.attempts} failed (${r.error}); retrying in ${policy.delayMs / 1000} s`, policy.delayMs)))
+        return this.interrupted(inst);
+    }
+  }
+
+  /** Before a possibly long stage: a run killed during it still shows what it restored. */
+  starting(insts: readonly Instance[]): number {
     this.record.flush();
     this.hashes.flush();
-    this.reporter.started(inst.id);
-    for (let n = 1; ; n++) {
-      const r = await this.once(inst, prepared, logPath, policy.timeoutMs);
-      if (this.abort.signal.aborted) return this.record.skipped(inst, 'interrupted');
-      if ('tmp' in r) {
-        const finishedAt = Date.now();
-        const relLog = relative(this.p.workspace, logPath);
-        const artifacts = await commit({ inst, prepared, tmp: r.tmp, runId, startedAt, finishedAt, logPath: relLog, metrics: r.metrics, attempts: n, executor: this.executor.name, jobId: this.jobIds.get(inst.id) ?? null }, this.layout, this.store);
-        linkLatest(this.layout, inst.id, key);
-        return this.record.ran(inst, key, finishedAt - startedAt, relLog, artifacts, n, corrupt);
-      }
-      if (n >= policy.attempts) return this.fail(inst, key, Date.now() - startedAt, r.error, r.hint, logPath, n);
-      const note = `attempt ${n} of ${policy.attempts} failed (${r.error}); retrying in ${policy.delayMs / 1000} s`;
-      appendFileSync(logPath, `[pipe] ${note}\n`);
+    for (const inst of insts) this.reporter.started(inst.id);
+    return Date.now();
+  }
+
+  /** The end of an instance's attempt `n`: its outputs committed under its key, or its failure recorded. */
+  async settle(b: Build, r: Attempted, startedAt: number, n: number): Promise<Outcome> {
+    const { inst, prepared } = b;
+    const runId = this.runId!;
+    const logPath = this.layout.log(runId, inst.id);
+    if (!('tmp' in r)) return this.fail(inst, prepared.key, Date.now() - startedAt, r.error, r.hint, logPath, n);
+    const finishedAt = Date.now();
+    const relLog = relative(this.p.workspace, logPath);
+    const artifacts = await commit({ inst, prepared, tmp: r.tmp, runId, startedAt, finishedAt, logPath: relLog, metrics: r.metrics, attempts: n, executor: this.executor.name, jobId: this.jobIds.get(inst.id) ?? null }, this.layout, this.store);
+    linkLatest(this.layout, inst.id, prepared.key);
+    return this.record.ran(inst, prepared.key, finishedAt - startedAt, relLog, artifacts, n, b.corrupt);
+  }
+
+  /** Between attempts: the note in each instance's log, then the delay; false when the run is interrupted meanwhile. */
+  async pause(insts: readonly Instance[], note: string, delayMs: number): Promise<boolean> {
+    for (const inst of insts) {
+      appendFileSync(this.layout.log(this.runId!, inst.id), `[pipe] ${note}\n`);
       this.reporter.waiting(inst.id, note);
-      try {
-        await sleep(policy.delayMs, undefined, { signal: this.abort.signal });
-      } catch {
-        return this.record.skipped(inst, 'interrupted');
-      }
+    }
+    try {
+      await sleep(delayMs, undefined, { signal: this.abort.signal });
+      return true;
+    } catch {
+      return false;
     }
   }
 
   /** One attempt, by the executor: its outputs (in a private directory under runs/tmp), or why it failed. */
-  private async once(inst: Instance, prepared: Prepared, logPath: string, timeoutMs: number | undefined): Promise<{ tmp: string; metrics: MetricRow[] } | { error: string; hint?: string }> {
-    const { key } = prepared;
-    let outDir: string | undefined;
+  private async once(inst: Instance, prepared: Prepared, timeoutMs: number | undefined): Promise<Attempted> {
     try {
-      const done = await this.executor.run({
-        inst,
-        prepared,
-        demand: demandOf(inst, prepared),
-        timeoutMs,
-        workspace: this.p.workspace,
-        pipelineFile: this.p.file,
-        sets: this.p.sets,
-        run: this.runInfo(),
-        logPath,
-        resumeDir: this.layout.partial(key),
-        kindCacheDir: this.layout.kindCache(inst.kind?.kind ?? 'command'),
-        hashes: this.hashes,
-        env: this.scope.env,
-        onProgress: (pr) => this.reporter.progress(inst.id, pr),
-        onSpawn: (pgid) => this.locks.recordGroup(key, pgid),
-        onSubmitted: (jobId) => {
-          this.jobIds.set(inst.id, jobId);
-          this.reporter.progress(inst.id, { done: 0, message: `Slurm job ${jobId}` });
-        },
-        ...(this.o.verbose || this.reporter.output ? { onLog: (line: string) => this.onLog(inst.id, line) } : {}),
-      });
-      outDir = done.outDir;
-      confine(outDir);
-      return { tmp: outDir, metrics: done.metrics };
+      return accepted(await this.executor.run(this.job(inst, prepared, timeoutMs)));
     } catch (e) {
-      if (outDir) rmSync(outDir, { recursive: true, force: true });
-      const err = e as Error;
-      if (e instanceof StageError) return { error: err.message, ...(e.hint ? { hint: e.hint } : {}) };
-      const stack = err.stack?.split('\n').slice(1, 4).join('\n');
-      return { error: `${err.name}: ${err.message}`, ...(stack ? { hint: stack } : {}) };
+      return attemptError(e);
     }
+  }
+
+  /** What the executor needs to run one attempt of the instance. */
+  job(inst: Instance, prepared: Prepared, timeoutMs: number | undefined): Job {
+    const { key } = prepared;
+    return {
+      inst,
+      prepared,
+      demand: demandOf(inst, prepared),
+      timeoutMs,
+      workspace: this.p.workspace,
+      pipelineFile: this.p.file,
+      sets: this.p.sets,
+      run: this.runInfo(),
+      logPath: this.layout.log(this.runId!, inst.id),
+      resumeDir: this.layout.partial(key),
+      kindCacheDir: this.layout.kindCache(inst.kind?.kind ?? 'command'),
+      hashes: this.hashes,
+      env: this.scope.env,
+      onProgress: (pr) => this.reporter.progress(inst.id, pr),
+      onSpawn: (pgid) => this.locks.recordGroup(key, pgid),
+      onSubmitted: (jobId) => {
+        this.jobIds.set(inst.id, jobId);
+        this.reporter.progress(inst.id, { done: 0, message: `Slurm job ${jobId}` });
+      },
+      ...(this.o.verbose || this.reporter.output ? { onLog: (line: string) => this.onLog(inst.id, line) } : {}),
+    };
   }
 }

@@ -10,7 +10,9 @@ export type Ref =
   | { readonly root: 'stages'; readonly stage: string; readonly output: string }
   | { readonly root: 'outs'; readonly name: string }
   | { readonly root: 'deps'; readonly name: string }
-  | { readonly root: 'resources'; readonly name: 'cpu' | 'gpu' | 'memory_mb' };
+  | { readonly root: 'resources'; readonly name: 'cpu' | 'gpu' | 'memory_mb' }
+  /** `${group.members}`: the members file of a grouped command stage's call. */
+  | { readonly root: 'group'; readonly name: 'members' };
 
 export type Segment = { readonly text: string } | { readonly ref: Ref; readonly raw: string };
 
@@ -25,7 +27,7 @@ export class InterpolationError extends Error {
 }
 
 const REF_FORMS =
-  'params.NAME, matrix.AXIS, matrix.AXIS.KEY, env.NAME, env.NAME:-default, stages.STAGE.outputs.OUTPUT, outs.OUTPUT, deps.NAME or resources.cpu|gpu|memory_mb';
+  'params.NAME, matrix.AXIS, matrix.AXIS.KEY, env.NAME, env.NAME:-default, stages.STAGE.outputs.OUTPUT, outs.OUTPUT, deps.NAME, resources.cpu|gpu|memory_mb or group.members';
 
 function parseRef(body: string): Ref {
   let m: RegExpExecArray | null;
@@ -40,6 +42,7 @@ function parseRef(body: string): Ref {
   if ((m = /^outs\.([A-Za-z_][\w-]*)$/.exec(body))) return { root: 'outs', name: m[1] };
   if ((m = /^deps\.([A-Za-z_][\w-]*)$/.exec(body))) return { root: 'deps', name: m[1] };
   if ((m = /^resources\.(cpu|gpu|memory_mb)$/.exec(body))) return { root: 'resources', name: m[1] as 'cpu' | 'gpu' | 'memory_mb' };
+  if (body === 'group.members') return { root: 'group', name: 'members' };
   throw new InterpolationError(`bad reference "\${${body}}"`, `write one of \${${REF_FORMS}}`);
 }
 

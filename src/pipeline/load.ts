@@ -17,6 +17,7 @@ import { readParamsFiles } from './params-files.js';
 import { applyTemplates, deepMerge } from './templates.js';
 import { envValue, matchUpstream, paramValue, quotedShellRefs, resolveInstance, type ResolveScope } from './resolve.js';
 import { checkUntracked } from './untracked.js';
+import { checkGroupBy, groupRefProblem } from './group-by.js';
 import schema from './schema.json' with { type: 'json' };
 import type { Diagnostic, Instance, Pipeline, SlurmOptions, StageDecl } from './types.js';
 
@@ -159,6 +160,7 @@ export async function loadPipeline(fileArg: string, opts: LoadOptions): Promise<
   const stageByName = new Map(stages.map((s) => [s.name, s]));
   const kinds = await checkStageForms(stages, opts.kinds, ctx);
   checkSecrets(raw, stages, ctx);
+  for (const s of stages) checkGroupBy(s, kinds.get(s.name), ctx.report);
   checkOutsConfined(stages, (name) => (raw.stages as { [k: string]: { [k: string]: unknown } })[name], ctx.report);
   const matrices = expandMatrices(stages, params, workspace, ctx);
   const stageDeps = stageGraph(stages, stageByName, kinds, params, ctx);
@@ -526,7 +528,9 @@ function stageGraph(
       for (const { error, path } of errors) ctx.report(path, false, `${dotted(path)}: ${error.message}`, error.hint);
       for (const { ref, path } of refs) {
         const where = dotted(path);
-        if (ref.root === 'params') {
+        const grouping = groupRefProblem(s, field, ref);
+        if (grouping) ctx.report(path, false, `${where}: ${grouping.message}`, grouping.hint);
+        else if (ref.root === 'params') {
           try {
             paramValue(params, ref.name, ref.path);
           } catch (e) {

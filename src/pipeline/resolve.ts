@@ -12,6 +12,8 @@ import type { Instance, StageDecl } from './types.js';
 export interface OutputLookups {
   output(upstream: Instance, name: string): Json;
   outs?(name: string): Json;
+  /** `${group.members}` of a grouped command stage. */
+  group?(): Json;
 }
 
 export interface ResolveScope {
@@ -103,6 +105,9 @@ export function resolveInstance(scope: ResolveScope, inst: Instance, value: Json
       }
       case 'resources':
         return commandResources(inst.stage)[ref.name];
+      case 'group':
+        if (!lookups.group) throw new InterpolationError(`${raw} is only available in run: and env: of a command stage with group_by:`, 'add group_by: [AXIS] to the stage');
+        return lookups.group();
     }
   });
 }
@@ -110,13 +115,13 @@ export function resolveInstance(scope: ResolveScope, inst: Instance, value: Json
 /**
  * A `shell: true` command line with its references resolved. Each reference's value enters as shell-quoted
  * words (a list: one word per element), so no value (a `--set`, a matrix value, a path) can run as shell
- * code. `${outs.NAME}` stays as the lookup returns it: the runner quotes the path when it fills it in.
+ * code. `${outs.NAME}` and `${group.members}` stay as the lookup returns them: the runner quotes the path when it fills it in.
  */
 export function resolveShellCommand(scope: ResolveScope, inst: Instance, command: string, lookups: OutputLookups): string {
   let out = '';
   for (const seg of parseTemplate(command)) {
     if (!('ref' in seg)) out += seg.text;
-    else if (seg.ref.root === 'outs') out += String(resolveInstance(scope, inst, seg.raw, lookups));
+    else if (seg.ref.root === 'outs' || seg.ref.root === 'group') out += String(resolveInstance(scope, inst, seg.raw, lookups));
     else {
       const v = resolveInstance(scope, inst, seg.raw, lookups);
       if (v !== null && typeof v === 'object' && !Array.isArray(v))

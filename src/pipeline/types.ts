@@ -59,6 +59,10 @@ export interface StageDecl {
   /** Environment variables handed to the stage but kept out of its key, the database and the logs. */
   readonly secrets?: readonly string[];
   readonly matrix?: { [axis: string]: Json };
+  /** Matrix axes whose uncached instances run together, one call per group (see docs/engine.md, Groups). */
+  readonly group_by?: readonly string[];
+  /** Most members in one group call (default: all). */
+  readonly group_size?: number;
   readonly needs?: string[];
   readonly resources?: StageResources;
   /** Attempts before the instance counts as failed, and the pause between them. */

@@ -21,7 +21,7 @@ import type { Instance } from './types.js';
 
 /** Upstream and own outputs stand in as paths under runs/, which are never candidates. */
 const PLACEHOLDER = 'runs/\u0000output';
-const lookups: OutputLookups = { output: () => PLACEHOLDER, outs: () => PLACEHOLDER };
+const lookups: OutputLookups = { output: () => PLACEHOLDER, outs: () => PLACEHOLDER, group: () => PLACEHOLDER };
 
 interface Candidate {
   readonly word: string;

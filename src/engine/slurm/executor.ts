@@ -11,7 +11,7 @@ import type { SlurmOptions } from '../../pipeline/types.js';
 import type { JobRow } from '../../store/types.js';
 import { checkCommandOutputs, commandFailed, declaredMetrics } from '../execute.js';
 import { fsyncTree } from '../commit.js';
-import type { Done, Executor, Job } from '../executor.js';
+import type { Done, Executor, Job, MemberDone } from '../executor.js';
 import type { Layout } from '../layout.js';
 import { ResourcePool, type Demand } from '../pool.js';
 import { sbatch, scancel } from './client.js';
@@ -98,6 +98,10 @@ export class SlurmExecutor implements Executor {
         this.records.forget(job.prepared.key, id);
       }
     }
+  }
+
+  async runGroup(_jobs: readonly Job[]): Promise<MemberDone[]> {
+    throw new StageError(`group_by: a group of ${_jobs.length} under the Slurm executor is not supported yet`, 'run this stage with --executor local');
   }
 
   async close(): Promise<void> {
