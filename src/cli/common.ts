@@ -3,8 +3,8 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { formatDiagnostic } from '../pipeline/load.js';
-import { PipelineInvalidError, UsageError } from '../engine/index.js';
+import { formatDiagnostic } from '../pipeline/diagnostic.js';
+import { PipelineInvalidError, UsageError } from '../engine/errors.js';
 import { Layout } from '../engine/layout.js';
 import type { Store } from '../store/index.js';
 

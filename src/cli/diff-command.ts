@@ -1,5 +1,5 @@
 // `pipe params diff` and `pipe metrics diff`: one command shape, two kinds of values.
-import { UsageError } from '../engine/index.js';
+import { UsageError } from '../engine/errors.js';
 import { resolveRun } from '../results/compare.js';
 import { metricsDiff, paramsDiff } from '../results/diff.js';
 import { renderDiff } from '../results/format.js';

@@ -2,7 +2,7 @@
 // store read-only in spirit (they only SELECT), choosing runs, formats, and turning ResultsError into exit 1.
 import { existsSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
-import { UsageError } from '../engine/index.js';
+import { UsageError } from '../engine/errors.js';
 import { Layout } from '../engine/layout.js';
 import { ResultsError, resolveRun as resolveRunRef, type StepChoice } from '../results/compare.js';
 import type { TableFormat } from '../results/format.js';

@@ -2,11 +2,12 @@
 // which executor runs instances, where the database lives, and the Slurm defaults (partition, account...).
 // The pipeline file's `executor:`/`slurm:` beat it; `--executor`/`--db` beat both.
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import type { Ajv2020 } from 'ajv/dist/2020.js';
+import type * as Yaml from 'yaml';
 import type { SlurmOptions } from '../pipeline/types.js';
 import schema from '../pipeline/schema.json' with { type: 'json' };
-import { newAjv } from '../pipeline/kinds.js';
 import type { ExecutorName } from './executor.js';
 import { UsageError } from './select.js';
 
@@ -29,6 +30,12 @@ const CONFIG_SCHEMA = {
   },
 };
 
+// Every command resolves the database through here, and most workspaces have no config file: the YAML
+// parser and ajv (about a third of a read-only command's start-up) load only when one exists. Both are
+// CommonJS, so a synchronous require does it; the options are newAjv's (src/pipeline/kinds.ts), whose
+// module cannot be required synchronously (ESM).
+const require = createRequire(import.meta.url);
+
 const cache = new Map<string, WorkspaceConfig>();
 
 /** The workspace's config ({} without a file); a bad file is a usage error naming the field. */
@@ -45,11 +52,12 @@ export function workspaceConfig(workspace: string): WorkspaceConfig {
   }
   let doc: unknown;
   try {
-    doc = parseYaml(text) ?? {};
+    doc = (require('yaml') as typeof Yaml).parse(text) ?? {};
   } catch (e) {
     throw new UsageError(`${file}: not valid YAML (${(e as Error).message.split('\n')[0]})`, 'fix the syntax; see docs/cluster.md');
   }
-  const validate = newAjv().compile(CONFIG_SCHEMA);
+  const Ajv = (require('ajv/dist/2020.js') as { Ajv2020: typeof Ajv2020 }).Ajv2020;
+  const validate = new Ajv({ allErrors: true, strict: false, verbose: true, validateSchema: false }).compile(CONFIG_SCHEMA);
   if (!validate(doc)) {
     const e = validate.errors![0];
     const field = e.instancePath.slice(1).replaceAll('/', '.') || (e.params as { additionalProperty?: string }).additionalProperty || '(top level)';

@@ -1,9 +1,10 @@
 // The programmatic API: what the CLI calls, and what in-process tests and tools use.
 import { resolve } from 'node:path';
-import { formatDiagnostic, loadPipeline } from '../pipeline/load.js';
+import { loadPipeline } from '../pipeline/load.js';
 import type { Diagnostic, Pipeline } from '../pipeline/types.js';
 import type { StageKind } from '../stage-api.js';
 import { backupDatabase } from '../store/backup.js';
+import { PipelineInvalidError } from './errors.js';
 import { Layout } from './layout.js';
 import { missingInputs } from './preflight.js';
 import { execPipeline, type ExecOptions } from './runner.js';
@@ -13,7 +14,7 @@ import type { RunResult } from './results.js';
 export type { InstanceResult, Outcome, RunResult } from './results.js';
 export type { Reporter } from './progress.js';
 export { PlainReporter, TtyReporter, silentReporter } from './progress.js';
-export { UsageError } from './select.js';
+export { PipelineInvalidError, UsageError } from './errors.js';
 export type { ExecOptions } from './runner.js';
 
 export interface PipelineOptions {
@@ -30,13 +31,6 @@ export interface PipelineOptions {
 
 export type RunPipelineOptions = PipelineOptions & ExecOptions;
 
-/** The pipeline file is invalid: every problem, located. */
-export class PipelineInvalidError extends Error {
-  override readonly name = 'PipelineInvalidError';
-  constructor(readonly diagnostics: readonly Diagnostic[]) {
-    super(diagnostics.map(formatDiagnostic).join('\n'));
-  }
-}
 
 export async function openPipeline(o: PipelineOptions): Promise<Pipeline> {
   const workspace = resolve(o.workspace ?? process.cwd());

@@ -671,7 +671,4 @@ function dedupe(diags: Diagnostic[]): Diagnostic[] {
   return out.sort((a, b) => a.line - b.line || a.col - b.col);
 }
 
-export function formatDiagnostic(d: Diagnostic): string {
-  const where = d.line > 0 ? `${d.file}:${d.line}:${d.col}` : d.file;
-  return `${where}: error: ${d.message}${d.hint ? `\n  hint: ${d.hint}` : ''}`;
-}
+export { formatDiagnostic } from './diagnostic.js';

@@ -1,9 +1,11 @@
 // The experiment table (`pipe exp show`, the HTML page): one row per run (or per stage instance of a
 // run), the params that differ between the rows and the chosen metrics. A metric column is a metric name
-// with its tags (`acc{seed=1}`); its cell is the value at the final step, the best step or step N. Each
-// stage key's rows are read and summarised once, however many runs restored that key from the cache.
+// with its tags (`acc{seed=1}`); its cell is the value at the final step, the best step or step N.
+// SQLite does the reading (src/store: the distinct columns from an index, then one value per stage key
+// and column), and only the columns a view shows are filled: a 100-run study store holds ~270,000 rows
+// and ~2,000 columns, of which a terminal shows a handful.
 import type { Json, TagValue } from '../stage-api.js';
-import type { RunRow, RunStatus, Store, StoredMetric } from '../store/index.js';
+import type { CellChoice, MetricColumn, RunRow, RunStatus, Store } from '../store/index.js';
 
 export type StepChoice = 'final' | 'best' | number;
 
@@ -32,8 +34,10 @@ export interface ExpTable {
   readonly step: StepChoice;
   /** Param column names (dotted), in order. */
   readonly params: readonly string[];
-  /** Metric column labels, in order. */
+  /** Metric column labels filled in, in order. */
   readonly metrics: readonly string[];
+  /** Matching metric columns left out by `limit` (their labels, in order). */
+  readonly moreMetrics: readonly string[];
   readonly rows: readonly ExpRow[];
 }
 
@@ -47,6 +51,14 @@ export interface ExpOptions {
   readonly step?: StepChoice;
   readonly sort?: string;
   readonly descending?: boolean;
+  /** Glob over param and metric columns to leave out (`--drop`). */
+  readonly drop?: string;
+  /** Glob over columns always kept: exempt from `drop`, first among the metrics (`--keep`). */
+  readonly keep?: string;
+  /** Fill at most this many metric columns (the rest are listed in `moreMetrics`). */
+  readonly limit?: number;
+  /** A terminal's width: fill only the metric columns that fit beside the run and param columns. */
+  readonly width?: number;
 }
 
 /** `name` or `name{k=v,...}` (tags sorted by key): the column a metric row belongs to. */
@@ -65,39 +77,14 @@ export function globMatcher(glob: string | undefined): (s: string) => boolean {
   return (s) => alternatives.some((re) => re.test(s));
 }
 
+/** Number-aware text order (`acc2` before `acc10`); one collator, as localeCompare with options builds one per call. */
+const NUMERIC = new Intl.Collator(undefined, { numeric: true });
+
 /** Names that are minimised (losses, errors); every other metric is maximised by `--step best`. */
 const LOWER_IS_BETTER = /(^|[._-])(loss|error|err|mse|mae|rmse|perplexity)([._-]|$)/i;
 
 export function lowerIsBetter(name: string): boolean {
   return LOWER_IS_BETTER.test(name);
-}
-
-/** One value per label of one stage key's rows, at the chosen step. */
-function summarise(rows: readonly StoredMetric[], step: StepChoice, wanted: (label: string) => boolean): Map<string, number | null> {
-  const byLabel = new Map<string, StoredMetric[]>();
-  for (const r of rows) {
-    const label = metricLabel(r.name, r.tags);
-    if (!wanted(label)) continue;
-    const list = byLabel.get(label);
-    if (list) list.push(r);
-    else byLabel.set(label, [r]);
-  }
-  const out = new Map<string, number | null>();
-  for (const [label, list] of byLabel) {
-    const pick = pickRow(list, step, lowerIsBetter(list[0].name));
-    if (pick) out.set(label, pick.value);
-  }
-  return out;
-}
-
-function pickRow(rows: readonly StoredMetric[], step: StepChoice, lower: boolean): StoredMetric | undefined {
-  if (typeof step === 'number') return rows.find((r) => r.step === step);
-  const summary = rows.filter((r) => r.step === null);
-  if (summary.length) return summary[summary.length - 1];
-  if (step === 'final') return rows.reduce((a, b) => (b.step! >= a.step! ? b : a));
-  const scored = rows.filter((r) => r.value !== null);
-  if (!scored.length) return rows[rows.length - 1];
-  return scored.reduce((a, b) => ((lower ? b.value! < a.value! : b.value! > a.value!) ? b : a));
 }
 
 type Scalar = string | number | boolean | null;
@@ -131,25 +118,86 @@ export function compareCells(a: Scalar | undefined, b: Scalar | undefined, desce
   return descending ? -c : c;
 }
 
+/**
+ * Metric columns in display order: `--keep` matches first, then by how few tags they have (a plain `acc`
+ * before `acc{seed=1}`), then by label; each with the stored (name, tags) pairs that make it.
+ */
+function metricColumns(store: Store, keys: readonly string[], o: ExpOptions): Map<string, MetricColumn[]> {
+  const wanted = globMatcher(o.metrics);
+  const keep = o.keep === undefined ? () => false : globMatcher(o.keep);
+  const drop = o.drop === undefined ? () => false : globMatcher(o.drop);
+  const byLabel = new Map<string, { tags: number; sources: MetricColumn[] }>();
+  for (const c of store.metricColumns(keys)) {
+    const tags = JSON.parse(c.tags) as Record<string, TagValue>;
+    const label = metricLabel(c.name, tags);
+    if (!wanted(label) || (drop(label) && !keep(label))) continue;
+    const entry = byLabel.get(label) ?? { tags: Object.keys(tags).length, sources: [] };
+    entry.sources.push(c);
+    byLabel.set(label, entry);
+  }
+  const order = [...byLabel].sort(([a, x], [b, y]) => Number(keep(b)) - Number(keep(a)) || x.tags - y.tags || NUMERIC.compare(a, b));
+  return new Map(order.map(([label, e]) => [label, e.sources]));
+}
+
+function cellChoice(step: StepChoice, columns: Iterable<MetricColumn[]>): CellChoice {
+  if (typeof step === 'number') return { kind: 'at', step };
+  if (step === 'final') return { kind: 'final' };
+  const names = new Set([...columns].flatMap((sources) => sources.map((c) => c.name)));
+  return { kind: 'best', lower: [...names].filter(lowerIsBetter) };
+}
+
+/**
+ * How many metric columns may fit in `width` beside run, status and the params: a metric column is
+ * taken as wide as its header (a lower bound; the text renderer trims to the exact width).
+ */
+function fitting(labels: readonly string[], o: ExpOptions, width: number): number {
+  const rows = o.runs.map((run) => toExpRow({ run, metrics: {} }));
+  const params = selectParams(rows, o);
+  const widthOf = (name: string, cells: readonly unknown[]): number => Math.max(name.length, ...cells.map((c) => String(c ?? '-').length)) + 2;
+  // Two spaces between columns: none before the first.
+  let used = widthOf('run', o.runs.map((r) => r.id)) + widthOf('status', o.runs.map((r) => r.status)) - 2;
+  for (const p of params) used += widthOf(p, rows.map((r) => r.params[p]));
+  let n = 0;
+  while (n < labels.length && (used += labels[n].length + 2) <= width) n++;
+  return n;
+}
+
+/** The columns to fill: all, or the first `limit` / those fitting `width` (plus the sort column, which ordering needs). */
+function filled(labels: readonly string[], o: ExpOptions): string[] {
+  const limit = Math.min(o.limit ?? Infinity, o.width === undefined ? Infinity : fitting(labels, o, o.width));
+  if (labels.length <= limit) return [...labels];
+  const chosen = labels.slice(0, limit);
+  if (o.sort !== undefined && labels.includes(o.sort) && !chosen.includes(o.sort)) chosen.push(o.sort);
+  return chosen;
+}
+
+interface Group {
+  run: RunRow;
+  instance?: string;
+  metrics: Record<string, number | null>;
+}
+
 export function buildExpTable(store: Store, o: ExpOptions): ExpTable {
   const step = o.step ?? 'final';
-  const wanted = globMatcher(o.metrics);
   const links = store.resultKeys(o.runs.map((r) => r.id));
   const keys = [...new Set(links.map((l) => l.key))];
-  const byKey = new Map<string, StoredMetric[]>();
-  for (const m of store.metricsForKeys(keys)) {
-    const list = byKey.get(m.stageKey);
-    if (list) list.push(m);
-    else byKey.set(m.stageKey, [m]);
+  const columns = metricColumns(store, keys, o);
+  const labels = [...columns.keys()];
+  const shown = filled(labels, o);
+  const sources = shown.flatMap((label) => columns.get(label)!);
+  const labelOf = new Map(shown.flatMap((label) => columns.get(label)!.map((c) => [`${c.name}\u0000${c.tags}`, label] as const)));
+  const cells = new Map<string, [string, number | null][]>();
+  const all = shown.length === labels.length && o.metrics === undefined && o.drop === undefined;
+  for (const c of shown.length ? store.metricCells(keys, cellChoice(step, columns.values()), all ? undefined : sources) : []) {
+    const list = cells.get(c.key) ?? [];
+    list.push([labelOf.get(`${c.name}\u0000${c.tags}`)!, c.value]);
+    cells.set(c.key, list);
   }
-  const summaries = new Map<string, Map<string, number | null>>();
-  for (const [key, rows] of byKey) summaries.set(key, summarise(rows, step, wanted));
   const runById = new Map(o.runs.map((r) => [r.id, r]));
-  const rows: ExpRow[] = [];
-  const grouped = new Map<string, { run: RunRow; instance?: string; metrics: Record<string, number | null> }>();
+  const grouped = new Map<string, Group>();
   for (const l of links) {
-    const s = summaries.get(l.key);
-    if (o.instances && !s?.size) continue;
+    const s = cells.get(l.key);
+    if (o.instances && !s?.length) continue;
     const id = o.instances ? `${l.runId}\u0000${l.instanceId}` : String(l.runId);
     let g = grouped.get(id);
     if (!g) grouped.set(id, (g = { run: runById.get(l.runId)!, ...(o.instances ? { instance: l.instanceId } : {}), metrics: {} }));
@@ -157,27 +205,32 @@ export function buildExpTable(store: Store, o: ExpOptions): ExpTable {
   }
   // Runs without results still get a row (a failed or running run shows its params).
   if (!o.instances) for (const r of o.runs) if (!grouped.has(String(r.id))) grouped.set(String(r.id), { run: r, metrics: {} });
-  for (const g of grouped.values()) {
-    rows.push({
-      run: g.run.id,
-      ...(g.instance !== undefined ? { instance: g.instance } : {}),
-      pipeline: g.run.pipeline,
-      status: g.run.status,
-      startedAt: g.run.startedAt,
-      params: { ...flattenParams(g.run.params), ...(g.instance ? matrixOf(g.instance) : {}) },
-      metrics: g.metrics,
-    });
-  }
-  const metrics = [...new Set(rows.flatMap((r) => Object.keys(r.metrics)))].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
-  const params = selectParams(rows, o.params);
-  return { step, params, metrics, rows: sortRows(rows, o) };
+  const rows = [...grouped.values()].map(toExpRow);
+  const params = selectParams(rows, o);
+  const filledSet = new Set(shown);
+  return { step, params, metrics: shown, moreMetrics: labels.filter((l) => !filledSet.has(l)), rows: sortRows(rows, o) };
 }
 
-/** `glob` given: the matching params; otherwise the ones whose values differ between the rows. */
-function selectParams(rows: readonly ExpRow[], glob: string | undefined): string[] {
+function toExpRow(g: Group): ExpRow {
+  return {
+    run: g.run.id,
+    ...(g.instance !== undefined ? { instance: g.instance } : {}),
+    pipeline: g.run.pipeline,
+    status: g.run.status,
+    startedAt: g.run.startedAt,
+    params: { ...flattenParams(g.run.params), ...(g.instance ? matrixOf(g.instance) : {}) },
+    metrics: g.metrics,
+  };
+}
+
+/** `--params GLOB` given: the matching params; otherwise the ones whose values differ between the rows. */
+function selectParams(rows: readonly ExpRow[], o: ExpOptions): string[] {
   const names = [...new Set(rows.flatMap((r) => Object.keys(r.params)))].sort();
-  if (glob !== undefined) return names.filter(globMatcher(glob));
-  return names.filter((n) => new Set(rows.map((r) => JSON.stringify(r.params[n] ?? null))).size > 1);
+  const keep = o.keep === undefined ? () => false : globMatcher(o.keep);
+  const drop = o.drop === undefined ? () => false : globMatcher(o.drop);
+  const differ = (n: string): boolean => new Set(rows.map((r) => JSON.stringify(r.params[n] ?? null))).size > 1;
+  const chosen = o.params !== undefined ? names.filter(globMatcher(o.params)) : names.filter((n) => differ(n) || keep(n));
+  return chosen.filter((n) => !drop(n) || keep(n));
 }
 
 function sortRows(rows: ExpRow[], o: ExpOptions): ExpRow[] {

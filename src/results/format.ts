@@ -27,15 +27,36 @@ export function renderGrid(header: readonly string[], rows: readonly (readonly C
   return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...text.map(line)].join('\n') + '\n';
 }
 
-function expHeader(t: ExpTable, instances: boolean): string[] {
-  return ['run', ...(instances ? ['instance'] : []), 'status', ...t.params, ...t.metrics];
-}
-
 function expCells(t: ExpTable, r: ExpRow, instances: boolean): Cell[] {
   return [r.run, ...(instances ? [r.instance] : []), r.status, ...t.params.map((p) => r.params[p]), ...t.metrics.map((m) => r.metrics[m])];
 }
 
-export function renderExpTable(t: ExpTable, format: TableFormat): string {
+/**
+ * The table cut to `width` terminal columns (like `dvc exp show`): run and status always, then params
+ * and metrics in order while they fit; a note says how many columns were left out and how to see them.
+ */
+function fitToWidth(t: ExpTable, width: number, instances: boolean): { table: ExpTable; note: string } {
+  const fixed = instances ? 3 : 2;
+  const header = ['run', ...(instances ? ['instance'] : []), 'status', ...t.params, ...t.metrics];
+  const text = t.rows.map((r) => expCells(t, r, instances).map(showNumber));
+  let used = 0;
+  let fit = 0;
+  while (fit < header.length && (used += Math.max(header[fit].length, ...text.map((r) => r[fit].length)) + (fit ? 2 : 0)) <= width) fit++;
+  fit = Math.max(fit, fixed);
+  const params = t.params.slice(0, Math.max(0, fit - fixed));
+  const metrics = t.metrics.slice(0, Math.max(0, fit - fixed - t.params.length));
+  const hiddenParams = t.params.length - params.length;
+  const hiddenMetrics = t.metrics.length - metrics.length + t.moreMetrics.length;
+  if (!hiddenParams && !hiddenMetrics) return { table: t, note: '' };
+  const what = [hiddenMetrics ? `${hiddenMetrics.toLocaleString('en')} metric` : '', hiddenParams ? `${hiddenParams} param` : ''].filter(Boolean).join(' and ');
+  const note =
+    `… ${what} column${hiddenMetrics + hiddenParams === 1 ? '' : 's'} not shown (${width} columns wide): choose with --metrics/--params GLOB, ` +
+    `--keep GLOB or --drop GLOB; --width 0 shows all; --json, --csv or --md have every column\n`;
+  return { table: { ...t, params, metrics }, note };
+}
+
+/** `width` (text only): terminal columns to fit, 0 or absent for no limit. */
+export function renderExpTable(t: ExpTable, format: TableFormat, width = 0): string {
   const instances = t.rows.some((r) => r.instance !== undefined);
   if (format === 'json') {
     const rows = t.rows.map((r) => ({
@@ -49,7 +70,9 @@ export function renderExpTable(t: ExpTable, format: TableFormat): string {
     }));
     return JSON.stringify({ step: t.step, params: t.params, metrics: t.metrics, rows }, null, 2) + '\n';
   }
-  return renderGrid(expHeader(t, instances), t.rows.map((r) => expCells(t, r, instances)), format);
+  const { table, note } = format === 'text' && width > 0 ? fitToWidth(t, width, instances) : { table: t, note: '' };
+  const header = ['run', ...(instances ? ['instance'] : []), 'status', ...table.params, ...table.metrics];
+  return renderGrid(header, table.rows.map((r) => expCells(table, r, instances)), format) + note;
 }
 
 export interface DiffEntry {

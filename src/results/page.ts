@@ -66,15 +66,14 @@ function cell(v: string | number | boolean | null | undefined): string {
 }
 
 function comparisonTable(t: ExpTable): string {
-  const metrics = t.metrics.slice(0, MAX_METRIC_COLUMNS);
   const instances = t.rows.some((r) => r.instance !== undefined);
   const fixed = ['run', ...(instances ? ['instance'] : []), 'status'];
   const head = [
-    `<tr><th colspan="${fixed.length}"></th>${t.params.length ? `<th class="group-params" colspan="${t.params.length}">params</th>` : ''}${metrics.length ? `<th class="group-metrics" colspan="${metrics.length}">metrics (${t.step} step)</th>` : ''}</tr>`,
-    `<tr>${[...fixed, ...t.params, ...metrics].map((h) => `<th>${esc(h)}</th>`).join('')}</tr>`,
+    `<tr><th colspan="${fixed.length}"></th>${t.params.length ? `<th class="group-params" colspan="${t.params.length}">params</th>` : ''}${t.metrics.length ? `<th class="group-metrics" colspan="${t.metrics.length}">metrics (${t.step} step)</th>` : ''}</tr>`,
+    `<tr>${[...fixed, ...t.params, ...t.metrics].map((h) => `<th>${esc(h)}</th>`).join('')}</tr>`,
   ];
-  const rows = t.rows.map((r) => `<tr>${[r.run, ...(instances ? [r.instance] : []), r.status].map(cell).join('')}${t.params.map((p) => cell(r.params[p])).join('')}${metrics.map((m) => cell(r.metrics[m])).join('')}</tr>`);
-  const more = t.metrics.length > metrics.length ? `<p class="note">${t.metrics.length - metrics.length} more metric columns: choose them with --metrics GLOB.</p>` : '';
+  const rows = t.rows.map((r) => `<tr>${[r.run, ...(instances ? [r.instance] : []), r.status].map(cell).join('')}${t.params.map((p) => cell(r.params[p])).join('')}${t.metrics.map((m) => cell(r.metrics[m])).join('')}</tr>`);
+  const more = t.moreMetrics.length ? `<p class="note">${t.moreMetrics.length} more metric columns: choose them with --metrics GLOB.</p>` : '';
   return `<div class="scroll"><table class="exp"><thead>${head.join('')}</thead><tbody>${rows.join('')}</tbody></table></div>${more}`;
 }
 

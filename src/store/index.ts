@@ -5,11 +5,15 @@ import { openDb, type Db } from './db.js';
 import { holderRunning, pidAlive, selfHolder, type Holder } from './process.js';
 import type {
   ArtifactRow,
+  CellChoice,
   CommittedInstance,
   FileRecord,
   HashCacheRow,
   InstanceStatus,
   JobRow,
+  MetricCell,
+  MetricColumn,
+  MetricPoint,
   RunInstanceRow,
   RunRow,
   RunStatus,
@@ -378,6 +382,49 @@ export class Store {
       for (const r of rows) out.push(toMetric(r));
     }
     return out;
+  }
+
+  /**
+   * The distinct metric columns, (name, tags as stored JSON text), of the given stage keys: what a
+   * comparison can show, without reading the rows (an index-only scan of the metrics_columns index).
+   */
+  metricColumns(keys: readonly string[]): MetricColumn[] {
+    return this.db.prepare(`SELECT DISTINCT name, tags FROM metrics WHERE stage_key IN (SELECT value FROM json_each(?))`).all(JSON.stringify(keys)) as MetricColumn[];
+  }
+
+  /**
+   * One value per stage key and column, chosen in SQL: a summary row (no step) wins, the last one
+   * recorded; otherwise `final` takes the highest step, `best` the best value (lowest for the names in
+   * `lower`, highest for the rest; the first such row), `at` the first row of that step. `columns`
+   * narrows it to those columns (a terminal shows a few of thousands).
+   */
+  metricCells(keys: readonly string[], step: CellChoice, columns?: readonly MetricColumn[]): MetricCell[] {
+    const order = {
+      final: 'step IS NOT NULL, step DESC, id DESC',
+      best: `step IS NOT NULL, CASE WHEN step IS NULL THEN -id END, value IS NULL,
+             CASE WHEN name IN (SELECT value FROM json_each(@lower)) THEN value ELSE -value END, CASE WHEN value IS NULL THEN -id ELSE id END`,
+      at: 'id',
+    }[step.kind];
+    const sql = `SELECT stage_key AS key, name, tags, value FROM (
+        SELECT stage_key, name, tags, value, ROW_NUMBER() OVER (PARTITION BY stage_key, name, tags ORDER BY ${order}) AS n
+        FROM metrics WHERE stage_key IN (SELECT value FROM json_each(@keys))
+        ${step.kind === 'at' ? 'AND step = @step' : ''}
+        ${columns ? `AND (name, tags) IN (SELECT value ->> 0, value ->> 1 FROM json_each(@columns))` : ''})
+      WHERE n = 1`;
+    return this.db.prepare(sql).all({
+      keys: JSON.stringify(keys),
+      ...(step.kind === 'best' ? { lower: JSON.stringify(step.lower) } : {}),
+      ...(step.kind === 'at' ? { step: step.step } : {}),
+      ...(columns ? { columns: JSON.stringify(columns.map((c) => [c.name, c.tags])) } : {}),
+    }) as MetricCell[];
+  }
+
+  /** The points of series (rows with a step) of the given stage keys, without details, in step order. */
+  metricPoints(keys: readonly string[]): MetricPoint[] {
+    return this.db
+      .prepare(`SELECT stage_key AS key, name, tags, step, value FROM metrics
+                WHERE stage_key IN (SELECT value FROM json_each(?)) AND step IS NOT NULL AND value IS NOT NULL ORDER BY step, id`)
+      .all(JSON.stringify(keys)) as MetricPoint[];
   }
 
   /** Changes whenever a run starts, finishes or commits metrics: what a live view polls. */

@@ -81,6 +81,25 @@ export interface StoredMetric extends MetricRow {
   readonly tags: Readonly<Record<string, TagValue>>;
 }
 
+/** A metric column: a name and its tags, as stored (JSON text, so equal tags compare as text in SQL). */
+export interface MetricColumn {
+  readonly name: string;
+  readonly tags: string;
+}
+
+/** The value of one column in one stage key's results, at the chosen step. */
+export interface MetricCell extends MetricColumn {
+  readonly key: string;
+  readonly value: number | null;
+}
+
+export interface MetricPoint extends MetricCell {
+  readonly step: number;
+}
+
+/** Which row of a column a cell takes (see Store.metricCells). */
+export type CellChoice = { readonly kind: 'final' } | { readonly kind: 'best'; readonly lower: readonly string[] } | { readonly kind: 'at'; readonly step: number };
+
 export interface HashCacheRow {
   readonly path: string;
   readonly kind: 'file' | 'dir';

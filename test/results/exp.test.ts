@@ -62,6 +62,29 @@ describe('comparing two runs of a command stage', () => {
     expect(first.rows.map((x) => x.metrics.loss)).toEqual([10, 5]);
   });
 
+  it('fits the terminal table to its width, params first, and filters columns with --drop and --keep', async () => {
+    const header = (text: string): string[] => text.split('\n')[0].split(/\s+/);
+    const narrow = await pipe('exp', 'show', '--width', '30');
+    expect(narrow.exitCode, narrow.stderr).toBe(0);
+    // run, status, the param that differs, then the metrics in order while they fit in 30 columns.
+    expect(header(narrow.stdout)).toEqual(['run', 'status', 'lr', 'acc']);
+    expect(narrow.stdout.split('\n').every((l) => l.length <= 30 || l.startsWith('…'))).toBe(true);
+    expect(narrow.stdout).toMatch(/… 4 metric columns not shown \(30 columns wide\).*--width 0 shows all/);
+    // Piped output without --width takes $COLUMNS.
+    expect(header((await runPipe(['exp', 'show'], { cwd: ws.dir, env: { COLUMNS: '30' } })).stdout)).toEqual(['run', 'status', 'lr', 'acc']);
+    const kept = await pipe('exp', 'show', '--width', '30', '--keep', 'val_loss');
+    expect(header(kept.stdout)).toEqual(['run', 'status', 'lr', 'val_loss']);
+    const wide = await pipe('exp', 'show', '--width', '0');
+    expect(header(wide.stdout)).toEqual(['run', 'status', 'lr', 'acc', 'epochs', 'eval.f1', 'loss', 'val_loss']);
+    expect(wide.stdout).not.toContain('not shown');
+    const dropped = JSON.parse((await pipe('exp', 'show', '--json', '--drop', '*loss,lr', '--keep', 'label')).stdout) as { params: string[]; metrics: string[] };
+    expect(dropped.params).toEqual(['label']);
+    expect(dropped.metrics).toEqual(['acc', 'epochs', 'eval.f1']);
+    const bad = await pipe('exp', 'show', '--width', 'wide');
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain('--width expects a whole number of columns');
+  });
+
   it('diffs metrics and params with old, new and the change', async () => {
     const m = await pipe('metrics', 'diff', 'latest~1', 'latest', '--json');
     expect(m.exitCode, m.stderr).toBe(0);

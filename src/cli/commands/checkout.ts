@@ -1,7 +1,7 @@
 // `pipe checkout [RUN]`: publishes the outputs of a recorded run (default: the latest) to the workspace
 // paths its pipeline declared under `publish:`, from the store; nothing is re-run.
 import { HashCache } from '../../hash/cache.js';
-import { UsageError } from '../../engine/index.js';
+import { UsageError } from '../../engine/errors.js';
 import { Layout } from '../../engine/layout.js';
 import { publish, type PublishedFile, type PublishSource } from '../../engine/publish.js';
 import { committedOutputs } from '../../engine/commit.js';

@@ -1,6 +1,6 @@
 // `pipe exec-instance REQUEST.json` (internal): what a Slurm job runs for a built-in stage. See
 // src/engine/slurm/worker.ts.
-import { UsageError } from '../../engine/index.js';
+import { UsageError } from '../../engine/errors.js';
 import { execInstance } from '../../engine/slurm/worker.js';
 import { guard, parse } from '../common.js';
 

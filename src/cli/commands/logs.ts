@@ -4,7 +4,7 @@ import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Layout } from '../../engine/layout.js';
-import { UsageError } from '../../engine/index.js';
+import { UsageError } from '../../engine/errors.js';
 import type { Store } from '../../store/index.js';
 import { EXIT_OK, WORKSPACE_OPTION, guard, parse, withRecordedRun, workspaceOf } from '../common.js';
 

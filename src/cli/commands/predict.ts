@@ -3,7 +3,7 @@
 // one prompt per class of any taxonomy (prompts the run did not embed are embedded here, same template).
 import { statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { UsageError } from '../../engine/index.js';
+import { UsageError } from '../../engine/errors.js';
 import { EXIT_OK, WORKSPACE_OPTION, failed, guard, parse, withRecordedRun, workspaceOf } from '../common.js';
 
 export const summary = "class distribution of images from a run's trained head (the paper's Fig. 3)";

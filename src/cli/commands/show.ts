@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Layout } from '../../engine/layout.js';
-import { UsageError } from '../../engine/index.js';
+import { UsageError } from '../../engine/errors.js';
 import { openStore } from '../../store/index.js';
 import { EXIT_OK, WORKSPACE_OPTION, guard, parse, workspaceOf } from '../common.js';
 import { fmtDuration, fmtTime } from './runs.js';

@@ -5,7 +5,7 @@ import { existsSync, renameSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describeReindex, reindex } from '../../engine/reindex.js';
 import { Layout } from '../../engine/layout.js';
-import { UsageError } from '../../engine/index.js';
+import { UsageError } from '../../engine/errors.js';
 import { asEnvironmentError, shown } from '../../store/environment.js';
 import { openStore, type Store } from '../../store/index.js';
 import { EXIT_OK, WORKSPACE_OPTION, guard, parse, workspaceOf } from '../common.js';

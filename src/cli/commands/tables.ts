@@ -1,7 +1,7 @@
 // `pipe tables RUN`: Tables I and II of a recorded run, rendered from the results store (the same files
 // the `report/tables` stage writes), whatever that run ran and what it restored from cache.
 import { join } from 'node:path';
-import { UsageError } from '../../engine/index.js';
+import { UsageError } from '../../engine/errors.js';
 import { renderCsv, renderJson } from '../../report/export.js';
 import { runReportInput, RunNotFoundError } from '../../report/from-store.js';
 import { renderTablesMarkdown } from '../../report/markdown.js';

@@ -2,7 +2,7 @@
 // (GET only; the store is only queried). The page polls /api/stamp and reloads its content when a run
 // starts, commits metrics or finishes. node:http is enough for two GET routes.
 import { createServer } from 'node:http';
-import { UsageError } from '../../engine/index.js';
+import { UsageError } from '../../engine/errors.js';
 import { EXIT_OK, WORKSPACE_OPTION, guard, parse, workspaceOf } from '../common.js';
 import { experimentPage } from '../page.js';
 import { selectRuns, withStore } from '../results.js';
