@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import { GraphBuilder, modelBytes } from '../src/onnx/builder.js';
 import { Adam } from '../src/train/adam.js';
-import { ceStepBuilder, contrastiveStepBuilder, contrastiveStepGraph, crossEntropyStepGraph, WEIGHT_NAMES, type MlpDims, type StepBuilder } from '../src/train/graphs.js';
+import { ceStepBuilder, contrastiveStepBuilder, contrastiveStepGraph, crossEntropyStepGraph, stackedShapes, WEIGHT_NAMES, type MlpDims, type StepBuilder } from '../src/train/graphs.js';
 import { initialWeights, train, type Examples, type TrainTask } from '../src/train/trainer.js';
 import { Rng } from '../src/train/rng.js';
 import { ortSessionOptions } from '../src/train/ort-options.js';
@@ -128,10 +128,10 @@ function gemmGraph(b: number, dims: MlpDims): Uint8Array {
 
 function stepFeeds(b: number, dims: MlpDims, target: { name: string; dim: number }): Record<string, ort.Tensor> {
   const w = initialWeights({ format: 'pipe-clipe-head/1', type: 'cross_entropy', ceOutput: 'softmax', dims, taxonomy: '', classes: [], taxonomySettings: {}, training: {} }, 0);
-  const shapes = weightShapes(dims);
+  const shapes = stackedShapes(dims, 1) as number[][];
   const feeds: Record<string, ort.Tensor> = {
-    x: new ort.Tensor('float32', randomTable(b, D, 5), [b, D]),
-    [target.name]: new ort.Tensor('float32', new Float32Array(b * target.dim).fill(1 / target.dim), [b, target.dim]),
+    x: new ort.Tensor('float32', randomTable(b, D, 5), [1, b, D]),
+    [target.name]: new ort.Tensor('float32', new Float32Array(b * target.dim).fill(1 / target.dim), [1, b, target.dim]),
     scale: new ort.Tensor('float32', Float32Array.of(1), []),
   };
   WEIGHT_NAMES.forEach((n, k) => (feeds[n] = new ort.Tensor('float32', w[k], shapes[k])));

@@ -22,16 +22,26 @@ const CHUNK = 8192;
  * or L2-normalised embeddings [n, E] (contrastive).
  */
 export async function headOutputs(ort: Ort, head: Head, x: Float32Array, n: number, threads = 1): Promise<{ data: Float32Array; dim: number }> {
-  const { meta } = head;
+  const out = await groupOutputs(ort, [head], x, n, threads);
+  return { data: out.data[0], dim: out.dim };
+}
+
+/**
+ * `headOutputs` of several heads of one architecture (a group trained together) in one pass over x:
+ * one stacked forward per chunk. Each head's output is the same as `headOutputs` gives it alone
+ * (the stacked graph never mixes heads; test/train/group.test.ts).
+ */
+export async function groupOutputs(ort: Ort, heads: readonly Head[], x: Float32Array, n: number, threads = 1): Promise<{ data: Float32Array[]; dim: number }> {
+  const { meta } = heads[0];
   const d = meta.dims.inputDim;
   if (x.length !== n * d) throw dataError(`head ${meta.taxonomy}`, `expects ${d}-d embeddings, got ${x.length / Math.max(n, 1)}-d`, 'Use embeddings of the CLIP model the head was trained on.');
-  const session = await ort.InferenceSession.create(inferenceGraph(meta.type, meta.ceOutput, meta.dims, head.weights), ortSessionOptions(threads));
+  const session = await ort.InferenceSession.create(inferenceGraph(meta.type, meta.ceOutput, meta.dims, heads.map((h) => h.weights)), ortSessionOptions(threads));
   const dim = meta.type === 'contrastive' ? meta.dims.outputDim : meta.classes.length;
-  const out = new Float32Array(n * dim);
+  const out = heads.map(() => new Float32Array(n * dim));
   for (let start = 0; start < n; start += CHUNK) {
     const b = Math.min(CHUNK, n - start);
-    const r = await session.run({ x: new ort.Tensor('float32', x.subarray(start * d, (start + b) * d), [b, d]) });
-    out.set(r.y.data as Float32Array, start * dim);
+    const y = (await session.run({ x: new ort.Tensor('float32', x.subarray(start * d, (start + b) * d), [b, d]) })).y.data as Float32Array;
+    out.forEach((o, k) => o.set(y.subarray(k * b * dim, (k + 1) * b * dim), start * dim));
   }
   await session.release();
   return { data: out, dim };

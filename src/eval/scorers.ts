@@ -1,12 +1,13 @@
 // The scorers of the paper's methods: a CE head, a contrastive head, and CLIP zero-shot (no head).
-// Each computes a set's image-side outputs once and reuses them for every taxonomy of the set.
+// Each computes a set's image-side outputs once and reuses them for every taxonomy of the set; heads
+// trained together get theirs from one stacked forward pass per set (`groupHeadOutputs`).
 import type { Taxonomy } from '../data/taxonomy.js';
 import type { Head } from '../train/checkpoint.js';
 import type { PromptTable } from '../train/contrastive.js';
 import { normaliseRows } from '../train/data.js';
 import type { PreparedSet, Scorer } from './evaluate.js';
 import { samePrediction } from './evaluate.js';
-import { headOutputs } from './predict.js';
+import { groupOutputs, headOutputs } from './predict.js';
 import { classPrompts, promptClassScores, type PromptChoice } from './prompts.js';
 import { loadTaxonomy } from '../data/taxonomy.js';
 
@@ -21,17 +22,35 @@ function perSet<T>(compute: (set: PreparedSet) => Promise<T>): (set: PreparedSet
   };
 }
 
+/** A head's outputs on an evaluation set ([n, C] probabilities or [n, E] embeddings), computed once per set. */
+export type HeadFeatures = (set: PreparedSet) => Promise<Float32Array>;
+
+/** The outputs of one head alone. */
+export function headFeatures(ort: Ort, head: Head, threads = 1): HeadFeatures {
+  return perSet(async (set) => (await headOutputs(ort, head, set.x, set.n, threads)).data);
+}
+
+/**
+ * The outputs of a group of heads of one architecture: the first head that asks for a set runs one
+ * stacked forward pass over it for all of them (predict.ts `groupOutputs`); each head's are the same as
+ * `headFeatures` gives it alone.
+ */
+export function groupHeadOutputs(ort: Ort, heads: readonly Head[], threads = 1): HeadFeatures[] {
+  const all = perSet(async (set) => (await groupOutputs(ort, heads, set.x, set.n, threads)).data);
+  return heads.map((_, k) => async (set) => (await all(set))[k]);
+}
+
 /**
  * A CE head scores a taxonomy with the same classes as its own (its own, an aligned one, or binary <->
- * binary). `dirs`: extra taxonomy directories, where the head's own taxonomy may be.
+ * binary). `dirs`: extra taxonomy directories, where the head's own taxonomy may be; `outputs`: the
+ * head's outputs (default: computed for this head alone).
  */
-export function ceHeadScorer(ort: Ort, head: Head, threads = 1, dirs: readonly string[] = []): Scorer {
+export function ceHeadScorer(ort: Ort, head: Head, threads = 1, dirs: readonly string[] = [], outputs: HeadFeatures = headFeatures(ort, head, threads)): Scorer {
   const own = loadTaxonomy(head.meta.taxonomy, { settings: head.meta.taxonomySettings, dirs });
-  const outputs = perSet((set) => headOutputs(ort, head, set.x, set.n, threads));
   return async (set: PreparedSet, tax: Taxonomy) => {
     const perm = samePrediction(own, tax);
     if (!perm) return { notComputable: `a ${own.id} cross-entropy head cannot predict ${tax.id} classes` };
-    const probs = (await outputs(set)).data;
+    const probs = await outputs(set);
     const c = perm.length;
     const scores = new Float32Array(set.n * c);
     for (let r = 0; r < set.n; r++) for (let j = 0; j < c; j++) scores[r * c + j] = probs[r * c + perm[j]];
@@ -52,8 +71,8 @@ export function promptScorers(ort: Ort, features: (set: PreparedSet) => Promise<
   });
 }
 
-export function contrastiveHeadScorers(ort: Ort, head: Head, prompts: PromptTable, choices: readonly PromptChoice[], threads = 1): Scorer[] {
-  return promptScorers(ort, async (set) => (await headOutputs(ort, head, set.x, set.n, threads)).data, prompts, choices);
+export function contrastiveHeadScorers(ort: Ort, head: Head, prompts: PromptTable, choices: readonly PromptChoice[], threads = 1, outputs: HeadFeatures = headFeatures(ort, head, threads)): Scorer[] {
+  return promptScorers(ort, outputs, prompts, choices);
 }
 
 export function zeroShotScorer(ort: Ort, prompts: PromptTable, choice: PromptChoice): Scorer {

@@ -4,7 +4,8 @@
 // by src/wasm/module.ts (why by hand: see there).
 //
 //   adam(w, m, v, g, bytes: i32, alpha, b1, c1, b2, c2, eps: f32)
-// for every f32x4 at byte offset i < bytes (16-byte aligned regions of the imported memory `env.mem`):
+// for every f32x4 at byte offset i < bytes of the four regions of the imported memory `env.mem` (aligned
+// or not: wasm alignment is a hint; adam.ts runs it over a head's part of a stacked tensor):
 //   m = b1·m + c1·g;  v = b2·v + (g·g)·c2;  w = w - (m·alpha) / (sqrt(v) + eps)
 // (the operation order of graphs.ts' Loop body, so the two paths round alike).
 import {

@@ -1,14 +1,17 @@
 // What the two training stages share: their common params (schema + defaults), loading the training
-// data, the per-epoch evaluation hook, and writing loss/lr/early-stopping rows and the final head.
+// data, the per-epoch evaluation hook, and writing loss/lr/early-stopping rows and the final head; for
+// one instance (`runTraining`, a kind's `run`) or several trained together (`runTrainingGroup`, a kind's
+// `runGroup`: the instances of a `group_by` group, e.g. the seeds of a sweep).
 import { createRequire } from 'node:module';
 import { toMetricRow, type StudyMetric } from '../formats.js';
-import type { JsonSchema, StageContext } from '../stage-api.js';
+import { GroupFailure, type JsonSchema, type StageContext } from '../stage-api.js';
 import { loadTaxonomy, type Taxonomy } from '../data/taxonomy.js';
 import { evalSetsFingerprint, TAXONOMY_DIR_PROPERTY, taxonomyDirsOf, taxonomyFingerprint } from '../data/ingest-stage.js';
-import { evaluateVariants, prepareEvalSets, EVAL_SET_SCHEMA, type EvalSetSpec, type Variant } from '../eval/evaluate.js';
+import { evaluateVariants, prepareEvalSets, EVAL_SET_SCHEMA, type EvalSetSpec, type PreparedSet, type Variant } from '../eval/evaluate.js';
+import type { HeadFeatures } from '../eval/scorers.js';
 import { epochDir, loadHead, saveHead, type Head } from './checkpoint.js';
 import { labelledSplit, loadEmbeddingTable, readManifest, type EmbeddingTable, type LabelledSplit } from './data.js';
-import { train, type TrainResult, type TrainTask } from './trainer.js';
+import { groupKey, trainGroup, type GroupEvaluation, type GroupMember, type TrainOptions, type TrainResult, type TrainTask } from './trainer.js';
 
 export interface CommonTrainParams {
   readonly embeddings: string;
@@ -117,17 +120,19 @@ export function weightsTag(epoch: number, result: Pick<TrainResult, 'bestEpoch' 
   return names.length ? names.join('+') : 'intermediate';
 }
 
-/**
- * Trains `task`, evaluating `eval_sets` after every epoch with each of `variants(head)`, then records every
- * metric row (per-epoch losses, lr, evaluation; selected and stopped epochs), each with the `weights` it
- * was computed with, and writes the heads (`head`, `head-final`, `head-best`).
- */
-export async function runTraining(ctx: StageContext<CommonTrainParams>, task: TrainTask, method: string, tags: Readonly<Record<string, string>>, variants: (head: Head) => readonly Variant[]): Promise<TrainResult> {
-  const p = ctx.params;
-  const sets = prepareEvalSets(p.eval_sets, { confusion: p.confusion }, taxonomyDirsOf(p));
-  ctx.log(`${method}: ${p.taxonomy}, seed ${p.seed}, ${task.val.xRows.length} validation pairs, ${sets.length} evaluation set(s)`);
-  for (const s of sets) if (s.missing > 0) ctx.log(`${s.spec.dataset}: ${s.missing} ${s.spec.split ?? 'test'} images have no embedding and are not evaluated`);
-  const result = await train(task, {
+/** One training stage instance: its context, its head's task, and how its rows are named and evaluated. */
+export interface TrainingJob {
+  readonly ctx: StageContext<CommonTrainParams>;
+  readonly task: TrainTask;
+  /** The method written into every metric row (`clipe_cross_entropy`, `clipe_contrastive_sc`, ...). */
+  readonly method: string;
+  readonly tags: Readonly<Record<string, string>>;
+  /** The scorers of an epoch's head, reading its outputs on an evaluation set from `outputs`. */
+  variants(head: Head, outputs: HeadFeatures): readonly Variant[];
+}
+
+function trainOptions(p: CommonTrainParams): TrainOptions {
+  return {
     seed: p.seed,
     epochs: p.epochs,
     batchSize: p.batch_size,
@@ -140,14 +145,63 @@ export async function runTraining(ctx: StageContext<CommonTrainParams>, task: Tr
     threads: p.threads,
     stepsPerRun: p.steps_per_run,
     executionProviders: [p.execution_provider],
-  }, {
-    checkpointsDir: ctx.output('checkpoints'),
-    resumeDir: ctx.resumeDir,
-    signal: ctx.signal,
-    log: (l) => ctx.log(l),
-    progress: (done, total) => ctx.progress({ done, total, unit: 'epochs' }),
-    onEpoch: (epoch, head) => evaluateVariants(sets, variants(head), { method, seed: p.seed, epoch, tags }),
+  };
+}
+
+function memberOf(job: TrainingJob): GroupMember {
+  const { ctx } = job;
+  return {
+    task: job.task,
+    opts: trainOptions(ctx.params),
+    hooks: {
+      checkpointsDir: ctx.output('checkpoints'),
+      resumeDir: ctx.resumeDir,
+      signal: ctx.signal,
+      log: (l) => ctx.log(l),
+      progress: (done, total) => ctx.progress({ done, total, unit: 'epochs' }),
+    },
+  };
+}
+
+/** Evaluation sets, loaded once for every job with the same `eval_sets` and taxonomy settings. */
+function evalSetsOf(jobs: readonly TrainingJob[]): PreparedSet[][] {
+  const loaded = new Map<string, PreparedSet[]>();
+  return jobs.map(({ ctx, method, task }) => {
+    const p = ctx.params;
+    const key = JSON.stringify([p.eval_sets, p.confusion, taxonomyDirsOf(p)]);
+    let sets = loaded.get(key);
+    if (!sets) loaded.set(key, (sets = prepareEvalSets(p.eval_sets, { confusion: p.confusion }, taxonomyDirsOf(p))));
+    ctx.log(`${method}: ${p.taxonomy}, seed ${p.seed}, ${task.val.xRows.length} validation pairs, ${sets.length} evaluation set(s)${jobs.length > 1 ? `; trained with ${jobs.length - 1} other head(s)` : ''}`);
+    for (const s of sets) if (s.missing > 0) ctx.log(`${s.spec.dataset}: ${s.missing} ${s.spec.split ?? 'test'} images have no embedding and are not evaluated`);
+    return sets;
   });
+}
+
+/**
+ * Per-epoch evaluation of a group: each head's variants over its sets, every head's outputs on a set
+ * from one stacked forward pass (rows identical to evaluating each head alone).
+ */
+function groupEvaluation(jobs: readonly TrainingJob[], sets: readonly PreparedSet[][]): GroupEvaluation {
+  return async (finished) => {
+    const ort = await import('onnxruntime-node');
+    const { groupHeadOutputs } = await import('../eval/scorers.js');
+    const outputs = groupHeadOutputs(ort, finished.map((f) => f.head), jobs[0].ctx.params.threads);
+    const rows: StudyMetric[][] = [];
+    for (const [k, { member, epoch, head }] of finished.entries()) {
+      const job = jobs[member];
+      rows.push(await evaluateVariants(sets[member], job.variants(head, outputs[k]), { method: job.method, seed: job.ctx.params.seed, epoch, tags: job.tags }));
+    }
+    return rows;
+  };
+}
+
+/**
+ * Records a trained head's metric rows (per-epoch losses, lr, evaluation; selected and stopped epochs),
+ * each with the `weights` it was computed with, and writes its heads (`head`, `head-final`, `head-best`).
+ */
+function recordResult(job: TrainingJob, result: TrainResult): void {
+  const { ctx, method, tags } = job;
+  const p = ctx.params;
   const weighted = (epoch: number | null): Readonly<Record<string, string>> => (epoch === null ? tags : { ...tags, weights: weightsTag(epoch, result) });
   const row = (metric: string, epoch: number | null, value: number | null, detail?: StudyMetric['detail']) =>
     toMetricRow({ method, dataset: p.dataset, taxonomy: p.taxonomy, seed: p.seed, epoch, metric, value, detail, tags: weighted(epoch) });
@@ -162,8 +216,63 @@ export async function runTraining(ctx: StageContext<CommonTrainParams>, task: Tr
   saveHead(ctx.output('head'), result.head);
   saveHead(ctx.output('head-final'), loadHead(epochDir(ctx.output('checkpoints'), result.lastEpoch)));
   saveHead(ctx.output('head-best'), loadHead(epochDir(ctx.output('checkpoints'), result.bestEpoch)));
-  return result;
+}
+
+/**
+ * What heads must share to step together: the graph and session configuration (trainer.ts
+ * `groupKey`) and the number of training pairs per epoch. Heads of a seed sweep always do; an ablation
+ * with other captions (3 vs 1 pairs per image) has epochs of another length and trains in its own group.
+ */
+const compatibility = (job: TrainingJob, member: GroupMember): string => `${groupKey(member)}|${job.task.epochExamples(1).xRows.length}`;
+
+/**
+ * Trains every job's head, evaluating `eval_sets` after every epoch, and records each one's rows and heads
+ * in its own context — the same outputs as `runTraining` of each job alone. Jobs whose heads can step
+ * together (`compatibility`) train as one group: one session.run per step and one forward pass per
+ * evaluation set for all of them; the groups run one after the other.
+ */
+export async function runTrainingGroup(jobs: readonly TrainingJob[]): Promise<TrainResult[]> {
+  const members = jobs.map(memberOf);
+  const sets = evalSetsOf(jobs);
+  const groups = new Map<string, number[]>();
+  jobs.forEach((job, i) => {
+    const key = compatibility(job, members[i]);
+    groups.set(key, [...(groups.get(key) ?? []), i]);
+  });
+  const results: TrainResult[] = new Array(jobs.length);
+  for (const indices of groups.values()) {
+    const pick = <T>(all: readonly T[]): T[] => indices.map((i) => all[i]);
+    const trained = await trainGroup(pick(members), groupEvaluation(pick(jobs), pick(sets)));
+    indices.forEach((i, k) => {
+      recordResult(jobs[i], trained[k]);
+      results[i] = trained[k];
+    });
+  }
+  return results;
+}
+
+/** `runTrainingGroup` of one job. */
+export async function runTraining(job: TrainingJob): Promise<TrainResult> {
+  return (await runTrainingGroup([job]))[0];
 }
 
 /** A diverged loss (NaN/Infinity) is recorded as null: JSON has no NaN. */
 const finite = (v: number): number | null => (Number.isFinite(v) ? v : null);
+
+/**
+ * A kind's `runGroup`: builds each member's job (a member whose inputs fail fails alone, as a
+ * `GroupFailure` naming it, and the others still train) and trains the rest with `runTrainingGroup`.
+ */
+export async function runJobs<P extends CommonTrainParams>(ctxs: readonly StageContext<P>[], jobOf: (ctx: StageContext<P>) => Promise<TrainingJob>): Promise<void> {
+  const failed = new Map<string, Error>();
+  const jobs: TrainingJob[] = [];
+  for (const ctx of ctxs) {
+    try {
+      jobs.push(await jobOf(ctx));
+    } catch (e) {
+      failed.set(ctx.instanceId, e as Error);
+    }
+  }
+  if (jobs.length > 0) await runTrainingGroup(jobs);
+  if (failed.size > 0) throw new GroupFailure(failed);
+}

@@ -10,14 +10,20 @@
 // BENCHMARKS.md), kept for execution providers where a round trip to the host per step costs more than
 // unfused elementwise kernels (cuda; not measured here). A trailing partial batch always takes the
 // single-step path.
+//
+// Heads train in GROUPS (`trainGroup`; `train` is a group of one): the heads of a seed sweep share their
+// inputs, so one session.run of the stacked step graph (graphs.ts) steps all of them, each with its own
+// initialisation, data order, draws, learning-rate schedule, early stopping, checkpoints and resume
+// directory. A head's numbers are the same in any group: the graphs never mix heads and Adam updates each
+// head's part alone (test/train/group.test.ts measures it).
 import type { StudyMetric } from '../formats.js';
 import { cpSync, existsSync, rmSync } from 'node:fs';
-import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import type { InferenceSession } from 'onnxruntime-node';
 import { StageError } from '../stage-api.js';
 import { Adam, KERAS_ADAM, type AdamConfig } from './adam.js';
-import { epochDir, loadHead, loadResume, resumeEpochs, saveHead, saveResume, weightShapes, type Head, type HeadMeta, type LoadedResume } from './checkpoint.js';
+import { epochDir, loadHead, loadResume, resumeEpochs, saveHead, saveResume, type Head, type HeadMeta, type LoadedResume } from './checkpoint.js';
 import type { StepBuilder } from './graphs.js';
-import { GRAD_NAMES, WEIGHT_NAMES } from './head-spec.js';
+import { GroupRunner, type GroupSessions } from './group-runner.js';
 import { ortSessionOptions } from './ort-options.js';
 import { glorotUniform, Rng } from './rng.js';
 import { afterEpoch, initialSchedule, type EarlyStopConfig, type PlateauConfig, type ScheduleState } from './schedule.js';
@@ -135,208 +141,209 @@ function tryLoadResume(root: string, done: readonly number[], log: (line: string
   }
 }
 
-/** Feeds batches of `task` to the step, loop and loss sessions; buffers, tensors and fetches are reused. */
-class BatchRunner {
-  private readonly x: Float32Array;
-  private readonly t: Float32Array;
-  private readonly stateFeeds: Record<string, Tensor>;
-  private readonly stateArrays: readonly Float32Array[];
-  /** The single step's outputs, pre-allocated: the loss, and the gradients straight into Adam's memory. */
-  private readonly loss1 = new Float32Array(1);
-  private readonly stepFetches: Record<string, Tensor>;
-  private readonly scales = new Map<number, Tensor>();
-  /** Tensors over the batch buffers, by row count (a full batch, a Loop's K batches, the last batch). */
-  private readonly batchTensors = new Map<number, { x: Tensor; t: Tensor }>();
-
-  constructor(
-    private readonly ort: Ort,
-    private readonly task: TrainTask,
-    private readonly batch: number,
-    private readonly k: number,
-    private readonly reduction: 'sum' | 'mean',
-    private readonly adam: Adam,
-    private readonly momentNames: readonly string[],
-  ) {
-    this.x = new Float32Array(k * batch * task.images.dim);
-    this.t = new Float32Array(k * batch * task.targets.dim);
-    const shapes = weightShapes(task.meta.dims);
-    this.stateArrays = [...adam.w, ...adam.m, ...adam.v];
-    const names = [...WEIGHT_NAMES, ...momentNames];
-    this.stateFeeds = Object.fromEntries(names.map((n, j) => [n, new ort.Tensor('float32', this.stateArrays[j], shapes[j % 4])]));
-    this.stepFetches = {
-      loss: new ort.Tensor('float32', this.loss1, []),
-      ...Object.fromEntries(GRAD_NAMES.map((n, j) => [n, new ort.Tensor('float32', adam.g[j], shapes[j])])),
-    };
-  }
-
-  /** Copies `rows` examples from `start` into the batch buffers. */
-  private fill(ex: Examples, start: number, rows: number): { x: Tensor; t: Tensor } {
-    const { images, targets } = this.task;
-    for (let i = 0; i < rows; i++) {
-      const xr = ex.xRows[start + i];
-      const tr = ex.targetRows[start + i];
-      this.x.set(images.data.subarray(xr * images.dim, (xr + 1) * images.dim), i * images.dim);
-      this.t.set(targets.data.subarray(tr * targets.dim, (tr + 1) * targets.dim), i * targets.dim);
-    }
-    let tensors = this.batchTensors.get(rows);
-    if (!tensors) {
-      tensors = {
-        x: new this.ort.Tensor('float32', this.x.subarray(0, rows * images.dim), [rows, images.dim]),
-        t: new this.ort.Tensor('float32', this.t.subarray(0, rows * targets.dim), [rows, targets.dim]),
-      };
-      this.batchTensors.set(rows, tensors);
-    }
-    return tensors;
-  }
-
-  /** The `scale` feed of a batch of `b` rows. */
-  private scale(b: number): Tensor {
-    const value = this.reduction === 'mean' ? 1 / b : 1;
-    let s = this.scales.get(value);
-    if (!s) this.scales.set(value, (s = new this.ort.Tensor('float32', Float32Array.of(value), [])));
-    return s;
-  }
-
-  private weightFeeds(): Record<string, Tensor> {
-    return Object.fromEntries(WEIGHT_NAMES.map((n) => [n, this.stateFeeds[n]]));
-  }
-
-  /** Mean per-sample loss of `ex` without training. */
-  async loss(session: InferenceSession, ex: Examples, signal: AbortSignal | undefined): Promise<number> {
-    let total = 0;
-    const unit = new this.ort.Tensor('float32', Float32Array.of(1), []);
-    for (let start = 0; start < ex.xRows.length; start += this.batch) {
-      if (signal?.aborted) throw new StageError('training cancelled');
-      const b = Math.min(this.batch, ex.xRows.length - start);
-      const f = this.fill(ex, start, b);
-      const out = await session.run({ x: f.x, [this.task.targetInput]: f.t, scale: unit, ...this.weightFeeds() });
-      total += (out.loss.data as Float32Array)[0];
-    }
-    return total / ex.xRows.length;
-  }
-
-  /** One epoch of training; returns the mean per-sample loss and the number of steps. */
-  async train(sessions: { step: InferenceSession; loop: InferenceSession | null }, ex: Examples, lr: number, signal: AbortSignal | undefined, onFraction?: (f: number) => void): Promise<{ loss: number; steps: number }> {
-    const n = ex.xRows.length;
-    const { beta1, beta2 } = this.adam.config;
-    const toSum = (loss: number, b: number): number => (this.reduction === 'mean' ? loss * b : loss);
-    let total = 0;
-    let steps = 0;
-    let start = 0;
-    const full = Math.floor(n / this.batch);
-    if (sessions.loop) {
-      const scale = this.scale(this.batch);
-      while (steps < full) {
-        if (signal?.aborted) throw new StageError('training cancelled');
-        const k = Math.min(this.k, full - steps);
-        const f = this.fill(ex, start, k * this.batch);
-        const alphas = new Float32Array(k);
-        for (let j = 0; j < k; j++) {
-          const t = this.adam.step + j + 1;
-          alphas[j] = (lr * Math.sqrt(1 - beta2 ** t)) / (1 - beta1 ** t);
-        }
-        const out = await sessions.loop.run({
-          X: f.x, T: f.t, scale, ...this.stateFeeds,
-          steps: new this.ort.Tensor('int64', BigInt64Array.of(BigInt(k)), []),
-          alphas: new this.ort.Tensor('float32', alphas, [k]),
-        });
-        [...WEIGHT_NAMES, ...this.momentNames].forEach((name, j) => this.stateArrays[j].set(out[`${name}_out`].data as Float32Array));
-        for (const l of out.losses.data as Float32Array) total += toSum(l, this.batch);
-        this.adam.step += k;
-        steps += k;
-        start += k * this.batch;
-        if (steps % (8 * this.k) < k) onFraction?.(start / n);
-      }
-    }
-    const weights = this.weightFeeds();
-    for (; start < n; start += this.batch) {
-      if (signal?.aborted) throw new StageError('training cancelled');
-      const b = Math.min(this.batch, n - start);
-      const f = this.fill(ex, start, b);
-      await sessions.step.run({ x: f.x, [this.task.targetInput]: f.t, scale: this.scale(b), ...weights }, this.stepFetches);
-      total += toSum(this.loss1[0], b);
-      this.adam.update(lr);
-      steps++;
-      if (steps % 256 === 0) onFraction?.(start / n);
-    }
-    return { loss: total / n, steps };
-  }
+/** One head of a group: what `train` takes for a single head. */
+export interface GroupMember {
+  readonly task: TrainTask;
+  readonly opts: TrainOptions;
+  readonly hooks: TrainHooks;
 }
 
-export async function train(task: TrainTask, opts: TrainOptions, hooks: TrainHooks): Promise<TrainResult> {
-  const ort = await import('onnxruntime-node');
+/** A head that finished an epoch, as the group's evaluation receives it. */
+export interface FinishedEpoch {
+  /** Index of the head in the `members` given to `trainGroup`. */
+  readonly member: number;
+  readonly epoch: number;
+  readonly head: Head;
+}
+
+/**
+ * Per-epoch evaluation of a group: called once per epoch round with every head that finished an epoch
+ * (so one pass over each evaluation set can score all of them); returns each one's metric rows, in order.
+ */
+export type GroupEvaluation = (finished: readonly FinishedEpoch[]) => Promise<StudyMetric[][]>;
+
+/** A head's weights, Adam moments and loop state where training starts: fresh, or from its resume dir. */
+interface Start {
+  readonly weights: readonly Float32Array[];
+  readonly m: readonly Float32Array[] | null;
+  readonly v: readonly Float32Array[] | null;
+  readonly adamStep: number;
+  readonly state: LoopState;
+  readonly resumedFrom: number | null;
+}
+
+function startOf(member: GroupMember): Start {
+  const { task, opts, hooks } = member;
+  const fresh: Start = { weights: opts.init ?? initialWeights(task.meta, opts.seed), m: null, v: null, adamStep: 0, state: { schedule: initialSchedule(opts.lr), history: [], rows: [] }, resumedFrom: null };
+  if (!hooks.resumeDir) return fresh;
+  const done = resumeEpochs(hooks.resumeDir);
+  const resumed = done.length > 0 ? tryLoadResume(hooks.resumeDir, done, hooks.log ?? (() => {})) : null;
+  if (!resumed) return fresh;
+  const last = done[done.length - 1];
+  // Head checkpoints of the epochs before the interruption live on in the resume directory.
+  for (const e of done) {
+    const target = epochDir(hooks.checkpointsDir, e);
+    if (!existsSync(target)) cpSync(epochDir(hooks.resumeDir, e), target, { recursive: true, filter: (src) => !/[/\\](m_|v_|state\.json)[^/\\]*$/.test(src) });
+  }
+  hooks.log?.(`resumed after epoch ${last} (${resumed.resume.adamStep} steps)`);
+  return { weights: resumed.head.weights, m: resumed.m, v: resumed.v, adamStep: resumed.resume.adamStep, state: resumed.resume.state, resumedFrom: last };
+}
+
+/** A head while its group trains: its loop state, and where its weights, moments and step count are. */
+interface Live {
+  readonly index: number;
+  readonly member: GroupMember;
+  readonly resumedFrom: number | null;
+  readonly state: LoopState;
+  /** Views into the current Adam group while it trains (copied into a new group on every regroup). */
+  weights: readonly Float32Array[];
+  m: readonly Float32Array[] | null;
+  v: readonly Float32Array[] | null;
+  adamStep: number;
+}
+
+const finished = (l: Live): boolean => l.state.schedule.stopped || l.state.history.length >= l.member.opts.epochs;
+
+/** What every head of a group must share: one graph, one batch layout, one session configuration. */
+export function groupKey(m: GroupMember): string {
+  const { task, opts } = m;
+  const adam = opts.adam ?? KERAS_ADAM;
+  return JSON.stringify([task.step.key, task.targetInput, task.meta.dims, task.images.dim, task.targets.dim, opts.batchSize, opts.reduction, opts.stepsPerRun ?? 1, opts.threads ?? 1, opts.executionProviders ?? ['cpu'], adam, task.val.xRows.length]);
+}
+
+/**
+ * The heads still training, in one Adam group and one runner. Rebuilt (weights, moments and step counts
+ * copied) when a head leaves: a finished head must stop changing, and dropping it from the stacked
+ * tensors also stops spending its GEMMs — masking its update would keep computing its gradients, and
+ * the graphs take any number of heads, so no session is rebuilt.
+ */
+function regroup(ort: Ort, live: readonly Live[], members: readonly GroupMember[], momentNames: readonly string[]): { adam: Adam; runner: GroupRunner } {
+  const { opts } = members[0];
+  const sizes = live[0].weights.map((w) => w.length);
+  const adam = new Adam(sizes, opts.adam ?? KERAS_ADAM, live.length);
+  live.forEach((l, h) => {
+    sizes.forEach((_, k) => {
+      adam.part(adam.w[k], k, h).set(l.weights[k]);
+      if (l.m) adam.part(adam.m[k], k, h).set(l.m[k]);
+      if (l.v) adam.part(adam.v[k], k, h).set(l.v[k]);
+    });
+    adam.steps[h] = l.adamStep;
+    // From now on the head's state lives in the group's memory.
+    l.weights = sizes.map((_, k) => adam.part(adam.w[k], k, h));
+    l.m = sizes.map((_, k) => adam.part(adam.m[k], k, h));
+    l.v = sizes.map((_, k) => adam.part(adam.v[k], k, h));
+  });
+  const runner = new GroupRunner(ort, live.map((l) => l.member.task), opts.batchSize, opts.stepsPerRun ?? 1, opts.reduction, adam, momentNames);
+  return { adam, runner };
+}
+
+async function createSessions(ort: Ort, m: GroupMember): Promise<GroupSessions> {
   const graphs = await import('./graphs.js');
-  const sessionOptions = ortSessionOptions(opts.threads ?? 1, opts.executionProviders ?? ['cpu']);
-  const { dims } = task.meta;
+  const { task, opts } = m;
+  const options = ortSessionOptions(opts.threads ?? 1, opts.executionProviders ?? ['cpu']);
   const k = opts.stepsPerRun ?? 1;
-  const adamConfig = opts.adam ?? KERAS_ADAM;
-  const sessions = {
-    step: await ort.InferenceSession.create(graphs.stepGraph(task.step, task.targetInput, dims, true), sessionOptions),
-    loop: k > 1 ? await ort.InferenceSession.create(graphs.loopGraph(task.step, task.targetInput, dims, opts.batchSize, adamConfig), sessionOptions) : null,
+  const create = (bytes: Uint8Array): Promise<InferenceSession> => ort.InferenceSession.create(bytes, options);
+  return {
+    step: await create(graphs.stepGraph(task.step, task.targetInput, task.meta.dims, true)),
+    loop: k > 1 ? await create(graphs.loopGraph(task.step, task.targetInput, task.meta.dims, opts.batchSize, opts.adam ?? KERAS_ADAM)) : null,
+    loss: await create(graphs.stepGraph(task.step, task.targetInput, task.meta.dims, false)),
   };
-  const lossSession = await ort.InferenceSession.create(graphs.stepGraph(task.step, task.targetInput, dims, false), sessionOptions);
-  const log = hooks.log ?? (() => {});
+}
 
-  const init = opts.init ?? initialWeights(task.meta, opts.seed);
-  const adam = new Adam(init.map((w) => w.length), adamConfig);
-  const weights = adam.w;
-  init.forEach((w, k) => weights[k].set(w));
-  let state: LoopState = { schedule: initialSchedule(opts.lr), history: [], rows: [] };
-  let resumedFrom: number | null = null;
+interface Group {
+  readonly adam: Adam;
+  readonly runner: GroupRunner;
+}
 
-  const done = hooks.resumeDir ? resumeEpochs(hooks.resumeDir) : [];
-  const resumed = hooks.resumeDir && done.length > 0 ? tryLoadResume(hooks.resumeDir, done, log) : null;
-  if (hooks.resumeDir && resumed) {
-    const last = done[done.length - 1];
-    resumed.head.weights.forEach((w, k) => weights[k].set(w));
-    resumed.m.forEach((m, k) => adam.m[k].set(m));
-    resumed.v.forEach((v, k) => adam.v[k].set(v));
-    adam.step = resumed.resume.adamStep;
-    state = resumed.resume.state;
-    resumedFrom = last;
-    // Head checkpoints of the epochs before the interruption live on in the resume directory.
-    for (const e of done) {
-      const target = epochDir(hooks.checkpointsDir, e);
-      if (!existsSync(target)) cpSync(epochDir(hooks.resumeDir, e), target, { recursive: true, filter: (src) => !/[/\\](m_|v_|state\.json)[^/\\]*$/.test(src) });
-    }
-    log(`resumed after epoch ${last} (${adam.step} steps)`);
-  }
+/** One epoch of every live head (each its own next epoch), its checkpoints, evaluation and resume state. */
+async function epochRound(live: readonly Live[], group: Group, sessions: GroupSessions, evaluate: GroupEvaluation | undefined): Promise<void> {
+  const epochs = live.map((l) => l.state.history.length + 1);
+  const cancelled = (): boolean => live.some((l) => l.member.hooks.signal?.aborted === true);
+  const lrs = live.map((l) => l.state.schedule.lr);
+  const examples = live.map((l, h) => l.member.task.epochExamples(epochs[h]));
+  const progress = (f: number): void => live.forEach((l, h) => l.member.hooks.progress?.(epochs[h] - 1 + f, l.member.opts.epochs));
+  const { losses, steps } = await group.runner.train(sessions, examples, lrs, cancelled, progress);
+  const valLosses = await group.runner.loss(sessions.loss, live.map((l) => l.member.task.val), cancelled);
+  const heads = live.map((l, h): Head => {
+    const { task, opts, hooks } = l.member;
+    const [epoch, lr, valLoss] = [epochs[h], lrs[h], valLosses[h]];
+    const decision = afterEpoch(l.state.schedule, epoch, valLoss, opts.plateau, opts.earlyStopping);
+    l.state.history.push({ epoch, trainLoss: losses[h], valLoss, lr, lrReduced: decision.lrReduced, steps });
+    l.adamStep = group.adam.steps[h];
+    hooks.log?.(`epoch ${epoch}: train_loss ${losses[h].toFixed(5)} val_loss ${valLoss.toFixed(5)} lr ${lr}${decision.lrReduced ? ` -> ${l.state.schedule.lr}` : ''}${decision.stop ? ' (early stop)' : ''}`);
+    const head = { meta: { ...task.meta, epoch }, weights: l.weights };
+    saveHead(epochDir(hooks.checkpointsDir, epoch), head);
+    return head;
+  });
+  const rows = evaluate ? await evaluate(live.map((l, h) => ({ member: l.index, epoch: epochs[h], head: heads[h] }))) : [];
+  live.forEach((l, h) => {
+    const { opts, hooks } = l.member;
+    l.state.rows.push(...(rows[h] ?? []));
+    if (hooks.resumeDir) saveResume(hooks.resumeDir, heads[h], l.m ?? [], l.v ?? [], { epoch: epochs[h], adamStep: l.adamStep, state: l.state });
+    hooks.progress?.(epochs[h], opts.epochs);
+  });
+}
 
-  const runner = new BatchRunner(ort, task, opts.batchSize, k, opts.reduction, adam, graphs.MOMENT_NAMES);
-  const headAt = (epoch: number): Head => ({ meta: { ...task.meta, epoch }, weights });
-
-  try {
-    for (let epoch = state.history.length + 1; epoch <= opts.epochs && !state.schedule.stopped; epoch++) {
-      const lr = state.schedule.lr;
-      const examples = task.epochExamples(epoch);
-      const { loss: trainLoss, steps } = await runner.train(sessions, examples, lr, hooks.signal, (f) => hooks.progress?.(epoch - 1 + f, opts.epochs));
-      const valLoss = await runner.loss(lossSession, task.val, hooks.signal);
-      const decision = afterEpoch(state.schedule, epoch, valLoss, opts.plateau, opts.earlyStopping);
-      state.history.push({ epoch, trainLoss, valLoss, lr, lrReduced: decision.lrReduced, steps });
-      log(`epoch ${epoch}: train_loss ${trainLoss.toFixed(5)} val_loss ${valLoss.toFixed(5)} lr ${lr}${decision.lrReduced ? ` -> ${state.schedule.lr}` : ''}${decision.stop ? ' (early stop)' : ''}`);
-
-      const head = headAt(epoch);
-      saveHead(epochDir(hooks.checkpointsDir, epoch), head);
-      if (hooks.onEpoch) state.rows.push(...(await hooks.onEpoch(epoch, head)));
-      if (hooks.resumeDir) saveResume(hooks.resumeDir, head, adam.m, adam.v, { epoch, adamStep: adam.step, state });
-      hooks.progress?.(epoch, opts.epochs);
-    }
-  } finally {
-    await sessions.step.release();
-    await sessions.loop?.release();
-    await lossSession.release();
-  }
-
-  const lastEpoch = state.history.length;
-  const bestEpoch = state.schedule.bestEpoch;
+function resultOf(l: Live): TrainResult {
+  const { task, opts, hooks } = l.member;
+  const lastEpoch = l.state.history.length;
+  const bestEpoch = l.state.schedule.bestEpoch;
   const chosen = opts.headEpoch === 'best' ? bestEpoch : lastEpoch;
   return {
-    history: state.history,
+    history: l.state.history,
     bestEpoch,
     lastEpoch,
-    stoppedEarly: state.schedule.stopped,
-    resumedFrom,
-    head: chosen === lastEpoch ? headAt(lastEpoch) : loadHead(epochDir(hooks.checkpointsDir, chosen)),
-    rows: state.rows,
+    stoppedEarly: l.state.schedule.stopped,
+    resumedFrom: l.resumedFrom,
+    head: chosen === lastEpoch ? { meta: { ...task.meta, epoch: lastEpoch }, weights: l.weights } : loadHead(epochDir(hooks.checkpointsDir, chosen)),
+    rows: l.state.rows,
   };
+}
+
+/**
+ * Trains several heads together: one session.run per step for all of them (see the top of this file).
+ * Every member must build the same graph and batch layout (same step, dims, batch size, reduction,
+ * steps per run, session options and validation size) and every epoch of the heads that train in the
+ * same round must have the same number of pairs; seeds, learning rates, schedules, epochs, early
+ * stopping, checkpoint and resume directories are each head's own. Heads resumed at different epochs
+ * train together too (each its own next epoch). Returns each member's result, in order.
+ */
+export async function trainGroup(members: readonly GroupMember[], evaluate?: GroupEvaluation): Promise<TrainResult[]> {
+  const key = members.length > 0 ? groupKey(members[0]) : '';
+  const odd = members.findIndex((m) => groupKey(m) !== key);
+  if (odd >= 0) throw new Error(`head ${odd} cannot train in this group: its step graph, shapes or session options differ from head 0's`);
+  const all: Live[] = members.map((member, index) => {
+    const s = startOf(member);
+    return { index, member, resumedFrom: s.resumedFrom, state: s.state, weights: s.weights, m: s.m, v: s.v, adamStep: s.adamStep };
+  });
+  let live = all.filter((l) => !finished(l));
+  if (live.length > 0) {
+    const ort = await import('onnxruntime-node');
+    const { MOMENT_NAMES } = await import('./graphs.js');
+    const sessions = await createSessions(ort, members[0]);
+    try {
+      let group = regroup(ort, live, members, MOMENT_NAMES);
+      while (live.length > 0) {
+        await epochRound(live, group, sessions, evaluate);
+        const left = live.filter(finished);
+        if (left.length === 0) continue;
+        // A finished head keeps a copy of its weights; the others move into a smaller group.
+        for (const l of left) [l.weights, l.m, l.v] = [l.weights.map((w) => Float32Array.from(w)), null, null];
+        live = live.filter((l) => !finished(l));
+        if (live.length > 0) group = regroup(ort, live, members, MOMENT_NAMES);
+      }
+    } finally {
+      await sessions.step.release();
+      await sessions.loop?.release();
+      await sessions.loss.release();
+    }
+  }
+  return all.map(resultOf);
+}
+
+/** Trains one head: a group of one. */
+export async function train(task: TrainTask, opts: TrainOptions, hooks: TrainHooks): Promise<TrainResult> {
+  const { onEpoch } = hooks;
+  const evaluate: GroupEvaluation | undefined = onEpoch && (async (done) => [await onEpoch(done[0].epoch, done[0].head)]);
+  return (await trainGroup([{ task, opts, hooks }], evaluate))[0];
 }

@@ -5,7 +5,8 @@ import type { PromptKind } from '../../src/formats.js';
 import { defineStage, StageError } from '../../src/stage-api.js';
 import { ingestTaxonomy } from '../../src/data/ingest-stage.js';
 import { PROMPT_SOURCES, type PromptFiles, type PromptSource } from '../../src/eval/prompts.js';
-import { commonTrainProperties, loadTrainingData, runTraining, trainFingerprint, TRAIN_OUTPUTS, type CommonTrainParams } from '../../src/train/stage.js';
+import type { StageContext } from '../../src/stage-api.js';
+import { commonTrainProperties, loadTrainingData, runJobs, runTraining, trainFingerprint, TRAIN_OUTPUTS, type CommonTrainParams, type TrainingJob } from '../../src/train/stage.js';
 
 export interface ContrastiveParams extends CommonTrainParams {
   readonly prompts: PromptFiles;
@@ -29,7 +30,7 @@ export function contrastiveMethod(captions: readonly PromptKind[]): string {
 
 export default defineStage<ContrastiveParams>({
   kind: 'train/contrastive',
-  version: '4',
+  version: '5',
   description: 'CLIP-E contrastive head on onnxruntime (soft-target or CLIP loss), with per-epoch evaluation from prompts',
   params: {
     type: 'object',
@@ -59,25 +60,36 @@ export default defineStage<ContrastiveParams>({
   resources: (p) => ({ cpu: p.threads, gpu: p.execution_provider === 'cuda' ? 1 : 0, memoryMb: 3000 }),
   fingerprint: trainFingerprint,
   async run(ctx) {
-    const p = ctx.params;
-    const method = contrastiveMethod(p.captions);
-    const ort = await import('onnxruntime-node');
-    const { loadPromptTable, classPrompts } = await import('../../src/eval/prompts.js');
-    const { contrastiveHeadScorers } = await import('../../src/eval/scorers.js');
-    const { contrastiveTask } = await import('../../src/train/contrastive.js');
-    const data = loadTrainingData(p, (l) => ctx.log(l));
-    const prompts = loadPromptTable(p.prompts);
-    const captions = CAPTION_ORDER.filter((k) => p.captions.includes(k));
-    const tags = { loss: p.loss, reduction: p.reduction, captions: captions.join('+') };
-    const task = contrastiveTask({
-      images: data.table, train: data.train, val: data.val, taxonomy: data.taxonomy, prompts, captions, loss: p.loss, tau: p.tau, hidden: p.hidden, seed: p.seed,
-      training: { seed: p.seed, loss: p.loss, tau: p.tau, reduction: p.reduction, captions, batch_size: p.batch_size, lr: p.lr },
-    });
-    const choices = [p.eval_prompts, ...p.extra_eval_prompts.filter((s) => s !== p.eval_prompts)].map((source) => ({ source, taxonomy: p.eval_prompt_taxonomy ?? p.taxonomy }));
-    // Missing evaluation prompts fail now, not after the first epoch's training.
-    for (const choice of choices) for (const set of p.eval_sets) for (const t of set.taxonomies) classPrompts(prompts, ingestTaxonomy(t, p), choice);
-    // The main protocol's rows are the method's; every other protocol's rows are labelled as a variant.
-    const variantTags = choices.map((c, i): Record<string, string> => (i === 0 ? {} : { variant: `prompts=${c.source}` }));
-    await runTraining(ctx, task, method, tags, (head) => contrastiveHeadScorers(ort, head, prompts, choices, p.threads).map((scorer, i) => ({ scorer, tags: variantTags[i] })));
+    await runTraining(await contrastiveJob(ctx));
   },
+  // The seeds of a sweep (and any heads that differ only in params that do not change the graph) train
+  // together: one session.run per step for all (docs/heads.md).
+  runGroup: (ctxs) => runJobs(ctxs, contrastiveJob),
 });
+
+/** One instance's training job: its data, pairs, prompts and evaluation protocols. */
+async function contrastiveJob(ctx: StageContext<ContrastiveParams>): Promise<TrainingJob> {
+  const p = ctx.params;
+  const method = contrastiveMethod(p.captions);
+  const ort = await import('onnxruntime-node');
+  const { loadPromptTable, classPrompts } = await import('../../src/eval/prompts.js');
+  const { contrastiveHeadScorers } = await import('../../src/eval/scorers.js');
+  const { contrastiveTask } = await import('../../src/train/contrastive.js');
+  const data = loadTrainingData(p, (l) => ctx.log(l));
+  const prompts = loadPromptTable(p.prompts);
+  const captions = CAPTION_ORDER.filter((k) => p.captions.includes(k));
+  const tags = { loss: p.loss, reduction: p.reduction, captions: captions.join('+') };
+  const task = contrastiveTask({
+    images: data.table, train: data.train, val: data.val, taxonomy: data.taxonomy, prompts, captions, loss: p.loss, tau: p.tau, hidden: p.hidden, seed: p.seed,
+    training: { seed: p.seed, loss: p.loss, tau: p.tau, reduction: p.reduction, captions, batch_size: p.batch_size, lr: p.lr },
+  });
+  const choices = [p.eval_prompts, ...p.extra_eval_prompts.filter((s) => s !== p.eval_prompts)].map((source) => ({ source, taxonomy: p.eval_prompt_taxonomy ?? p.taxonomy }));
+  // Missing evaluation prompts fail now, not after the first epoch's training.
+  for (const choice of choices) for (const set of p.eval_sets) for (const t of set.taxonomies) classPrompts(prompts, ingestTaxonomy(t, p), choice);
+  // The main protocol's rows are the method's; every other protocol's rows are labelled as a variant.
+  const variantTags = choices.map((c, i): Record<string, string> => (i === 0 ? {} : { variant: `prompts=${c.source}` }));
+  return {
+    ctx, task, method, tags,
+    variants: (head, outputs) => contrastiveHeadScorers(ort, head, prompts, choices, p.threads, outputs).map((scorer, i) => ({ scorer, tags: variantTags[i] })),
+  };
+}

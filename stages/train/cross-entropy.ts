@@ -3,7 +3,8 @@
 // epoch. Cells whose classes the head cannot predict are recorded as not computable. See docs/heads.md.
 import { defineStage } from '../../src/stage-api.js';
 import { taxonomyDirsOf } from '../../src/data/ingest-stage.js';
-import { commonTrainProperties, loadTrainingData, runTraining, trainFingerprint, TRAIN_OUTPUTS, type CommonTrainParams } from '../../src/train/stage.js';
+import type { StageContext } from '../../src/stage-api.js';
+import { commonTrainProperties, loadTrainingData, runJobs, runTraining, trainFingerprint, TRAIN_OUTPUTS, type CommonTrainParams, type TrainingJob } from '../../src/train/stage.js';
 
 export interface CrossEntropyParams extends CommonTrainParams {
   readonly output: 'softmax' | 'sigmoid';
@@ -11,7 +12,7 @@ export interface CrossEntropyParams extends CommonTrainParams {
 
 export default defineStage<CrossEntropyParams>({
   kind: 'train/cross-entropy',
-  version: '4',
+  version: '5',
   description: 'CLIP-E cross-entropy head on onnxruntime, with per-epoch cross-dataset evaluation',
   params: {
     type: 'object',
@@ -26,16 +27,23 @@ export default defineStage<CrossEntropyParams>({
   resources: (p) => ({ cpu: p.threads, gpu: p.execution_provider === 'cuda' ? 1 : 0, memoryMb: 3000 }),
   fingerprint: trainFingerprint,
   async run(ctx) {
-    const p = ctx.params;
-    const ort = await import('onnxruntime-node');
-    const { ceHeadScorer } = await import('../../src/eval/scorers.js');
-    const { crossEntropyTask } = await import('../../src/train/cross-entropy.js');
-    const data = loadTrainingData(p, (l) => ctx.log(l));
-    const tags = { head: p.output, reduction: p.reduction };
-    const task = crossEntropyTask({
-      images: data.table, train: data.train, val: data.val, taxonomy: data.taxonomy, output: p.output, hidden: p.hidden, seed: p.seed,
-      training: { seed: p.seed, reduction: p.reduction, batch_size: p.batch_size, lr: p.lr },
-    });
-    await runTraining(ctx, task, 'clipe_cross_entropy', tags, (head) => [{ scorer: ceHeadScorer(ort, head, p.threads, taxonomyDirsOf(p)), tags: {} }]);
+    await runTraining(await crossEntropyJob(ctx));
   },
+  // The seeds of a sweep train together: one session.run per step for all (docs/heads.md).
+  runGroup: (ctxs) => runJobs(ctxs, crossEntropyJob),
 });
+
+/** One instance's training job. */
+async function crossEntropyJob(ctx: StageContext<CrossEntropyParams>): Promise<TrainingJob> {
+  const p = ctx.params;
+  const ort = await import('onnxruntime-node');
+  const { ceHeadScorer } = await import('../../src/eval/scorers.js');
+  const { crossEntropyTask } = await import('../../src/train/cross-entropy.js');
+  const data = loadTrainingData(p, (l) => ctx.log(l));
+  const tags = { head: p.output, reduction: p.reduction };
+  const task = crossEntropyTask({
+    images: data.table, train: data.train, val: data.val, taxonomy: data.taxonomy, output: p.output, hidden: p.hidden, seed: p.seed,
+    training: { seed: p.seed, reduction: p.reduction, batch_size: p.batch_size, lr: p.lr },
+  });
+  return { ctx, task, method: 'clipe_cross_entropy', tags, variants: (head, outputs) => [{ scorer: ceHeadScorer(ort, head, p.threads, taxonomyDirsOf(p), outputs), tags: {} }] };
+}

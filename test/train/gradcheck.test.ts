@@ -1,9 +1,11 @@
 // Finite-difference checks of the hand-derived gradients in src/train/graphs.ts. The graphs are built in
 // float64 and run on onnxruntime, so central differences (h = 1e-6) agree with the analytic gradient to
-// ~1e-8 relative: any derivation error shows up as an O(1) mismatch.
+// ~1e-8 relative: any derivation error shows up as an O(1) mismatch. Every check runs a group of two
+// heads (different weights, head 1 seeing the batch in reverse order) and differentiates the sum of
+// their losses, so a gradient that leaked across the stacked head axis would show up too.
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { contrastiveStepGraph, crossEntropyStepGraph, GRAD_NAMES, WEIGHT_NAMES, type MlpDims } from '../../src/train/graphs.js';
+import { contrastiveStepGraph, crossEntropyStepGraph, GRAD_NAMES, stackedShapes, WEIGHT_NAMES, type MlpDims } from '../../src/train/graphs.js';
 import { Rng } from '../../src/train/rng.js';
 
 function randn(rng: Rng, n: number, sd = 1): Float64Array {
@@ -15,14 +17,25 @@ function randn(rng: Rng, n: number, sd = 1): Float64Array {
   return out;
 }
 
+const HEADS = 2;
+const total = (losses: Float64Array): number => losses.reduce((a, b) => a + b, 0);
+
+/** A [B, c] batch for head 0 and the same rows reversed for head 1, stacked as [2, B, c]. */
+function twoHeads(v: Float64Array, [b, c]: number[]): Float64Array {
+  const out = new Float64Array(2 * v.length);
+  out.set(v);
+  for (let r = 0; r < b; r++) out.set(v.subarray((b - 1 - r) * c, (b - r) * c), v.length + r * c);
+  return out;
+}
+
 async function check(bytes: Uint8Array, dims: MlpDims, feeds: Record<string, Float64Array>, feedDims: Record<string, number[]>, seed: number): Promise<number> {
   const session = await ort.InferenceSession.create(bytes);
   const rng = new Rng(seed, 'weights');
-  const shapes = [[dims.inputDim, dims.hidden], [dims.hidden], [dims.hidden, dims.outputDim], [dims.outputDim]];
+  const shapes = stackedShapes(dims, HEADS) as number[][];
   const weights = shapes.map((s) => randn(rng, s.reduce((a, b) => a * b, 1), 0.7));
   const run = async (): Promise<ort.InferenceSession.ReturnType> => {
     const f: Record<string, ort.Tensor> = {};
-    for (const [k, v] of Object.entries(feeds)) f[k] = new ort.Tensor('float64', v, feedDims[k]);
+    for (const [k, v] of Object.entries(feeds)) f[k] = feedDims[k].length === 0 ? new ort.Tensor('float64', v, []) : new ort.Tensor('float64', twoHeads(v, feedDims[k]), [HEADS, ...feedDims[k]]);
     WEIGHT_NAMES.forEach((n, k) => (f[n] = new ort.Tensor('float64', weights[k], shapes[k])));
     return session.run(f);
   };
@@ -35,9 +48,9 @@ async function check(bytes: Uint8Array, dims: MlpDims, feeds: Record<string, Flo
     for (let i = 0; i < weights[k].length; i++) {
       const w0 = weights[k][i];
       weights[k][i] = w0 + h;
-      const up = ((await run()).loss.data as Float64Array)[0];
+      const up = total((await run()).loss.data as Float64Array);
       weights[k][i] = w0 - h;
-      const down = ((await run()).loss.data as Float64Array)[0];
+      const down = total((await run()).loss.data as Float64Array);
       weights[k][i] = w0;
       const numeric = (up - down) / (2 * h);
       const err = Math.abs(numeric - analytic[i]) / Math.max(1e-3, Math.abs(numeric) + Math.abs(analytic[i]));

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { readNpy } from '../../src/io/npy.js';
-import { ceStepBuilder, contrastiveStepBuilder, contrastiveStepGraph, type MlpDims, type StepBuilder } from '../../src/train/graphs.js';
+import { ceStepBuilder, contrastiveStepBuilder, contrastiveStepGraph, stackedShapes, type MlpDims, type StepBuilder } from '../../src/train/graphs.js';
 import { train, type TrainTask } from '../../src/train/trainer.js';
 
 const GOLDEN = join(import.meta.dirname, '..', 'golden', 'train');
@@ -90,10 +90,10 @@ describe('parity with PyTorch (goldens from tools/torch_clipe_parity.py)', () =>
   it("the soft-target loss equals a numpy transcription of the authors' compute_loss", async () => {
     const dims = { inputDim: D, hidden: H, outputDim: E };
     const session = await ort.InferenceSession.create(contrastiveStepGraph(dims, 'soft', summary.tau, false));
-    const shapes = [[D, H], [H], [H, E], [E]];
+    const shapes = stackedShapes(dims, 1) as number[][];
     const feeds: Record<string, ort.Tensor> = {
-      x: new ort.Tensor('float32', f32('contrastive', 'x').subarray(0, 8 * D), [8, D]),
-      t: new ort.Tensor('float32', f32('contrastive', 'targets').subarray(0, 8 * E), [8, E]),
+      x: new ort.Tensor('float32', f32('contrastive', 'x').subarray(0, 8 * D), [1, 8, D]),
+      t: new ort.Tensor('float32', f32('contrastive', 'targets').subarray(0, 8 * E), [1, 8, E]),
       scale: new ort.Tensor('float32', Float32Array.of(1 / 8), []),
     };
     ['W1', 'b1', 'W2', 'b2'].forEach((w, k) => (feeds[w] = new ort.Tensor('float32', f32('contrastive', `${w}_init`), shapes[k])));
