@@ -7,7 +7,7 @@ import { dataError } from '../data/errors.js';
 import { mapLabel, relatedTaxonomy, type Taxonomy } from '../data/taxonomy.js';
 import { readJsonl } from '../io/jsonl.js';
 import type { PromptTable } from '../train/contrastive.js';
-import { gatherRows, loadEmbeddingTable, normaliseRows } from '../train/data.js';
+import { loadEmbeddingIndex, normaliseRows, readEmbeddingRows } from '../train/data.js';
 import { ortSessionOptions } from '../train/ort-options.js';
 
 export interface PromptFiles {
@@ -21,12 +21,13 @@ export interface PromptFiles {
 /** Loads prompts and their text embeddings, L2-normalised, row k of `texts` = `rows[k]`. */
 export function loadPromptTable(f: PromptFiles): PromptTable {
   const rows = readJsonl<PromptRow>(f.prompts);
-  const table = loadEmbeddingTable(f.embeddings, f.index);
+  // Only the prompts' rows, read from the file (one copy, not the matrix and a gathered copy of it).
+  const table = loadEmbeddingIndex(f.embeddings, f.index);
   const missing = rows.filter((r) => !table.rowOf.has(r.id));
   if (missing.length > 0) {
     throw dataError(f.index, `${missing.length} prompts of ${f.prompts} have no embedding (e.g. ${missing[0].id})`, 'Embed the same prompts.jsonl with clip/embed-texts.');
   }
-  const texts = normaliseRows(gatherRows(table, rows.map((r) => table.rowOf.get(r.id) as number)), table.dim);
+  const texts = normaliseRows(readEmbeddingRows(table, rows.map((r) => table.rowOf.get(r.id) as number)), table.dim);
   return { rows, texts: { data: texts, dim: table.dim }, file: f.prompts };
 }
 

@@ -1,5 +1,5 @@
 // JSON Lines: the row format of manifests, indexes, prompt lists and metrics (streamable, greppable).
-import { createReadStream, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readFileSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 export function readJsonl<T>(path: string): T[] {
@@ -33,8 +33,24 @@ export async function* streamJsonl<T>(path: string): AsyncGenerator<T> {
   }
 }
 
+/** Writes rows in ~1 MB pieces: a 267k-row manifest is never one string in memory. */
 export function writeJsonl(path: string, rows: Iterable<unknown>): void {
-  const parts: string[] = [];
-  for (const r of rows) parts.push(JSON.stringify(r));
-  writeFileSync(path, parts.length ? parts.join('\n') + '\n' : '');
+  const fd = openSync(path, 'w');
+  try {
+    let parts: string[] = [];
+    let size = 0;
+    for (const r of rows) {
+      const line = JSON.stringify(r) + '\n';
+      parts.push(line);
+      size += line.length;
+      if (size >= 1 << 20) {
+        writeSync(fd, parts.join(''));
+        parts = [];
+        size = 0;
+      }
+    }
+    if (parts.length) writeSync(fd, parts.join(''));
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -57,44 +57,93 @@ export function writeNpy(path: string, data: NpyArray, shape: readonly number[])
   }
 }
 
-export function readNpy(path: string): Npy {
+const CTOR = { float32: Float32Array, float64: Float64Array, int32: Int32Array, int64: BigInt64Array, uint8: Uint8Array };
+
+/** What a `.npy` header says: element type, shape, and where the data starts in the file. */
+export interface NpyHeader {
+  readonly dtype: NpyDtype;
+  readonly shape: readonly number[];
+  readonly offset: number;
+}
+
+function readHeaderFd(fd: number, path: string): NpyHeader {
+  const pre = Buffer.alloc(12);
+  readSync(fd, pre, 0, 12, 0);
+  if (!pre.subarray(0, 6).equals(MAGIC.subarray(0, 6))) throw new Error(`${path}: not a .npy file (bad magic)`);
+  const major = pre[6];
+  const hlen = major === 1 ? pre.readUInt16LE(8) : pre.readUInt32LE(8);
+  const start = major === 1 ? 10 : 12;
+  const head = Buffer.alloc(hlen);
+  readSync(fd, head, 0, hlen, start);
+  const dict = head.toString('latin1');
+  const descr = /'descr':\s*'([^']+)'/.exec(dict)?.[1];
+  const fortran = /'fortran_order':\s*(True|False)/.exec(dict)?.[1];
+  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(dict)?.[1];
+  const dtype = (Object.keys(DESCR) as NpyDtype[]).find((k) => DESCR[k] === descr);
+  if (!dtype || fortran !== 'False' || shapeText === undefined) {
+    throw new Error(`${path}: unsupported .npy header ${dict.trim()} (need little-endian f4/f8/i4/i8/u1, C order)`);
+  }
+  const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const held = (fstatSync(fd).size - start - hlen) / CTOR[dtype].BYTES_PER_ELEMENT;
+  if (held !== n) throw new Error(`${path}: header shape [${shape}] needs ${n} values, file holds ${held}`);
+  return { dtype, shape, offset: start + hlen };
+}
+
+function withFd<T>(path: string, f: (fd: number) => T): T {
   const fd = openSync(path, 'r');
   try {
-    const pre = Buffer.alloc(12);
-    readSync(fd, pre, 0, 12, 0);
-    if (!pre.subarray(0, 6).equals(MAGIC.subarray(0, 6))) throw new Error(`${path}: not a .npy file (bad magic)`);
-    const major = pre[6];
-    const hlen = major === 1 ? pre.readUInt16LE(8) : pre.readUInt32LE(8);
-    const start = major === 1 ? 10 : 12;
-    const head = Buffer.alloc(hlen);
-    readSync(fd, head, 0, hlen, start);
-    const dict = head.toString('latin1');
-    const descr = /'descr':\s*'([^']+)'/.exec(dict)?.[1];
-    const fortran = /'fortran_order':\s*(True|False)/.exec(dict)?.[1];
-    const shapeText = /'shape':\s*\(([^)]*)\)/.exec(dict)?.[1];
-    const dtype = (Object.keys(DESCR) as NpyDtype[]).find((k) => DESCR[k] === descr);
-    if (!dtype || fortran !== 'False' || shapeText === undefined) {
-      throw new Error(`${path}: unsupported .npy header ${dict.trim()} (need little-endian f4/f8/i4/i8/u1, C order)`);
-    }
-    const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
-    const offset = start + hlen;
-    // Read the data straight into an aligned buffer of its own (the file offset need not be a multiple
-    // of the element size), not via a whole-file buffer and a copy: a 267k x 512 matrix is 547 MB, and
-    // the copy doubled the peak of every stage that loads one.
-    const bytes = new Uint8Array(fstatSync(fd).size - offset);
-    for (let at = 0; at < bytes.length; ) {
-      const n = readSync(fd, bytes, at, Math.min(bytes.length - at, 1 << 30), offset + at);
-      if (n === 0) break;
-      at += n;
-    }
-    const ctor = { float32: Float32Array, float64: Float64Array, int32: Int32Array, int64: BigInt64Array, uint8: Uint8Array }[dtype];
-    const size = ctor.BYTES_PER_ELEMENT;
-    const n = shape.reduce((a, b) => a * b, 1);
-    if (bytes.length !== n * size) throw new Error(`${path}: header shape [${shape}] needs ${n} values, file holds ${bytes.length / size}`);
-    return { dtype, shape, data: new ctor(bytes.buffer) };
+    return f(fd);
   } finally {
     closeSync(fd);
   }
+}
+
+/** Reads `length` bytes at `position` into `into` from `offset` (readSync may return less than asked). */
+function readFully(fd: number, into: Uint8Array, offset: number, length: number, position: number): void {
+  for (let at = 0; at < length; ) {
+    const n = readSync(fd, into, offset + at, Math.min(length - at, 1 << 30), position + at);
+    if (n === 0) throw new Error('unexpected end of file');
+    at += n;
+  }
+}
+
+export function readNpyHeader(path: string): NpyHeader {
+  return withFd(path, (fd) => readHeaderFd(fd, path));
+}
+
+export function readNpy(path: string): Npy {
+  return withFd(path, (fd) => {
+    const { dtype, shape, offset } = readHeaderFd(fd, path);
+    // Straight into an aligned buffer of its own (the file offset need not be a multiple of the element
+    // size), not via a whole-file buffer and a copy: a 267k x 512 matrix is 547 MB, and the copy doubled
+    // the peak of every stage that loads one.
+    const bytes = new Uint8Array(shape.reduce((a, b) => a * b, 1) * CTOR[dtype].BYTES_PER_ELEMENT);
+    readFully(fd, bytes, 0, bytes.length, offset);
+    return { dtype, shape, data: new CTOR[dtype](bytes.buffer) };
+  });
+}
+
+/**
+ * Rows `rows` (in that order) of a 2-D float32 `.npy`, read from the file without loading the matrix: a
+ * stage that needs WEBEmo's 53k test rows reads 110 MB, not 547. Consecutive rows are read in one call.
+ */
+export function readMatrixRows(path: string, rows: ArrayLike<number>): Float32Array {
+  return withFd(path, (fd) => {
+    const { dtype, shape, offset } = readHeaderFd(fd, path);
+    if (dtype !== 'float32' || shape.length !== 2) throw new Error(`${path}: expected a 2-D float32 matrix, found ${dtype} [${shape}]`);
+    const rowBytes = shape[1] * 4;
+    const out = new Float32Array(rows.length * shape[1]);
+    const bytes = new Uint8Array(out.buffer);
+    for (let i = 0; i < rows.length; ) {
+      let j = i + 1;
+      while (j < rows.length && rows[j] === rows[j - 1] + 1) j++;
+      if (rows[i] < 0 || rows[j - 1] >= shape[0]) throw new Error(`${path}: row ${rows[i] < 0 ? rows[i] : rows[j - 1]} is outside the matrix (${shape[0]} rows)`);
+      readFully(fd, bytes, i * rowBytes, (j - i) * rowBytes, offset + rows[i] * rowBytes);
+      i = j;
+    }
+    return out;
+  });
 }
 
 /** Reads a 2-D float32 matrix, failing with the file name when it is anything else. */

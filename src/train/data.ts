@@ -1,29 +1,48 @@
 // Reading the inputs of training and evaluation: an embedding matrix with its id index, a dataset
 // manifest, and the labels of one split under one taxonomy.
 import { readJsonl } from '../io/jsonl.js';
-import { readMatrix } from '../io/npy.js';
+import { readMatrix, readMatrixRows, readNpyHeader } from '../io/npy.js';
 import type { EmbeddingIndexRow, ManifestRow } from '../formats.js';
 import { dataError } from '../data/errors.js';
 import { classIndex, mapLabel, relatedTaxonomy, type Taxonomy } from '../data/taxonomy.js';
 
-/** An embedding matrix [rows, dim] and the row of every id (`embeddings.npy` + `index.jsonl`). */
-export interface EmbeddingTable {
-  readonly data: Float32Array;
+/** The row of every id of an embedding matrix (`index.jsonl`) and the matrix's shape, not its values. */
+export interface EmbeddingIndex {
   readonly dim: number;
+  readonly rows: number;
   readonly rowOf: ReadonlyMap<string, number>;
   readonly file: string;
 }
 
-export function loadEmbeddingTable(embeddings: string, index: string): EmbeddingTable {
-  const m = readMatrix(embeddings);
+/** An embedding matrix [rows, dim] and the row of every id (`embeddings.npy` + `index.jsonl`). */
+export interface EmbeddingTable extends EmbeddingIndex {
+  readonly data: Float32Array;
+}
+
+export function loadEmbeddingIndex(embeddings: string, index: string): EmbeddingIndex {
+  const { dtype, shape } = readNpyHeader(embeddings);
+  if (dtype !== 'float32' || shape.length !== 2) throw dataError(embeddings, `expected a 2-D float32 matrix, found ${dtype} [${shape}]`, 'Use the embeddings output of clip/embed-images or clip/embed-texts.');
   const rowOf = new Map<string, number>();
   for (const r of readJsonl<EmbeddingIndexRow>(index)) {
-    if (!Number.isInteger(r.row) || r.row < 0 || r.row >= m.rows) {
-      throw dataError(index, `row ${r.row} of id "${r.id}" is outside ${embeddings} (${m.rows} rows)`, 'The index and the matrix must come from the same embedding stage output.');
+    if (!Number.isInteger(r.row) || r.row < 0 || r.row >= shape[0]) {
+      throw dataError(index, `row ${r.row} of id "${r.id}" is outside ${embeddings} (${shape[0]} rows)`, 'The index and the matrix must come from the same embedding stage output.');
     }
     rowOf.set(r.id, r.row);
   }
-  return { data: m.data, dim: m.cols, rowOf, file: embeddings };
+  return { dim: shape[1], rows: shape[0], rowOf, file: embeddings };
+}
+
+/** The whole matrix in memory (training reads every row each epoch). */
+export function loadEmbeddingTable(embeddings: string, index: string): EmbeddingTable {
+  return { ...loadEmbeddingIndex(embeddings, index), data: readMatrix(embeddings).data };
+}
+
+/**
+ * The given rows as one contiguous [rows.length, dim] matrix, read from the file: evaluation and prompt
+ * tables hold the rows they use, not the whole matrix beside them.
+ */
+export function readEmbeddingRows(table: EmbeddingIndex, rows: ArrayLike<number>): Float32Array {
+  return readMatrixRows(table.file, rows);
 }
 
 /** Images of one split with their class index under a taxonomy and their embedding row. */
@@ -62,7 +81,7 @@ function labelOf(row: ManifestRow, tax: Taxonomy, resolve: (id: string) => Taxon
   return undefined;
 }
 
-export function labelledSplit(manifestPath: string, manifest: readonly ManifestRow[], table: EmbeddingTable, tax: Taxonomy, split: string): LabelledSplit {
+export function labelledSplit(manifestPath: string, manifest: readonly ManifestRow[], table: EmbeddingIndex, tax: Taxonomy, split: string): LabelledSplit {
   const ids: string[] = [];
   const rows: number[] = [];
   const labels: number[] = [];
@@ -106,13 +125,6 @@ export function labelledSplit(manifestPath: string, manifest: readonly ManifestR
 
 export function readManifest(path: string): ManifestRow[] {
   return readJsonl<ManifestRow>(path);
-}
-
-/** Copies the given rows of `table` into one contiguous [rows.length, dim] matrix. */
-export function gatherRows(table: EmbeddingTable, rows: ArrayLike<number>): Float32Array {
-  const out = new Float32Array(rows.length * table.dim);
-  for (let i = 0; i < rows.length; i++) out.set(table.data.subarray(rows[i] * table.dim, (rows[i] + 1) * table.dim), i * table.dim);
-  return out;
 }
 
 /** L2-normalises every row in place (prompt embeddings enter the contrastive loss normalised). */

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { NpyRowWriter, readMatrix, readNpy, writeNpy } from '../../src/io/npy.js';
+import { NpyRowWriter, readMatrix, readMatrixRows, readNpy, readNpyHeader, writeNpy } from '../../src/io/npy.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pipe-npy-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -50,5 +50,19 @@ describe('npy', () => {
     const q = join(dir, 'e.npy');
     writeFileSync(q, 'hello');
     expect(() => readNpy(q)).toThrow(`${q}: not a .npy file`);
+  });
+
+  it('reads chosen rows from the file, in the order asked, without the matrix; a row outside it is an error', () => {
+    const p = join(dir, 'rows.npy');
+    const m = Float32Array.from({ length: 10 * 3 }, (_, i) => i);
+    writeNpy(p, m, [10, 3]);
+    expect(readNpyHeader(p)).toEqual({ dtype: 'float32', shape: [10, 3], offset: 128 });
+    const rows = [7, 2, 3, 4, 9, 0, 0];
+    const want = Float32Array.from(rows.flatMap((r) => [...m.subarray(r * 3, r * 3 + 3)]));
+    expect(readMatrixRows(p, rows)).toEqual(want);
+    expect(readMatrixRows(p, [])).toEqual(new Float32Array(0));
+    expect(() => readMatrixRows(p, [1, 10])).toThrow(/row 10 is outside the matrix \(10 rows\)/);
+    writeFileSync(join(dir, 'short.npy'), readFileSync(p).subarray(0, 128 + 4 * 29));
+    expect(() => readNpy(join(dir, 'short.npy'))).toThrow(/needs 30 values, file holds 29/);
   });
 });

@@ -8,7 +8,7 @@ import type { StudyMetric as MetricRow } from '../../src/formats.js';
 import { readNpy } from '../../src/io/npy.js';
 import { loadHead, predict } from '../../src/eval/predict.js';
 import { loadPromptTable } from '../../src/eval/prompts.js';
-import { gatherRows, labelledSplit, loadEmbeddingTable, readManifest } from '../../src/train/data.js';
+import { labelledSplit, loadEmbeddingTable, readEmbeddingRows, readManifest } from '../../src/train/data.js';
 import { loadTaxonomy } from '../../src/data/taxonomy.js';
 import ce from '../../stages/train/cross-entropy.js';
 import contrastive from '../../stages/train/contrastive.js';
@@ -68,7 +68,7 @@ describe('train/cross-entropy', () => {
     expect(head.meta.classes).toHaveLength(6);
     const table = loadEmbeddingTable(world.webemo.embeddings, world.webemo.index);
     const test = labelledSplit(world.webemo.manifest, readManifest(world.webemo.manifest), table, loadTaxonomy('webemo6'), 'test');
-    const pred = await predict(head, gatherRows(table, test.rows), test.rows.length);
+    const pred = await predict(head, readEmbeddingRows(table, test.rows), test.rows.length);
     let hits = 0;
     for (let r = 0; r < test.rows.length; r++) {
       const row = Array.from(pred.probs.subarray(r * 6, r * 6 + 6));
