@@ -1,30 +1,60 @@
 // Mutation testing of the engine core (`npm run test:mutation`, not part of `npm test`): which changes to
-// keys, runner, hasher, store and loader would the tests notice? Results: reports/mutation/, figures and the
-// equivalent survivors in docs/testing.md. CPU is scarce: one test process, incremental (only mutants whose
-// code or tests changed since reports/stryker-incremental.json are re-tested), run under `nice`.
+// keys, runner, hasher, store and loader would the tests notice? Figures and the equivalent survivors are in
+// docs/testing.md. CPU is scarce (a full run takes hours on two cores), so it runs one module at a time:
+//   MUTATION_MODULE=hash npm run test:mutation
+// mutates that module only, runs only the test files that drive it in the test process, and keeps its own
+// incremental file and report (reports/mutation/<module>.*), so a re-run only re-tests the mutants whose
+// code or covering tests changed. Without MUTATION_MODULE every module is mutated in one run.
+
+/** Per module: the files mutated and the in-process test files that can kill their mutants. */
+export const MODULES = {
+  keys: {
+    mutate: ['src/engine/keys.ts'],
+    tests: ['keys', 'prepare', 'commands', 'selection'],
+  },
+  // The runner and the steps split out of it.
+  runner: {
+    mutate: ['src/engine/runner.ts', 'src/engine/commit.ts', 'src/engine/lock.ts', 'src/engine/record.ts'],
+    tests: ['keys', 'prepare', 'commands', 'selection', 'runner', 'store-migration'],
+  },
+  hash: {
+    mutate: ['src/hash/**/*.ts'],
+    tests: ['hash-cache', 'keys', 'prepare'],
+  },
+  store: {
+    mutate: ['src/store/**/*.ts'],
+    tests: ['store', 'store-migration', 'hash-cache', 'commands', 'keys', 'selection', '../report/from-store'],
+  },
+  pipeline: {
+    mutate: ['src/pipeline/**/*.ts'],
+    tests: ['load', 'interpolate', 'validate', 'keys', 'prepare', 'selection'],
+  },
+};
+
+const testFile = (name) => `test/engine/${name}.test.ts`.replace('test/engine/../', 'test/');
+const chosen = process.env.MUTATION_MODULE;
+if (chosen !== undefined && !(chosen in MODULES)) {
+  throw new Error(`MUTATION_MODULE=${chosen}: not a module; use one of ${Object.keys(MODULES).join(', ')}`);
+}
+const selected = chosen ? [MODULES[chosen]] : Object.values(MODULES);
+const name = chosen ?? 'all';
+
+/** The test files of the selected modules (vitest.mutation.config.ts runs these). */
+export const MUTATION_TESTS = [...new Set(selected.flatMap((m) => m.tests.map(testFile)))];
+
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',
   vitest: { configFile: 'vitest.mutation.config.ts', related: false },
   plugins: ['@stryker-mutator/vitest-runner'],
-  mutate: [
-    'src/engine/keys.ts',
-    // The runner and the steps split out of it.
-    'src/engine/runner.ts',
-    'src/engine/commit.ts',
-    'src/engine/lock.ts',
-    'src/engine/record.ts',
-    'src/hash/**/*.ts',
-    'src/store/**/*.ts',
-    'src/pipeline/**/*.ts',
-  ],
+  mutate: [...new Set(selected.flatMap((m) => m.mutate))],
   coverageAnalysis: 'perTest',
   concurrency: 1,
   incremental: true,
-  incrementalFile: 'reports/stryker-incremental.json',
+  incrementalFile: `reports/stryker-incremental-${name}.json`,
   reporters: ['clear-text', 'progress-append-only', 'html', 'json'],
-  htmlReporter: { fileName: 'reports/mutation/index.html' },
-  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  htmlReporter: { fileName: `reports/mutation/${name}.html` },
+  jsonReporter: { fileName: `reports/mutation/${name}.json` },
   ignorePatterns: ['/data/synthetic', '/models', '/runs', '/bench/.work', '/reports', '/test/golden'],
   timeoutMS: 30_000,
   thresholds: { high: 90, low: 80, break: null },

@@ -1,20 +1,10 @@
 // The test files StrykerJS runs against each mutant of the engine core (`npm run test:mutation`): the fast
 // tests that drive the engine, store, hasher and loader in the test process, where Stryker can see which
-// mutants each test reaches. Tests that only reach the engine through a `pipe` subprocess cannot kill a
-// mutant (the subprocess runs dist/, not the mutated sources) and are left out to keep each mutant cheap.
+// mutants each test reaches, chosen per module in stryker.config.mjs. Tests that only reach the engine
+// through a `pipe` subprocess cannot kill a mutant (the subprocess runs dist/, not the mutated sources) and
+// are left out to keep each mutant cheap.
 import { defineConfig } from 'vitest/config';
-
-export const MUTATION_TESTS = [
-  'test/engine/keys.test.ts',
-  'test/engine/commands.test.ts',
-  'test/engine/store-migration.test.ts',
-  'test/engine/prepare.test.ts',
-  'test/engine/selection.test.ts',
-  'test/engine/hash-cache.test.ts',
-  'test/engine/interpolate.test.ts',
-  'test/engine/validate.test.ts',
-  'test/report/from-store.test.ts',
-];
+import { MUTATION_TESTS } from './stryker.config.mjs';
 
 export default defineConfig({
   test: {

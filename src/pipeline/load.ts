@@ -2,7 +2,7 @@
 // (kinds, references, matrix axes, cycles, each kind's own params schema). Every problem found is
 // reported, each with file:line:col and a fix, instead of stopping at the first.
 import type { ErrorObject } from 'ajv';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { isScalar, LineCounter, parse as parseYaml, parseDocument, visit, type Document } from 'yaml';
 import type { Json, StageKind } from '../stage-api.js';
@@ -241,7 +241,8 @@ function firstAlias(doc: Document): number {
 
 /** Reads at most MAX_PIPELINE_BYTES + 1 bytes of a regular file (a FIFO or device would never end). */
 function readLimited(file: string): Buffer | { error: string; hint: string } {
-  const fd = openSync(file, 'r');
+  // Non-blocking: opening a FIFO for reading otherwise waits (the whole process) for a writer.
+  const fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) return { error: 'is not a regular file', hint: 'pass the path of a YAML file' };

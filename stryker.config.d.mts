@@ -1,0 +1,2 @@
+// Types of what vitest.mutation.config.ts imports from stryker.config.mjs.
+export declare const MUTATION_TESTS: string[];
