@@ -11,6 +11,11 @@
 // are measured in `--rounds R` (default 3) interleaved rounds and the best round is kept, so that load
 // from other processes on a shared machine hits every configuration alike. `--threads T` sets
 // onnxruntime intra-op threads (default 2).
+//
+// Training a sweep together (issue 14): K = `--group K` (default 5) heads of one kind, differing in seed,
+// trained by one `trainGroup` (one stacked graph, one session.run per step for all K) against the same K
+// heads trained one after the other by K `train` calls, in the same interleaved rounds; pairs/s counts
+// the pairs of all K heads. `--group-only` runs just that comparison.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +24,7 @@ import * as ort from 'onnxruntime-node';
 import { GraphBuilder, modelBytes } from '../src/onnx/builder.js';
 import { Adam } from '../src/train/adam.js';
 import { ceStepBuilder, contrastiveStepBuilder, contrastiveStepGraph, crossEntropyStepGraph, stackedShapes, WEIGHT_NAMES, type MlpDims, type StepBuilder } from '../src/train/graphs.js';
-import { initialWeights, train, type Examples, type TrainTask } from '../src/train/trainer.js';
+import { initialWeights, trainGroup, type Examples, type GroupMember, type TrainOptions, type TrainTask } from '../src/train/trainer.js';
 import { Rng } from '../src/train/rng.js';
 import { ortSessionOptions } from '../src/train/ort-options.js';
 import { weightShapes } from '../src/train/checkpoint.js';
@@ -35,6 +40,8 @@ const full = args.includes('--full');
 const threads = arg('threads', 2);
 const skipTfjs = args.includes('--no-tfjs');
 const rounds = arg('rounds', 3);
+const groupSize = arg('group', 5);
+const groupOnly = args.includes('--group-only');
 
 function randomTable(rows: number, dim: number, seed: number): Float32Array {
   const rng = new Rng(seed, 'bench');
@@ -71,32 +78,69 @@ async function bestOf(rounds: number, measures: readonly (() => Promise<Figure>)
   return out;
 }
 
-/** The trainer end to end (batch copy, session.run, Adam) over `n` samples, one epoch, tiny validation. */
-async function trainer(name: string, n: number, batch: number, dims: MlpDims, targets: { data: Float32Array; dim: number }, targetInput: 'y' | 't', step: StepBuilder, reduction: 'sum' | 'mean', stepsPerRun: number): Promise<Figure> {
+interface HeadSpec {
+  readonly batch: number;
+  readonly dims: MlpDims;
+  readonly targets: { data: Float32Array; dim: number };
+  readonly targetInput: 'y' | 't';
+  readonly step: StepBuilder;
+  readonly reduction: 'sum' | 'mean';
+}
+
+/** A head's task over `n` random samples; `seed` shuffles its epochs (as a seed sweep's heads differ). */
+function benchTask(h: HeadSpec, n: number, seed: number): TrainTask {
   const images = { data: randomTable(n, D, 1), dim: D };
   const rng = new Rng(3, 'targets');
-  const tRows = Uint32Array.from({ length: n }, () => rng.int(targets.data.length / targets.dim));
-  const ex: Examples = { xRows: Uint32Array.from({ length: n }, (_, i) => i), targetRows: tRows };
-  const task: TrainTask = {
-    meta: { format: 'pipe-clipe-head/1', type: targetInput === 'y' ? 'cross_entropy' : 'contrastive', ceOutput: targetInput === 'y' ? 'softmax' : null, dims, taxonomy: 'webemo6', classes: [], taxonomySettings: {}, training: {} },
-    images, targets, targetInput,
-    epochExamples: () => ex,
-    val: { xRows: ex.xRows.subarray(0, batch), targetRows: tRows.subarray(0, batch) },
-    step,
+  const tRows = Uint32Array.from({ length: n }, () => rng.int(h.targets.data.length / h.targets.dim));
+  const ex = (epoch: number): Examples => {
+    const p = new Rng(seed, 'shuffle', epoch).permutation(n);
+    return { xRows: p, targetRows: p.map((i) => tRows[i]) };
   };
+  return {
+    meta: { format: 'pipe-clipe-head/1', type: h.targetInput === 'y' ? 'cross_entropy' : 'contrastive', ceOutput: h.targetInput === 'y' ? 'softmax' : null, dims: h.dims, taxonomy: 'webemo6', classes: [], taxonomySettings: {}, training: {} },
+    images, targets: h.targets, targetInput: h.targetInput,
+    epochExamples: ex,
+    val: { xRows: Uint32Array.from({ length: h.batch }, (_, i) => i), targetRows: tRows.subarray(0, h.batch) },
+    step: h.step,
+  };
+}
+
+function benchOptions(h: HeadSpec, seed: number, stepsPerRun: number): TrainOptions {
+  return { seed, epochs: 2, stepsPerRun, batchSize: h.batch, lr: 1e-3, reduction: h.reduction, headEpoch: 'last', threads, plateau: { factor: 0.1, patience: 10, minDelta: 0, minLr: 0 }, earlyStopping: { patience: 10, minDelta: 0 } };
+}
+
+/**
+ * Seconds of the second of two epochs of `heads` heads trained together (from the end of epoch 1 to the
+ * end of epoch 2): the steady state, with its validation pass and checkpoint writes but without session
+ * creation. One head = the single-head trainer (`train` is a group of one).
+ */
+async function epochSeconds(h: HeadSpec, n: number, seeds: readonly number[], stepsPerRun: number): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'pipe-bench-train-'));
-  // Two epochs, timing only the second (from the end of epoch 1 to the end of epoch 2): the steady
-  // state, with its validation pass and checkpoint write but without session creation.
   const ends: number[] = [];
-  await train(task, { seed: 0, epochs: 2, stepsPerRun, batchSize: batch, lr: 1e-3, reduction, headEpoch: 'last', threads, plateau: { factor: 0.1, patience: 10, minDelta: 0, minLr: 0 }, earlyStopping: { patience: 10, minDelta: 0 } }, {
-    checkpointsDir: dir,
-    onEpoch: async () => {
-      ends.push(performance.now());
-      return [];
-    },
+  const members: GroupMember[] = seeds.map((seed) => ({ task: benchTask(h, n, seed), opts: benchOptions(h, seed, stepsPerRun), hooks: { checkpointsDir: join(dir, String(seed)) } }));
+  await trainGroup(members, async (done) => {
+    ends.push(performance.now());
+    return done.map(() => []);
   });
   rmSync(dir, { recursive: true, force: true });
-  return record(name, n, batch, (ends[1] - ends[0]) / 1000);
+  return (ends[1] - ends[0]) / 1000;
+}
+
+/** The trainer end to end (batch copy, session.run, Adam) over `n` samples, one head. */
+async function trainer(name: string, n: number, h: HeadSpec, stepsPerRun: number): Promise<Figure> {
+  return record(name, n, h.batch, await epochSeconds(h, n, [0], stepsPerRun));
+}
+
+/** `k` heads (seeds 0..k-1) trained together by one trainGroup: pairs/s of all of them. */
+async function together(name: string, n: number, h: HeadSpec, k: number): Promise<Figure> {
+  return record(name, k * n, h.batch, await epochSeconds(h, n, Array.from({ length: k }, (_, s) => s), 1));
+}
+
+/** The same `k` heads trained one after the other, each by its own single-head trainer. */
+async function sequential(name: string, n: number, h: HeadSpec, k: number): Promise<Figure> {
+  let seconds = 0;
+  for (let s = 0; s < k; s++) seconds += await epochSeconds(h, n, [s], 1);
+  return record(name, k * n, h.batch, seconds);
 }
 
 /** session.run of a graph alone, `steps` times with fixed feeds (no batch copy, no Adam). */
@@ -207,6 +251,20 @@ async function tfjsCe(n: number, batch: number, c: number): Promise<Figure> {
   return record(`CE tfjs-wasm model.fit (${tf.getBackend()})`, n, batch, s);
 }
 
+/** K heads trained together against the same K heads one after the other, both heads, same rounds. */
+async function groupComparison(ceN: number, coN: number, ceHead: HeadSpec, coHead: HeadSpec): Promise<void> {
+  const k = groupSize;
+  console.log(`\n-- ${k} heads (seeds 0..${k - 1}) trained together vs one after the other`);
+  const [ceTogether, ceSequential, coTogether, coSequential] = await bestOf(rounds, [
+    () => together(`CE: ${k} heads together (one trainGroup)`, ceN, ceHead, k),
+    () => sequential(`CE: ${k} heads one after the other (${k} train calls)`, ceN, ceHead, k),
+    () => together(`contrastive: ${k} heads together (one trainGroup)`, coN, coHead, k),
+    () => sequential(`contrastive: ${k} heads one after the other (${k} train calls)`, coN, coHead, k),
+  ]);
+  const r = (a: Figure, b: Figure): string => (a.samplesPerS / b.samplesPerS).toFixed(2);
+  console.log(`together / one after the other (same run): CE ${r(ceTogether, ceSequential)}x, contrastive ${r(coTogether, coSequential)}x (goal 2.5x)`);
+}
+
 async function main(): Promise<void> {
   const ceN = full ? WEBEMO_TRAIN : arg('samples', 8_192);
   const coN = full ? WEBEMO_TRAIN : arg('contrastive-samples', 2_048);
@@ -217,13 +275,18 @@ async function main(): Promise<void> {
   const co: MlpDims = { inputDim: D, hidden: 512, outputDim: 512 };
   const oneHot = { data: new Float32Array(C * C).map((_, i) => (i % (C + 1) === 0 ? 1 : 0)), dim: C };
   const texts = { data: randomTable(64, 512, 9), dim: 512 };
+  const ceHead: HeadSpec = { batch: 32, dims: ce, targets: oneHot, targetInput: 'y', step: ceStepBuilder('softmax'), reduction: 'mean' };
+  const coHead: HeadSpec = { batch: 8, dims: co, targets: texts, targetInput: 't', step: contrastiveStepBuilder('soft', 0.075), reduction: 'sum' };
+
+  await groupComparison(ceN, coN, ceHead, coHead);
+  if (groupOnly) return;
 
   console.log('\n-- CE head, batch 32, webemo6');
   const ceGemmFeeds = { x: new ort.Tensor('float32', randomTable(32, D, 1), [32, D]), W1: new ort.Tensor('float32', randomTable(D, 512, 2), [D, 512]), W2: new ort.Tensor('float32', randomTable(512, C, 3), [512, C]), dz: new ort.Tensor('float32', randomTable(32, C, 4), [32, C]) };
   const steps = (n: number, b: number): number => Math.max(256, Math.floor(n / b));
   const [ceTrain, ceTrain1, ceRun, ceAdamOld, ceAdam, ceGemm, tfjs] = await bestOf(rounds, [
-    () => trainer('CE trainer, ONNX Loop of 32 steps/run, Adam in graph', ceN, 32, ce, oneHot, 'y', ceStepBuilder('softmax'), 'mean', 32),
-    () => trainer('CE trainer, 1 step/run, wasm SIMD Adam', ceN, 32, ce, oneHot, 'y', ceStepBuilder('softmax'), 'mean', 1),
+    () => trainer('CE trainer, ONNX Loop of 32 steps/run, Adam in graph', ceN, ceHead, 32),
+    () => trainer('CE trainer, 1 step/run, wasm SIMD Adam', ceN, ceHead, 1),
     () => runOnly('CE step graph session.run alone', crossEntropyStepGraph(ce, 'softmax', true), stepFeeds(32, ce, { name: 'y', dim: C }), steps(ceN, 32), 32),
     () => adamOnly('CE typed-array Adam alone (previous)', 'typed-array', ce, steps(ceN, 32), 32),
     () => adamOnly('CE wasm SIMD Adam alone', 'wasm', ce, steps(ceN, 32), 32),
@@ -234,8 +297,8 @@ async function main(): Promise<void> {
   console.log('\n-- contrastive head, batch 8, soft targets');
   const coGemmFeeds = { x: new ort.Tensor('float32', randomTable(8, D, 1), [8, D]), W1: new ort.Tensor('float32', randomTable(D, 512, 2), [D, 512]), W2: new ort.Tensor('float32', randomTable(512, 512, 3), [512, 512]), dz: new ort.Tensor('float32', randomTable(8, 512, 4), [8, 512]) };
   const [coTrain, coTrain1, coRun, coAdamOld, coAdam, coGemm] = await bestOf(rounds, [
-    () => trainer('contrastive trainer, ONNX Loop of 32 steps/run', coN, 8, co, texts, 't', contrastiveStepBuilder('soft', 0.075), 'sum', 32),
-    () => trainer('contrastive trainer, 1 step/run, wasm SIMD Adam', coN, 8, co, texts, 't', contrastiveStepBuilder('soft', 0.075), 'sum', 1),
+    () => trainer('contrastive trainer, ONNX Loop of 32 steps/run', coN, coHead, 32),
+    () => trainer('contrastive trainer, 1 step/run, wasm SIMD Adam', coN, coHead, 1),
     () => runOnly('contrastive step graph session.run alone', contrastiveStepGraph(co, 'soft', 0.075, true), stepFeeds(8, co, { name: 't', dim: 512 }), steps(coN, 8), 8),
     () => adamOnly('contrastive typed-array Adam alone (previous)', 'typed-array', co, steps(coN, 8), 8),
     () => adamOnly('contrastive wasm SIMD Adam alone', 'wasm', co, steps(coN, 8), 8),
