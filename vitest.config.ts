@@ -1,4 +1,6 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
+import { LongestFirst } from './test/support/sequencer.js';
 
 export default defineConfig({
   test: {
@@ -7,8 +9,12 @@ export default defineConfig({
     globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
-    // Tests spawn real subprocesses and onnxruntime sessions; two cores, so keep the pool small.
+    // Longest files first (test/durations.json where vitest has no cache of a previous run).
+    sequence: { sequencer: LongestFirst },
+    // One fork per core plus one: test files spend much of their time waiting (on `pipe` subprocesses
+    // starting, on Slurm's scheduler, which counts time limits in minutes), and a file that waits should
+    // not leave a core idle. Not more: most of the rest is CPU-bound (onnxruntime, training, tsc).
     pool: 'forks',
-    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    poolOptions: { forks: { maxForks: availableParallelism() + 1, minForks: 1 } },
   },
 });

@@ -1,8 +1,9 @@
 // The stat-keyed hash cache: unchanged files are not re-read; any stat change or --verify re-hashes.
 import { createHash } from 'node:crypto';
-import { utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, renameSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HashCache } from '../../src/hash/cache.js';
+import { HashCache, noHashRows } from '../../src/hash/cache.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { tempWorkspace, type TempWorkspace } from '../support/index.js';
 
@@ -81,5 +82,91 @@ describe('HashCache', () => {
     const under = store.fileHashRowsUnder(ws.path('d')).map((r) => r.path).sort();
     expect(under).toEqual([ws.path('d/sub/y.txt'), ws.path('d/x.txt')]);
     expect(store.hashRow(ws.path('dz/w.txt'))?.hash).toBe(sha('dz/w.txt'));
+  });
+
+  it('a file replaced by another of the same size and mtime (new inode), or resized in place, is re-read', () => {
+    ws = tempWorkspace();
+    const T = 1_700_000_000;
+    const f = ws.write('a.txt', 'aaaa');
+    utimesSync(f, T, T);
+    store = openStore(ws.path('runs/pipe.db'));
+    const c = new HashCache(store);
+    c.hashPath(f);
+    c.flush();
+    utimesSync(ws.write('b.txt', 'bbbb'), T, T);
+    renameSync(ws.path('b.txt'), f);
+    expect(new HashCache(store).hashPath(f)).toBe(sha('bbbb'));
+    const c2 = new HashCache(store);
+    c2.hashPath(f);
+    c2.flush();
+    writeFileSync(f, 'bbbbb');
+    utimesSync(f, T, T);
+    expect(new HashCache(store).hashPath(f)).toBe(sha('bbbbb'));
+  });
+
+  it('orders a directory by byte order of names, follows symlinks, skips what is not a regular file', () => {
+    ws = tempWorkspace();
+    const names = ['b', 'a', 'C', '_x', 'Z9', 'a.b', 'a-b', 'ab', '0', 'é', 'B', 'zz', 'y', 'M', 'm', 'k1', 'K2'];
+    for (const n of names) ws.write(`d/${n}`, n);
+    ws.write('real/inner.txt', 'inner');
+    ws.write('target.txt', 'target');
+    symlinkSync(ws.path('real'), ws.path('d/linked-dir'));
+    symlinkSync(ws.path('target.txt'), ws.path('d/linked-file'));
+    execFileSync('mkfifo', [ws.path('d/fifo')]);
+    const entries: [string, string][] = [...names.map((n) => [n, sha(n)] as [string, string]), ['linked-dir/inner.txt', sha('inner')], ['linked-file', sha('target')]];
+    entries.sort((x, y) => Buffer.compare(Buffer.from(x[0]), Buffer.from(y[0])));
+    const expected = createHash('sha256').update('pipe-dir-v1\n');
+    for (const [rel, h] of entries) expected.update(`${rel}\0${h}\n`);
+    store = openStore(ws.path('runs/pipe.db'));
+    expect(new HashCache(store).hashPath(ws.path('d'))).toBe(expected.digest('hex'));
+  });
+
+  it('trusts a directory whose stat listing is unchanged across processes; a changed listing or --verify re-hashes', () => {
+    ws = tempWorkspace();
+    const T = 1_700_000_000;
+    for (const rel of ['d/x.txt', 'd/sub/y.txt', 'd/z.txt']) utimesSync(ws.write(rel, rel), T, T);
+    utimesSync(ws.path('d'), T, T);
+    store = openStore(ws.path('runs/pipe.db'));
+    const c = new HashCache(store);
+    const h1 = c.hashPath(ws.path('d'));
+    c.flush();
+    const [row] = store.hashRows('dir');
+    expect(row).toMatchObject({ path: ws.path('d'), kind: 'dir', size: 3, hash: h1, sig: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    // Same bytes count and stat, other content, and the file rows forgotten: the directory row alone answers.
+    writeFileSync(ws.path('d/x.txt'), 'D/X.TXT');
+    utimesSync(ws.path('d/x.txt'), T, T);
+    store.db.prepare(`DELETE FROM hash_cache WHERE kind = 'file'`).run();
+    expect(new HashCache(store).hashPath(ws.path('d'))).toBe(h1);
+    expect(new HashCache(store, true).hashPath(ws.path('d'))).not.toBe(h1);
+    // A changed mtime of one file changes the listing: re-hashed.
+    utimesSync(ws.path('d/x.txt'), T, T + 1);
+    expect(new HashCache(store).hashPath(ws.path('d'))).not.toBe(h1);
+  });
+
+  it('does not persist a directory holding a file modified just before hashing', () => {
+    ws = tempWorkspace();
+    const T = 1_700_000_000;
+    utimesSync(ws.write('d/old.txt', 'old'), T, T);
+    const now = Date.now() / 1000;
+    utimesSync(ws.write('d/new.txt', 'new'), now, now);
+    utimesSync(ws.path('d'), T, T);
+    store = openStore(ws.path('runs/pipe.db'));
+    const c = new HashCache(store);
+    c.hashPath(ws.path('d'));
+    c.flush();
+    expect(store.hashRows('dir')).toEqual([]);
+    expect(store.hashRow(ws.path('d/old.txt'))).toBeDefined();
+    expect(store.hashRow(ws.path('d/new.txt'))).toBeUndefined();
+  });
+
+  it('without a store (a Slurm job) hashes files and directories and persists nothing', () => {
+    ws = tempWorkspace();
+    ws.write('d/a.txt', 'a');
+    mkdirSync(ws.path('d/empty'));
+    const c = new HashCache(noHashRows);
+    expect(c.hashPath(ws.path('d/a.txt'))).toBe(sha('a'));
+    expect(c.hashPath(ws.path('d'))).toBe(createHash('sha256').update('pipe-dir-v1\n').update(`a.txt\0${sha('a')}\n`).digest('hex'));
+    c.flush();
+    expect(new HashCache(noHashRows).hashPath(ws.path('d'))).toBe(c.hashPath(ws.path('d')));
   });
 });

@@ -27,6 +27,12 @@ export async function jobsOf(workspace: string): Promise<ListedJob[]> {
     .map(([id, state, name]) => ({ id, state, name }));
 }
 
+/** Cancels what a test submitted and left queued or running (a failed assertion could leave sleepers). */
+export async function cancelJobsOf(workspace: string): Promise<void> {
+  const left = (await jobsOf(workspace)).filter((j) => ['PENDING', 'RUNNING'].includes(j.state));
+  if (left.length) await execa('scancel', left.map((j) => j.id));
+}
+
 /** Polls `probe` every 250 ms until it returns a value (not undefined/false) or `ms` pass. */
 export async function eventually<T>(probe: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
   for (const end = Date.now() + ms; ; await sleep(250)) {
