@@ -1,10 +1,9 @@
 // Secrets (`secrets: [NAME]`) reach the command but never a key, the database, a log, `show`, `status` or
 // an error; `env:` values, which are part of the key, are stored and shown only hashed.
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runPipe, runPipeJson, tempWorkspace, type TempWorkspace } from '../support/index.js';
+import { filesContaining, runPipe, runPipeJson, tempWorkspace, type TempWorkspace } from '../support/index.js';
 
 const SECRET = 'sk-live-Zq8VtT3s1cr3t-4711';
 const MODE = 'mode-in-clear-0815';
@@ -24,17 +23,6 @@ stages:
     run: [node, -e, "console.log('about to fail with', process.env.API_TOKEN); process.exit(3)"]
     secrets: [API_TOKEN]
 `;
-
-/** Every file under `dir` whose bytes contain one of `needles`. */
-function filesContaining(dir: string, needles: readonly string[]): string[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => join(e.parentPath, e.name))
-    .filter((f) => {
-      const bytes = readFileSync(f);
-      return needles.some((n) => bytes.includes(n));
-    });
-}
 
 describe('secrets', () => {
   it('hands the secret to the command, and neither it nor an env: value appears anywhere in clear', async () => {

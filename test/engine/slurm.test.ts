@@ -1,10 +1,11 @@
 // `pipe run --executor slurm` against a real one-node Slurm (tools/slurm-single-node.sh starts it).
 import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
 import { execa } from 'execa';
 import { readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { byStatus, PIPE_BIN, REPO_ROOT, runPipe, runPipeJson, tempWorkspace, type TempWorkspace } from '../support/index.js';
+import { byStatus, filesContaining, PIPE_BIN, REPO_ROOT, runPipe, runPipeJson, tempWorkspace, type TempWorkspace } from '../support/index.js';
 import { cancelJobsOf, ensureSlurm, eventually, jobsOf } from '../support/slurm.js';
 
 let ws: TempWorkspace;
@@ -33,7 +34,11 @@ stages:
     outs: { o: o.txt }
 `;
 
-describe('pipe run --executor slurm', () => {
+// A job waits for the cluster's two CPUs, which other tests (and a loaded machine) share: a run through
+// Slurm gets minutes, not the default 60 s, before the test gives up on it.
+const SLURM_RUN_MS = 240_000;
+
+describe('pipe run --executor slurm', { timeout: 300_000 }, () => {
   it('runs a command and a built-in stage as jobs; keys and bytes as a local run; cached the second time', async () => {
     ws = tempWorkspace();
     ws.write('p.yaml', `
@@ -44,7 +49,7 @@ stages:
   synonyms:
     uses: synonyms/table
 `);
-    const first = await runPipeJson(['run', 'p.yaml', '--executor', 'slurm'], { cwd: ws.dir });
+    const first = await runPipeJson(['run', 'p.yaml', '--executor', 'slurm'], { cwd: ws.dir, timeoutMs: SLURM_RUN_MS });
     expect(first.exitCode, first.stderr).toBe(0);
     expect(byStatus(first.doc)).toEqual({ ran: ['job-id', 'synonyms'] });
     const shown = await showRun(first.doc.run!);
@@ -55,7 +60,7 @@ stages:
     expect(readFileSync(first.doc.instances.find((i) => i.id === 'job-id')!.outputs!.id, 'utf8').trim()).toBe(rec.jobId);
     expect(shown.instances.find((i) => i.instanceId === 'synonyms')!.jobId).toMatch(/^\d+$/);
 
-    const again = await runPipeJson(['run', 'p.yaml', '--executor', 'slurm'], { cwd: ws.dir });
+    const again = await runPipeJson(['run', 'p.yaml', '--executor', 'slurm'], { cwd: ws.dir, timeoutMs: SLURM_RUN_MS });
     expect(byStatus(again.doc)).toEqual({ cached: ['job-id', 'synonyms'] });
 
     // The built-in stage run locally, in the same workspace path, gives the same key and the same bytes.
@@ -76,12 +81,40 @@ stages:
     run: [bash, -c, 'echo about to fail; exit 3']
     outs: { o: o.txt }
 `);
-    const r = await runPipeJson(['run', 'p.yaml', '--executor', 'slurm'], { cwd: ws.dir });
+    const r = await runPipeJson(['run', 'p.yaml', '--executor', 'slurm'], { cwd: ws.dir, timeoutMs: SLURM_RUN_MS });
     expect(r.exitCode).toBe(1);
     const bad = r.doc.instances[0];
     expect(bad.status).toBe('failed');
     expect(bad.error).toBe('command exited with code 3');
     expect(bad.log_tail).toContain('about to fail');
+  });
+
+  it('a command stage with secrets: the job gets the secret, its log and the workspace never hold it in clear', async () => {
+    ws = tempWorkspace();
+    const secret = 'sk-slurm-Zq8VtT3s1cr3t-0042';
+    ws.write('p.yaml', `
+stages:
+  call:
+    run: [bash, -c, 'echo "token $API_TOKEN"; echo "stderr $API_TOKEN" >&2; echo -n "$API_TOKEN" | sha256sum | cut -c1-64 > "$0"', "\${outs.o}"]
+    secrets: [API_TOKEN]
+    outs: { o: o.txt }
+  fail:
+    run: [bash, -c, 'echo "about to fail with $API_TOKEN"; exit 3']
+    secrets: [API_TOKEN]
+`);
+    const env = { API_TOKEN: secret };
+    const r = await runPipeJson(['run', 'p.yaml', '--executor', 'slurm', '--keep-going'], { cwd: ws.dir, env, timeoutMs: SLURM_RUN_MS });
+    expect(r.exitCode).toBe(1);
+    const call = r.doc.instances.find((i) => i.id === 'call')!;
+    expect(call.status).toBe('ran');
+    expect(readFileSync(call.outputs!.o, 'utf8').trim()).toBe(createHash('sha256').update(secret).digest('hex'));
+    expect(readFileSync(ws.path(`runs/logs/${r.doc.run}/call.log`), 'utf8')).toMatch(/token \*\*\*\n[^]*stderr \*\*\*/);
+    const fail = r.doc.instances.find((i) => i.id === 'fail')!;
+    expect(fail.error).toBe('command exited with code 3');
+    expect(fail.log_tail?.join('\n')).toContain('about to fail with ***');
+    expect(JSON.stringify(r.doc) + r.stderr).not.toContain(secret);
+    // The whole workspace: logs, job scripts and requests, Slurm's own output files, the database.
+    expect(filesContaining(ws.dir, [secret])).toEqual([]);
   });
 
   it('a job cancelled from outside fails its instance clearly', async () => {
@@ -139,7 +172,7 @@ stages:
     });
     run.kill('SIGKILL');
     await run;
-    const again = await runPipeJson(['run', 'p.yaml', '--executor', 'slurm'], { cwd: ws.dir });
+    const again = await runPipeJson(['run', 'p.yaml', '--executor', 'slurm'], { cwd: ws.dir, timeoutMs: SLURM_RUN_MS });
     expect(again.exitCode, again.stderr).toBe(0);
     expect(byStatus(again.doc)).toEqual({ ran: ['nap@i=1', 'nap@i=2'] });
     // The same two jobs, and no others, produced the outputs.

@@ -1,6 +1,6 @@
 // Test helpers: a throw-away workspace directory, and the real `pipe` CLI run as a subprocess.
 import { execa } from 'execa';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -100,4 +100,15 @@ export function byStatus(doc: RunDoc): Record<string, string[]> {
   for (const i of doc.instances) (out[i.status] ??= []).push(i.id);
   for (const v of Object.values(out)) v.sort();
   return out;
+}
+
+/** Every file under `dir` whose bytes contain one of `needles` (a secret must be in none). */
+export function filesContaining(dir: string, needles: readonly string[]): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name))
+    .filter((f) => {
+      const bytes = readFileSync(f);
+      return needles.some((n) => bytes.includes(n));
+    });
 }

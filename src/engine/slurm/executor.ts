@@ -16,7 +16,7 @@ import type { Layout } from '../layout.js';
 import { ResourcePool, type Demand } from '../pool.js';
 import { sbatch, scancel } from './client.js';
 import { Poller, type Ended } from './poller.js';
-import { sbatchOptions, taskDir, writeJobScript, type TaskDir } from './script.js';
+import { runsWorker, sbatchOptions, taskDir, writeJobScript, type TaskDir } from './script.js';
 import { phaseOf } from './states.js';
 import type { JobResult } from './worker.js';
 
@@ -208,13 +208,15 @@ export class SlurmExecutor implements Executor {
         `Slurm job ${id} ended (${ended.state === 'VANISHED' ? 'no longer listed by Slurm' : ended.state}) without writing its result`,
         `see the log, and \`sacct -j ${id}\` where accounting is on`,
       );
+    const worker = runsWorker(job);
     if (result.status === 'failed') {
-      if (job.inst.kind) throw new StageError(result.error ?? 'failed', result.hint);
+      if (worker) throw new StageError(result.error ?? 'failed', result.hint);
       throw commandFailed({ exitCode: result.exit_code, other: 'failed' });
     }
-    if (!job.inst.kind) checkCommandOutputs(job.inst, task.outDir);
-    // A command's declared metrics:/plots: files are read here, by the controller, as a local run reads them.
-    const metrics = job.inst.kind ? (result.metrics ?? []) : declaredMetrics(job.inst, task.outDir);
+    if (!worker) checkCommandOutputs(job.inst, task.outDir);
+    // A command job's declared metrics:/plots: files are read here, by the controller, as a local run
+    // reads them; `pipe exec-instance` read them on the node already.
+    const metrics = worker ? (result.metrics ?? []) : declaredMetrics(job.inst, task.outDir);
     fsyncTree(task.outDir);
     // Into runs/tmp under this controller's pid, like a local attempt: if the controller dies before the
     // commit, the next run removes it; the job's directory is no longer needed.

@@ -1,6 +1,8 @@
 // What a Slurm job runs, and the sbatch options of a stage. A command stage's job runs its argv directly
-// (no node on the compute node); a built-in kind's job runs `pipe exec-instance` (worker.ts). Either way
-// the job appends to the instance's log and ends by writing the result file atomically.
+// (no node on the compute node); a built-in kind's job runs `pipe exec-instance` (worker.ts), and so does
+// a command stage with secrets: its output must pass through the same masking filter as a local run's
+// before it reaches the log, and a shell redirection cannot mask. Either way the job appends to the
+// instance's log and ends by writing the result file atomically.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,13 +27,18 @@ export function taskDir(dir: string): TaskDir {
   return { dir, outDir: join(dir, 'out'), result: join(dir, 'result.json'), script: join(dir, 'job.sh') };
 }
 
-/** Writes job.sh (and request.json for built-in kinds) into the task's directory. */
+/** Whether the job runs `pipe exec-instance` (which then checks outputs and reads metrics itself). */
+export function runsWorker(job: Job): boolean {
+  return job.inst.kind !== undefined || job.prepared.secrets.length > 0;
+}
+
+/** Writes job.sh (and request.json when the job runs `pipe exec-instance`) into the task's directory. */
 export function writeJobScript(job: Job, t: TaskDir): void {
-  const lines = job.inst.kind ? builtinLines(job, t) : commandLines(job, t);
+  const lines = runsWorker(job) ? workerLines(job, t) : commandLines(job, t);
   writeFileSync(t.script, `#!/bin/bash\n${lines.join('\n')}\n`, { mode: 0o755 });
 }
 
-function builtinLines(job: Job, t: TaskDir): string[] {
+function workerLines(job: Job, t: TaskDir): string[] {
   const req: JobRequest = {
     pipeline: job.pipelineFile,
     sets: job.sets,

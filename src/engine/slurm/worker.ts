@@ -1,5 +1,6 @@
 // Inside a Slurm job: `pipe exec-instance REQUEST.json` loads the pipeline, finds the one instance the
-// controller resolved, runs it into the job's output directory and writes the result file. It never
+// controller resolved (a built-in stage, or a command stage with secrets, whose output is masked here as
+// in a local run), runs it into the job's output directory and writes the result file. It never
 // opens the database (SQLite over NFS is unsafe, and the controller owns every commit): the controller
 // reads the result file, checks the outputs and commits them exactly as it commits a local attempt.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -55,10 +56,9 @@ export async function execInstance(requestPath: string): Promise<number> {
   try {
     const p = await openPipeline({ file: req.pipeline, workspace: req.workspace, sets: req.sets });
     const inst = p.byId.get(req.instance);
-    if (!inst?.kind)
-      throw new StageError(`instance ${req.instance} is not a built-in stage of ${p.relFile} as this node reads it`, 'the pipeline file changed while the run was going: run again');
+    if (!inst) throw new StageError(`instance ${req.instance} is not in ${p.relFile} as this node reads it`, 'the pipeline file changed while the run was going: run again');
     const code = req.prepared.components.code;
-    if (code.kind !== inst.kind.kind || code.version !== inst.kind.version)
+    if (inst.kind && (code.kind !== inst.kind.kind || code.version !== inst.kind.version))
       throw new StageError(
         `${inst.kind.kind} is version ${inst.kind.version} on this node, the controller computed the key for ${String(code.version)}`,
         'the compute nodes must run the same pipe installation as the controller (a shared filesystem)',
