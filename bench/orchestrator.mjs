@@ -5,8 +5,9 @@
 // Usage: npm run bench:orchestrator [-- --repeat N] [--parts noop,tutorial,overhead]
 // (needs `npm run build` and Debian's snakemake)
 import { execFileSync, spawnSync } from 'node:child_process';
+import { arg, machine, median, timed as timedIn } from './lib.mjs';
 import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -15,13 +16,14 @@ const WORK = join(ROOT, 'bench', '.work', 'orchestrator');
 const PIPE = join(ROOT, 'bin', 'pipe.js');
 const SHARDS = 1000;
 const FILES_PER_SHARD = 100;
-const repeatArg = process.argv.indexOf('--repeat');
-const REPEAT = repeatArg > 0 ? Number(process.argv[repeatArg + 1]) : 5;
-const partsArg = process.argv.indexOf('--parts');
-const PARTS = new Set((partsArg > 0 ? process.argv[partsArg + 1] : 'noop,tutorial,overhead').split(','));
+const REPEAT = Number(arg('repeat', 5));
+const PARTS = new Set(arg('parts', 'noop,tutorial,overhead').split(','));
 const TUTORIAL_SAMPLES = 200;
 const OVERHEAD_INSTANCES = 1000;
 
+
+/** Timed in the benchmark's workspace unless told otherwise. */
+const timed = (cmd, args, cwd = WORK) => timedIn(cmd, args, cwd);
 
 const shardName = (i) => String(i).padStart(4, '0');
 
@@ -97,19 +99,6 @@ rule aggregate:
 `,
   );
 }
-
-/** Runs a command under GNU time; returns wall seconds, CPU seconds (user + sys) and peak RSS (MiB). */
-function timed(cmd, args, cwd = WORK) {
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', cmd, ...args], { cwd, encoding: 'utf8', env: { ...process.env, CI: '1' }, maxBuffer: 1 << 28 });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`);
-  const last = r.stderr.trim().split('\n').pop();
-  const [wall, rssKb, user, sys] = last.split(' ').map(Number);
-  return { wall, cpu: user + sys, rssMb: rssKb / 1024, stdout: r.stdout, stderr: r.stderr };
-}
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-const machine = () => `${cpus().length} x ${cpus()[0]?.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`;
 
 /**
  * The Snakemake tutorial's workflow (examples/snakemake-tutorial) at 200 samples, cold: a fresh copy with
