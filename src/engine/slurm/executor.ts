@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { StageError } from '../../stage-api.js';
+import { StageError, type MetricRow } from '../../stage-api.js';
 import type { SlurmOptions } from '../../pipeline/types.js';
 import type { JobRow } from '../../store/types.js';
 import { checkCommandOutputs, commandFailed, declaredMetrics } from '../execute.js';
@@ -16,7 +16,7 @@ import type { Layout } from '../layout.js';
 import { ResourcePool, type Demand } from '../pool.js';
 import { sbatch, scancel } from './client.js';
 import { Poller, type Ended } from './poller.js';
-import { runsWorker, sbatchOptions, taskDir, writeJobScript, type TaskDir } from './script.js';
+import { memberOutDir, runsWorker, sbatchOptions, taskDir, writeGroupScript, writeJobScript, type TaskDir } from './script.js';
 import { phaseOf } from './states.js';
 import type { JobResult } from './worker.js';
 
@@ -76,32 +76,53 @@ export class SlurmExecutor implements Executor {
     return this.pool.acquire({ cpu: 1, gpu: 0, memoryMb: 0 });
   }
 
-  async run(job: Job): Promise<Done> {
-    const earlier = this.records.find(job.prepared.key);
+  run(job: Job): Promise<Done> {
+    return this.submitted({ jobs: [job], write: (t) => writeJobScript(job, t), read: (t, id, ended) => this.outcome(job, t, id, ended) });
+  }
+
+  /** A group is one job: exec-instance calls the kind's runGroup, or the command runs once. */
+  runGroup(jobs: readonly Job[]): Promise<MemberDone[]> {
+    return this.submitted({ jobs, write: (t) => writeGroupScript(jobs, t), read: (t, id, ended) => this.groupOutcome(jobs, t, id, ended) });
+  }
+
+  /** The work's job: an earlier controller's (re-attached), else submitted, and again when Slurm lost it. */
+  private async submitted<T>(w: Work<T>): Promise<T> {
+    const first = w.jobs[0];
+    const earlier = this.earlierJob(w.jobs);
     if (earlier) {
-      const adopted = await this.reattach(job, earlier);
+      const adopted = await this.reattach(w, earlier);
       if (adopted) return adopted;
     }
     for (let resubmits = 0; ; resubmits++) {
-      const task = this.newTask(job);
-      const id = await this.submit(job, task);
+      const task = this.newTask(first);
+      w.write(task);
+      const id = await this.submit(w.jobs, task);
       const ended = await this.poller.wait(id, task.result);
       try {
-        return await this.outcome(job, task, id, ended);
+        return await w.read(task, id, ended);
       } catch (e) {
         if (!(e instanceof Resubmit) || resubmits >= MAX_RESUBMITS) {
           rmSync(task.dir, { recursive: true, force: true });
           throw e instanceof Resubmit ? new StageError(`Slurm job ${id} was lost ${resubmits + 1} times: ${e.why}`, 'the cluster is unstable; check `sinfo -R` and run again') : e;
         }
-        logLine(job, `[pipe] Slurm job ${id} was lost (${e.why}): submitting it again`);
+        for (const j of w.jobs) logLine(j, `[pipe] Slurm job ${id} was lost (${e.why}): submitting it again`);
       } finally {
-        this.records.forget(job.prepared.key, id);
+        for (const j of w.jobs) this.records.forget(j.prepared.key, id);
       }
     }
   }
 
-  async runGroup(_jobs: readonly Job[]): Promise<MemberDone[]> {
-    throw new StageError(`group_by: a group of ${_jobs.length} under the Slurm executor is not supported yet`, 'run this stage with --executor local');
+  /**
+   * The job an earlier controller (killed) submitted for exactly this work: every key recorded with one
+   * job id. A record that does not fit (the group changed since) is forgotten; that job's outputs go
+   * to its own directory and are never committed.
+   */
+  private earlierJob(jobs: readonly Job[]): JobRow | undefined {
+    const rows = jobs.map((j) => this.records.find(j.prepared.key));
+    const first = rows[0];
+    if (first && rows.every((r) => r?.jobId === first.jobId)) return first;
+    for (const r of rows) if (r) this.records.forget(r.key, r.jobId);
+    return undefined;
   }
 
   async close(): Promise<void> {
@@ -109,26 +130,27 @@ export class SlurmExecutor implements Executor {
     await this.cancelled;
   }
 
-  /** A job of an earlier controller (killed) for this key: wait for it; anything but success is redone. */
-  private async reattach(job: Job, rec: JobRow): Promise<Done | undefined> {
+  /** A job of an earlier controller (killed) for this work: wait for it; anything but success is redone. */
+  private async reattach<T>(w: Work<T>, rec: JobRow): Promise<T | undefined> {
     const task = taskDir(rec.dir);
-    job.onSubmitted?.(rec.jobId);
-    logLine(job, `[pipe] re-attached to Slurm job ${rec.jobId}, submitted by run ${rec.runId} (its output goes to that run's log)`);
+    for (const j of w.jobs) {
+      j.onSubmitted?.(rec.jobId);
+      logLine(j, `[pipe] re-attached to Slurm job ${rec.jobId}, submitted by run ${rec.runId} (its output goes to that run's log)`);
+    }
     try {
-      return await this.outcome(job, task, rec.jobId, await this.poller.wait(rec.jobId, task.result));
+      return await w.read(task, rec.jobId, await this.poller.wait(rec.jobId, task.result));
     } catch (e) {
       if (this.signal.aborted) throw e;
       rmSync(task.dir, { recursive: true, force: true });
       return undefined;
     } finally {
-      this.records.forget(job.prepared.key, rec.jobId);
+      for (const j of w.jobs) this.records.forget(j.prepared.key, rec.jobId);
     }
   }
 
   private newTask(job: Job): TaskDir {
     const t = taskDir(join(this.layout.jobs, `${job.prepared.key}.${randomBytes(4).toString('hex')}`));
     mkdirSync(t.outDir, { recursive: true });
-    writeJobScript(job, t);
     return t;
   }
 
@@ -136,8 +158,9 @@ export class SlurmExecutor implements Executor {
     return sbatchOptions(job, this.o.defaults ?? {}, job.timeoutMs === undefined ? undefined : job.timeoutMs / 1000);
   }
 
-  /** Queues the attempt for the next array of its stage; resolves with its job id once submitted. */
-  private submit(job: Job, task: TaskDir): Promise<string> {
+  /** Queues the attempt (or group) for the next array of its stage; resolves with its job id once submitted. */
+  private submit(jobs: readonly Job[], task: TaskDir): Promise<string> {
+    const job = jobs[0];
     const { args } = this.options(job);
     const group = `${job.inst.stage.name}\0${args.join('\0')}`;
     return new Promise<string>((submitted, failed) => {
@@ -147,8 +170,10 @@ export class SlurmExecutor implements Executor {
       if (this.flushTimer) clearTimeout(this.flushTimer);
       this.flushTimer = setTimeout(() => void this.flush(), BATCH_WINDOW_MS);
     }).then((id) => {
-      this.records.record({ key: job.prepared.key, jobId: id, dir: task.dir, instanceId: job.inst.id, runId: job.run.id, submittedAt: Date.now() });
-      job.onSubmitted?.(id);
+      for (const j of jobs) {
+        this.records.record({ key: j.prepared.key, jobId: id, dir: task.dir, instanceId: j.inst.id, runId: j.run.id, submittedAt: Date.now() });
+        j.onSubmitted?.(id);
+      }
       this.poller.soon();
       return id;
     });
@@ -197,6 +222,30 @@ export class SlurmExecutor implements Executor {
 
   /** Turns how the job ended into outputs or a StageError (the same wording as a local failure). */
   private async outcome(job: Job, task: TaskDir, id: string, ended: Ended): Promise<Done> {
+    const result = await this.finished(job, task, id, ended);
+    const done = this.adopt(job, task.outDir, result.metrics);
+    rmSync(task.dir, { recursive: true, force: true });
+    return done;
+  }
+
+  /** Each member's outputs (task out/<i>) or why it failed; throws when the whole job failed. */
+  private async groupOutcome(jobs: readonly Job[], task: TaskDir, id: string, ended: Ended): Promise<MemberDone[]> {
+    const result = await this.finished(jobs[0], task, id, ended);
+    const out = jobs.map((job, i): MemberDone => {
+      const m = result.members?.[i];
+      try {
+        if (m?.status === 'failed') throw new StageError(m.error ?? 'failed', m.hint);
+        return { done: this.adopt(job, memberOutDir(task, i), m?.metrics) };
+      } catch (e) {
+        return { error: e };
+      }
+    });
+    rmSync(task.dir, { recursive: true, force: true });
+    return out;
+  }
+
+  /** The result file of a job that ended; throws StageError (or Resubmit) when the job failed as a whole. */
+  private async finished(job: Job, task: TaskDir, id: string, ended: Ended): Promise<JobResult> {
     this.collectSlurmOutput(job, id);
     if (ended.state === 'INTERRUPTED') throw new StageError('interrupted');
     const phase = ended.state === 'ENDED' || ended.state === 'VANISHED' ? { phase: 'ended' as const } : phaseOf(ended.state, this.options(job).time);
@@ -208,22 +257,27 @@ export class SlurmExecutor implements Executor {
         `Slurm job ${id} ended (${ended.state === 'VANISHED' ? 'no longer listed by Slurm' : ended.state}) without writing its result`,
         `see the log, and \`sacct -j ${id}\` where accounting is on`,
       );
-    const worker = runsWorker(job);
     if (result.status === 'failed') {
-      if (worker) throw new StageError(result.error ?? 'failed', result.hint);
+      if (runsWorker(job)) throw new StageError(result.error ?? 'failed', result.hint);
       throw commandFailed({ exitCode: result.exit_code, other: 'failed' });
     }
-    if (!worker) checkCommandOutputs(job.inst, task.outDir);
-    // A command job's declared metrics:/plots: files are read here, by the controller, as a local run
-    // reads them; `pipe exec-instance` read them on the node already.
-    const metrics = worker ? (result.metrics ?? []) : declaredMetrics(job.inst, task.outDir);
-    fsyncTree(task.outDir);
-    // Into runs/tmp under this controller's pid, like a local attempt: if the controller dies before the
-    // commit, the next run removes it; the job's directory is no longer needed.
+    return result;
+  }
+
+  /**
+   * A finished attempt's outputs, checked and moved into runs/tmp under this controller's pid, like a
+   * local attempt: if the controller dies before the commit, the next run removes them. A command job's
+   * declared outs and metrics:/plots: files are read here, by the controller, as a local run reads them;
+   * `pipe exec-instance` read them on the node already (`workerMetrics`).
+   */
+  private adopt(job: Job, dir: string, workerMetrics: MetricRow[] | undefined): Done {
+    const worker = runsWorker(job);
+    if (!worker) checkCommandOutputs(job.inst, dir);
+    const metrics = worker ? (workerMetrics ?? []) : declaredMetrics(job.inst, dir);
+    fsyncTree(dir);
     const outDir = join(this.layout.tmp, `${job.prepared.key}.${process.pid}.${randomBytes(4).toString('hex')}`);
     mkdirSync(this.layout.tmp, { recursive: true });
-    renameSync(task.outDir, outDir);
-    rmSync(task.dir, { recursive: true, force: true });
+    renameSync(dir, outDir);
     return { outDir, metrics };
   }
 
@@ -246,6 +300,15 @@ export class SlurmExecutor implements Executor {
     this.cancelled = scancel(ids);
     return this.cancelled;
   }
+}
+
+/** What one Slurm job does: one attempt, or the call of a group. */
+interface Work<T> {
+  readonly jobs: readonly Job[];
+  /** Writes job.sh (and its request) into the task's directory. */
+  write(t: TaskDir): void;
+  /** The outcome once the job ended. */
+  read(t: TaskDir, id: string, ended: Ended): Promise<T>;
 }
 
 /** The job was lost through no fault of the stage: submit it again. */

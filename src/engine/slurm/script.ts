@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { quote } from 'shell-quote';
 import type { SlurmOptions } from '../../pipeline/types.js';
-import { commandSpec } from '../execute.js';
+import { commandSpec, groupCommandSpec, type CommandSpec } from '../execute.js';
+import { membersFile } from '../execute-group.js';
 import type { Job } from '../executor.js';
 import type { JobRequest } from './worker.js';
 
@@ -38,7 +39,19 @@ export function writeJobScript(job: Job, t: TaskDir): void {
   writeFileSync(t.script, `#!/bin/bash\n${lines.join('\n')}\n`, { mode: 0o755 });
 }
 
-function workerLines(job: Job, t: TaskDir): string[] {
+/** A group member's output directory inside the task: out/<index>. */
+export function memberOutDir(t: TaskDir, i: number): string {
+  return join(t.outDir, String(i));
+}
+
+/** job.sh of a group: exec-instance (a kind's runGroup; a command with secrets), or the command once for every member. */
+export function writeGroupScript(jobs: readonly Job[], t: TaskDir): void {
+  const lines = runsWorker(jobs[0]) ? workerLines(jobs[0], t, jobs) : commandGroupLines(jobs, t);
+  writeFileSync(t.script, `#!/bin/bash\n${lines.join('\n')}\n`, { mode: 0o755 });
+}
+
+function workerLines(job: Job, t: TaskDir, group?: readonly Job[]): string[] {
+  const members = group?.map((j, i) => ({ instance: j.inst.id, prepared: j.prepared, outDir: memberOutDir(t, i), logPath: j.logPath, resumeDir: j.resumeDir }));
   const req: JobRequest = {
     pipeline: job.pipelineFile,
     sets: job.sets,
@@ -51,6 +64,7 @@ function workerLines(job: Job, t: TaskDir): string[] {
     kindCacheDir: job.kindCacheDir,
     run: job.run,
     result: t.result,
+    ...(members ? { members } : {}),
   };
   const request = join(t.dir, 'request.json');
   writeFileSync(request, JSON.stringify(req));
@@ -60,17 +74,38 @@ function workerLines(job: Job, t: TaskDir): string[] {
 /** The command exactly as a local attempt runs it (execute.ts), output appended to the instance log. */
 function commandLines(job: Job, t: TaskDir): string[] {
   const spec = commandSpec({ inst: job.inst, prepared: job.prepared, outDir: t.outDir, resumeDir: job.resumeDir });
-  const dirs = [t.outDir, job.resumeDir, ...Object.values(job.inst.stage.outs ?? {}).map((rel) => join(t.outDir, rel, '..'))];
-  const log = quote([job.logPath]);
+  return shellLines(job.workspace, spec, [...outsDirs(job, t.outDir), job.resumeDir], [job.logPath], t.result);
+}
+
+/** A group's command, run once as a local group call runs it (execute-group.ts), output to every member's log. */
+function commandGroupLines(jobs: readonly Job[], t: TaskDir): string[] {
+  const members = jobs.map((j, i) => ({ inst: j.inst, outDir: memberOutDir(t, i), resumeDir: j.resumeDir }));
+  const file = join(t.dir, 'members.json');
+  writeFileSync(file, `${JSON.stringify(membersFile(members), null, 1)}\n`);
+  const spec = groupCommandSpec(jobs[0].prepared, file);
+  const dirs = jobs.flatMap((j, i) => [...outsDirs(j, memberOutDir(t, i)), j.resumeDir]);
+  const banner = { ...spec, banner: `[pipe] group of ${jobs.length}: ${jobs.map((j) => j.inst.id).join(', ')}\n${spec.banner}` };
+  return shellLines(jobs[0].workspace, banner, dirs, jobs.map((j) => j.logPath), t.result);
+}
+
+/** An output directory and the directories its declared outs are written into. */
+function outsDirs(job: Job, outDir: string): string[] {
+  return [outDir, ...Object.values(job.inst.stage.outs ?? {}).map((rel) => join(outDir, rel, '..'))];
+}
+
+/** The job script of a command: its output appended to every log in `logs`, then the result file. */
+function shellLines(workspace: string, spec: CommandSpec, dirs: string[], logs: string[], resultPath: string): string[] {
+  const log = quote([logs[0]]);
   const run = spec.argv ? quote([...spec.argv]) : quote(['/bin/sh', '-c', spec.shellCommand ?? '']);
-  const result = quote([t.result]);
+  const result = quote([resultPath]);
+  // More than one log: tee copies the output to the others; the command's own exit status is kept.
+  const into = logs.length > 1 ? `2>&1 < /dev/null | tee -a ${quote(logs.slice(1))} >> ${log}; rc=\${PIPESTATUS[0]}` : `>> ${log} 2>&1 < /dev/null; rc=$?`;
   return [
-    `cd ${quote([job.workspace])} || exit 1`,
+    `cd ${quote([workspace])} || exit 1`,
     ...Object.entries(spec.env).map(([k, v]) => `export ${k}=${quote([v])}`),
-    `mkdir -p ${quote(dirs)} ${quote([join(job.logPath, '..')])}`,
-    `printf '%s\\n' ${quote([spec.banner])} >> ${log}`,
-    `${run} >> ${log} 2>&1 < /dev/null`,
-    'rc=$?',
+    `mkdir -p ${quote(dirs)} ${quote([...new Set(logs.map((l) => join(l, '..')))])}`,
+    ...logs.map((l) => `printf '%s\\n' ${quote([spec.banner])} >> ${quote([l])}`),
+    `${run} ${into}`,
     'if [ $rc -eq 0 ]; then st=succeeded; else st=failed; fi',
     `printf '{"status":"%s","exit_code":%d}\\n' "$st" "$rc" > ${result}.tmp && mv ${result}.tmp ${result}`,
     'exit $rc',

@@ -1,0 +1,61 @@
+// group_by under --executor slurm, on a real one-node Slurm (tools/slurm-single-node.sh): a group is one job.
+import { execa } from 'execa';
+import { readFileSync } from 'node:fs';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { byStatus, runPipe, runPipeJson, tempWorkspace, type TempWorkspace } from '../support/index.js';
+import { ensureSlurm, jobsOf } from '../support/slurm.js';
+
+let ws: TempWorkspace;
+beforeAll(() => ensureSlurm());
+afterEach(async () => {
+  const left = (await jobsOf(ws.dir)).filter((j) => ['PENDING', 'RUNNING'].includes(j.state));
+  if (left.length) await execa('scancel', left.map((j) => j.id));
+  ws.cleanup();
+});
+
+// Writes, for every member, the Slurm job it ran in; one line per call in calls.log.
+const TRAINER = `
+import fs from 'node:fs';
+const { members } = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+fs.appendFileSync('calls.log', members.map((m) => m.id).join(' ') + '\\n');
+console.log('group of ' + members.length);
+for (const m of members) fs.writeFileSync(m.outs.o, JSON.stringify({ seed: m.matrix.seed, job: process.env.SLURM_JOB_ID }));
+`;
+
+describe('group_by under the Slurm executor', () => {
+  it('the uncached members of a group run as one Slurm job; each is committed under its own key', async () => {
+    ws = tempWorkspace();
+    ws.write('trainer.mjs', TRAINER);
+    ws.write('p.yaml', `
+params: { seeds: [0, 1, 2] }
+stages:
+  train:
+    matrix: { seed: "\${params.seeds}" }
+    group_by: [seed]
+    run: [node, "\${deps.trainer}", "\${group.members}"]
+    deps: { trainer: trainer.mjs }
+    outs: { o: o.json }
+`);
+    const r = await runPipeJson(['run', 'p.yaml', '--executor', 'slurm'], { cwd: ws.dir, timeoutMs: 400_000 });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(byStatus(r.doc)).toEqual({ ran: ['train@seed=0', 'train@seed=1', 'train@seed=2'] });
+    const shown = JSON.parse((await runPipe(['show', String(r.doc.run), '--json'], { cwd: ws.dir })).stdout) as { instances: { instanceId: string; executor: string; jobId: string }[] };
+    const jobIds = new Set(shown.instances.map((i) => i.jobId));
+    expect(jobIds.size).toBe(1);
+    const [jobId] = jobIds;
+    expect(shown.instances.every((i) => i.executor === 'slurm')).toBe(true);
+    for (const [seed, inst] of r.doc.instances.entries()) {
+      expect(JSON.parse(readFileSync(inst.outputs!.o, 'utf8'))).toEqual({ seed, job: jobId });
+      expect(readFileSync(ws.path(inst.log!), 'utf8')).toMatch(/^group of 3$/m);
+    }
+    expect(readFileSync(ws.path('calls.log'), 'utf8')).toBe('train@seed=0 train@seed=1 train@seed=2\n');
+
+    // Two more seeds: the cached three are not passed; the new two are one more job.
+    const more = await runPipeJson(['run', 'p.yaml', '--executor', 'slurm', '--set', 'seeds=[0,1,2,3,4]'], { cwd: ws.dir, timeoutMs: 400_000 });
+    expect(byStatus(more.doc)).toEqual({ cached: ['train@seed=0', 'train@seed=1', 'train@seed=2'], ran: ['train@seed=3', 'train@seed=4'] });
+    expect(readFileSync(ws.path('calls.log'), 'utf8').split('\n')[1]).toBe('train@seed=3 train@seed=4');
+    const jobs = more.doc.instances.filter((i) => i.status === 'ran').map((i) => (JSON.parse(readFileSync(i.outputs!.o, 'utf8')) as { job: string }).job);
+    expect(new Set(jobs).size).toBe(1);
+    // The cluster is shared with other tests' jobs: waiting in its queue takes what it takes.
+  }, 900_000);
+});
