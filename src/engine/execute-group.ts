@@ -37,11 +37,15 @@ export async function executeGroup(g: GroupAttempt): Promise<MemberResult[]> {
     mkdirSync(dirname(a.logPath), { recursive: true });
   }
   const fds = g.members.map((a) => openSync(a.logPath, 'a'));
-  const secrets = g.members.map((a) => secretsOf(a));
+  const ids = g.members.map((a) => a.inst.id).join(', ');
+  for (const fd of fds) writeSync(fd, `[pipe] group of ${g.members.length}: ${ids}\n`);
   try {
-    return g.members[0].inst.kind ? await builtinGroup(g.members, fds, secrets) : await commandGroup(g, fds, secrets[0]);
-  } catch (e) {
-    throw secrets.reduce(masked, e);
+    const secrets = g.members.map((a) => secretsOf(a));
+    try {
+      return g.members[0].inst.kind ? await builtinGroup(g.members, fds, secrets) : await commandGroup(g, fds, secrets[0]);
+    } catch (e) {
+      throw secrets.reduce(masked, e);
+    }
   } finally {
     for (const fd of fds) closeSync(fd);
   }
@@ -88,8 +92,7 @@ async function commandGroup(g: GroupAttempt, fds: number[], secrets: Secrets): P
   mkdirSync(dirname(g.membersFile), { recursive: true });
   writeFileSync(g.membersFile, `${JSON.stringify(membersFile(members), null, 1)}\n`);
   const spec = groupCommandSpec(members[0].prepared, g.membersFile);
-  const ids = members.map((a) => a.inst.id).join(', ');
-  for (const fd of fds) writeSync(fd, `[pipe] group of ${members.length}: ${ids}\n${secrets.mask(spec.banner)}\n`);
+  for (const fd of fds) writeSync(fd, `${secrets.mask(spec.banner)}\n`);
   const first = members[0];
   // The command's output goes to the first member's log by execa, and to the others' line by line.
   const copy = (line: string): void => {
