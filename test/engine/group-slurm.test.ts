@@ -3,13 +3,13 @@ import { execa } from 'execa';
 import { existsSync, readFileSync } from 'node:fs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { byStatus, PIPE_BIN, runPipe, runPipeJson, tempWorkspace, type TempWorkspace } from '../support/index.js';
-import { ensureSlurm, eventually, jobsOf } from '../support/slurm.js';
+import { cancelJobsOf, ensureSlurm, eventually, jobsOf } from '../support/slurm.js';
 
 let ws: TempWorkspace;
 beforeAll(() => ensureSlurm());
 afterEach(async () => {
-  const left = (await jobsOf(ws.dir)).filter((j) => ['PENDING', 'RUNNING'].includes(j.state));
-  if (left.length) await execa('scancel', left.map((j) => j.id));
+  // Nothing a test submitted may outlive it.
+  await cancelJobsOf(ws.dir);
   ws.cleanup();
 });
 
