@@ -19,7 +19,7 @@ const TRAINER = `
 import fs from 'node:fs';
 const { members } = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 fs.appendFileSync('calls.log', members.map((m) => m.id).join(' ') + '\\n');
-console.log('group of ' + members.length);
+console.log('group of ' + members.length + (process.env.TOKEN ? ' token ' + process.env.TOKEN : ''));
 if (fs.existsSync('wait')) while (!fs.existsSync('go')) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
 for (const m of members) fs.writeFileSync(m.outs.o, JSON.stringify({ seed: m.matrix.seed, job: process.env.SLURM_JOB_ID }));
 `;
@@ -61,6 +61,21 @@ describe('group_by under the Slurm executor', () => {
     const jobs = more.doc.instances.filter((i) => i.status === 'ran').map((i) => (JSON.parse(readFileSync(i.outputs!.o, 'utf8')) as { job: string }).job);
     expect(new Set(jobs).size).toBe(1);
     // The cluster is shared with other tests' jobs: waiting in its queue takes what it takes.
+  }, 900_000);
+
+  it('a group with secrets runs through pipe exec-instance: one job, the output masked in every member log', async () => {
+    ws = tempWorkspace();
+    ws.write('trainer.mjs', TRAINER);
+    ws.write('p.yaml', PIPELINE.replace('    outs: { o: o.json }', '    outs: { o: o.json }\n    secrets: [TOKEN]'));
+    const r = await runPipeJson(['run', 'p.yaml', '--executor', 'slurm'], { cwd: ws.dir, timeoutMs: 400_000, env: { TOKEN: 'hunter2-secret' } });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const jobs = r.doc.instances.map((i) => (JSON.parse(readFileSync(i.outputs!.o, 'utf8')) as { job: string }).job);
+    expect(new Set(jobs).size).toBe(1);
+    for (const i of r.doc.instances) {
+      const log = readFileSync(ws.path(i.log!), 'utf8');
+      expect(log).toMatch(/^group of 3 token \*\*\*$/m);
+      expect(log).not.toMatch(/hunter2/);
+    }
   }, 900_000);
 
   it('a controller killed with SIGKILL re-attaches to the group job: every member finishes, nothing runs twice', async () => {
