@@ -1,4 +1,5 @@
 // CSV and JSON of the same cells the markdown shows, for spreadsheets and scripts.
+import { stringify } from 'csv-stringify/sync';
 import type { Cell, EpochMode } from './cells.js';
 import { labelOf, TABLES } from './layout.js';
 import type { TablesDocument } from './markdown.js';
@@ -7,12 +8,6 @@ const CSV_COLUMNS = [
   'table', 'epoch_mode', 'metric', 'method', 'variant', 'label', 'column', 'dataset', 'taxonomy', 'status', 'n', 'mean', 'std',
   'rank', 'paper', 'diff', 'values', 'seeds', 'epochs',
 ] as const;
-
-/** RFC 4180 quoting; written here because it is three lines and the rest of the CSV is plain numbers. */
-function csvField(v: string | number | null): string {
-  const s = v === null ? '' : String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
 
 function columnLabel(c: Cell): string {
   return TABLES.find((t) => t.id === c.table)!.columns.find((col) => col.taxonomy === c.taxonomy)!.label;
@@ -28,11 +23,8 @@ function csvRow(c: Cell, mode: EpochMode, metric: string): (string | number | nu
 
 /** One line per cell and epoch rendering; `status` says value / x / missing, numbers are unrounded. */
 export function renderCsv(doc: TablesDocument): string {
-  const lines = [CSV_COLUMNS.join(',')];
-  for (const mode of ['final', 'best'] as const) {
-    for (const c of doc.cells[mode]) lines.push(csvRow(c, mode, doc.metric).map(csvField).join(','));
-  }
-  return lines.join('\n') + '\n';
+  const rows = (['final', 'best'] as const).flatMap((mode) => doc.cells[mode].map((c) => csvRow(c, mode, doc.metric)));
+  return stringify([[...CSV_COLUMNS], ...rows]);
 }
 
 export function renderJson(doc: TablesDocument): string {

@@ -22,12 +22,15 @@ export interface SeriesPoint {
   readonly value: number;
 }
 
+/** A chart title: one line, or a name over smaller subtitle lines (a metric's tags). */
+export type ChartTitle = string | { readonly text: string; readonly subtitle: readonly string[] };
+
 /** Lines of `y` against `x`, one colour per series, with points and tooltips. */
-export function lineSpec(title: string, points: readonly SeriesPoint[], axes: { x?: string; y?: string; seriesTitle?: string } = {}): TopLevelSpec {
+export function lineSpec(title: ChartTitle, points: readonly SeriesPoint[], axes: { x?: string; y?: string; seriesTitle?: string } = {}): TopLevelSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title,
-    width: 420,
+    title: typeof title === 'string' ? title : { text: title.text, subtitle: [...title.subtitle] },
+    width: 320,
     height: 240,
     background: 'white',
     data: { values: points as unknown as Record<string, unknown>[] },

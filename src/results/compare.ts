@@ -78,7 +78,7 @@ export function globMatcher(glob: string | undefined): (s: string) => boolean {
 }
 
 /** Number-aware text order (`acc2` before `acc10`); one collator, as localeCompare with options builds one per call. */
-const NUMERIC = new Intl.Collator(undefined, { numeric: true });
+export const NUMERIC = new Intl.Collator(undefined, { numeric: true });
 
 /** Names that are minimised (losses, errors); every other metric is maximised by `--step best`. */
 const LOWER_IS_BETTER = /(^|[._-])(loss|error|err|mse|mae|rmse|perplexity)([._-]|$)/i;

@@ -2,7 +2,7 @@
 // runs and any extra sections (the study's tables and figures). Styles, script and charts (inline SVG from
 // Vega) are in the file: it opens offline. `pipe ui` serves the same page and lets it poll for changes.
 import type { ExpTable } from './compare.js';
-import { lineSpec, renderSvg, type SeriesPoint } from './charts.js';
+import { lineSpec, renderSvg, type ChartTitle, type SeriesPoint } from './charts.js';
 import { showNumber } from './format.js';
 
 export interface PageSection {
@@ -34,7 +34,7 @@ h1{font-size:20px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd
 table{border-collapse:collapse;margin:8px 0}th,td{border:1px solid #ddd;padding:3px 8px;text-align:right;white-space:nowrap}
 th{background:#f5f5f5;position:sticky;top:0}td:first-child,th:first-child{text-align:left}
 table.exp th{cursor:pointer;user-select:none}table.exp th[aria-sort=ascending]::after{content:" ▲"}table.exp th[aria-sort=descending]::after{content:" ▼"}
-th.group-params{background:#eef4fb}th.group-metrics{background:#f3f9ee}
+table.exp th{white-space:normal;max-width:14em;vertical-align:bottom}th.group-params{background:#eef4fb}th.group-metrics{background:#f3f9ee}
 .scroll{overflow:auto;max-height:70vh}.charts{display:flex;flex-wrap:wrap;gap:12px}.charts figure{margin:0}
 .note{color:#666}`;
 
@@ -70,17 +70,31 @@ function comparisonTable(t: ExpTable): string {
   const fixed = ['run', ...(instances ? ['instance'] : []), 'status'];
   const head = [
     `<tr><th colspan="${fixed.length}"></th>${t.params.length ? `<th class="group-params" colspan="${t.params.length}">params</th>` : ''}${t.metrics.length ? `<th class="group-metrics" colspan="${t.metrics.length}">metrics (${t.step} step)</th>` : ''}</tr>`,
-    `<tr>${[...fixed, ...t.params, ...t.metrics].map((h) => `<th>${esc(h)}</th>`).join('')}</tr>`,
+    // Tagged labels break after their commas, so a header is a narrow block rather than a 100-character line.
+    `<tr>${[...fixed, ...t.params, ...t.metrics].map((h) => `<th>${esc(h).replace(/,/g, ',<wbr>')}</th>`).join('')}</tr>`,
   ];
   const rows = t.rows.map((r) => `<tr>${[r.run, ...(instances ? [r.instance] : []), r.status].map(cell).join('')}${t.params.map((p) => cell(r.params[p])).join('')}${t.metrics.map((m) => cell(r.metrics[m])).join('')}</tr>`);
   const more = t.moreMetrics.length ? `<p class="note">${t.moreMetrics.length} more metric columns: choose them with --metrics GLOB.</p>` : '';
   return `<div class="scroll"><table class="exp"><thead>${head.join('')}</thead><tbody>${rows.join('')}</tbody></table></div>${more}`;
 }
 
+/** `acc{dataset=x,seed=1,...}` as the name over its tags, wrapped to the chart's width. */
+function metricTitle(label: string): ChartTitle {
+  const brace = label.indexOf('{');
+  if (brace < 0) return label;
+  const lines: string[] = [];
+  for (const tag of label.slice(brace + 1, -1).split(',')) {
+    const last = lines.length - 1;
+    if (last >= 0 && lines[last].length + tag.length < 48) lines[last] += `, ${tag}`;
+    else lines.push(tag);
+  }
+  return { text: label.slice(0, brace), subtitle: lines };
+}
+
 async function curves(series: ReadonlyMap<string, readonly SeriesPoint[]>): Promise<string> {
   if (!series.size) return '<p class="note">No metric has two or more steps in these runs.</p>';
   const labels = [...series.keys()].slice(0, MAX_CHARTS);
-  const svgs = await Promise.all(labels.map((l) => renderSvg(lineSpec(l, series.get(l)!, { y: l.split('{')[0] }))));
+  const svgs = await Promise.all(labels.map((l) => renderSvg(lineSpec(metricTitle(l), series.get(l)!, { y: l.split('{')[0] }))));
   const more = series.size > labels.length ? `<p class="note">${series.size - labels.length} more series: choose them with --metrics GLOB.</p>` : '';
   return `<div class="charts">${svgs.map((s) => `<figure>${s}</figure>`).join('')}</div>${more}`;
 }

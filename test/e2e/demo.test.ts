@@ -1,6 +1,7 @@
 // The demo pipeline end to end through the real CLI, in a temporary workspace: every stage kind of the
 // study runs on generated data and a generated tiny CLIP; Tables I and II come out complete; a second run
-// executes nothing; `pipe tables` and `pipe predict` work on the recorded run. Two seeds, two epochs
+// executes nothing; `pipe tables` and `pipe predict` work on the recorded run; the experiment page of it and a
+// run with other --set values renders in chromium (the README screenshot). Two seeds, two epochs
 // and 300 WEBEmo images instead of 5, 5 and 600 keep it well under a minute on 2 cores; same DAG.
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METHODS } from '../../src/formats.js';
 import { METHOD_LABELS, TABLES } from '../../src/report/layout.js';
 import { openStore } from '../../src/store/index.js';
+import { openPage } from '../support/browser.js';
 import { REPO_ROOT as ROOT, runPipe as pipe } from '../support/index.js';
 
 const ws = mkdtempSync(join(tmpdir(), 'pipe-e2e-demo-'));
@@ -200,4 +202,36 @@ describe('pipe run pipelines/demo.yaml', () => {
     expect(classes.map((c) => c.class).sort()).toEqual(['calm', 'cheerful', 'gloomy']);
     expect(classes.reduce((a, c) => a + c.p, 0)).toBeCloseTo(1, 4);
   });
+
+  it('shows this run and one with other --set values on the experiment page in chromium, and takes the README screenshot', async () => {
+    // Only the heads retrain: more epochs, and one contrastive ablation instead of five (to keep it short).
+    const other = await pipe(['run', DEMO, '--workspace', ws, '--set', 'seeds=[0, 1]', '--set', 'epochs=3', '--set', 'webemo_images=300', '--set', 'ablations=[[sc, ssc, ic]]'], {
+      cwd: ws,
+      timeoutMs: 240_000,
+    });
+    expect(other.exitCode, String(other.all).slice(-3000)).toBe(0);
+    const html = await pipe(['exp', 'show', '--runs', '1,latest', '--html', 'page.html', '--workspace', ws], { cwd: ws, timeoutMs: 120_000 });
+    expect(html.exitCode, html.stderr).toBe(0);
+    const { browser, page, problems } = await openPage(join(ws, 'page.html'), { width: 1280, height: 1600 });
+    try {
+      // Per-epoch curves of the generic section: a chart per series, each with a line per run.
+      const charts = await page.$$eval('h2 + .charts svg', (svgs) => svgs.map((svg) => ({ w: svg.getBoundingClientRect().width, text: svg.textContent ?? '' })));
+      expect(charts.length).toBeGreaterThanOrEqual(6);
+      expect(charts.every((c) => c.w > 100 && c.text.includes('run 1'))).toBe(true);
+      expect(charts.map((c) => c.text).join(' ')).toMatch(/train_loss/);
+      const headers = await page.$$eval('table.exp thead tr:last-child th', (ths) => ths.map((th) => th.textContent));
+      expect(headers.slice(0, 4)).toEqual(['run', 'status', 'ablations', 'epochs']);
+      const titles = await page.$$eval('h2, h3', (hs) => hs.map((h) => h.textContent ?? ''));
+      expect(titles.some((t) => t.startsWith('Table I:'))).toBe(true);
+      expect(titles.some((t) => t.startsWith('Table II:'))).toBe(true);
+      const shot = await page.screenshot({ type: 'png' });
+      mkdirSync(join(ROOT, 'test-artifacts'), { recursive: true });
+      writeFileSync(join(ROOT, 'test-artifacts', 'exp-page-demo.png'), shot);
+      // The README's picture is this one: `PIPE_UPDATE_SCREENSHOTS=1 npx vitest run test/e2e/demo.test.ts`.
+      if (process.env.PIPE_UPDATE_SCREENSHOTS === '1') writeFileSync(join(ROOT, 'docs', 'img', 'exp-page.png'), shot);
+      expect(problems).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  }, 400_000);
 });

@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../support/browser.js';
+import { openPage } from '../support/browser.js';
 import { REPO_ROOT, runPipe, tempWorkspace } from '../support/index.js';
 
 const ws = tempWorkspace('pipe-page-');
@@ -32,15 +32,8 @@ describe('the experiment page in chromium', () => {
     for (const lr of ['0.3', '0.1', '0.2']) expect((await runPipe(['run', 'exp.yaml', '--set', `lr=${lr}`], { cwd: ws.dir })).exitCode).toBe(0);
     const r = await runPipe(['exp', 'show', '--html', 'page.html'], { cwd: ws.dir });
     expect(r.exitCode, r.stderr).toBe(0);
-    const browser = await launchChromium();
+    const { browser, page, problems } = await openPage(ws.path('page.html'), { width: 1200, height: 900 });
     try {
-      const page = await browser.newPage();
-      const problems: string[] = [];
-      page.on('console', (m) => void (m.type() === 'error' && problems.push(m.text())));
-      page.on('pageerror', (e) => void problems.push(String(e)));
-      page.on('request', (q) => void (q.url().startsWith('file:') || problems.push(`network: ${q.url()}`)));
-      await page.setViewport({ width: 1200, height: 900 });
-      await page.goto(`file://${ws.path('page.html')}`, { waitUntil: 'load' });
       // The loss chart: an SVG with a drawn line per run.
       const chart = await page.$eval('.charts svg', (svg) => ({ w: svg.getBoundingClientRect().width, lines: svg.querySelectorAll('path[aria-roledescription="line mark"]').length, text: svg.textContent ?? '' }));
       expect(chart.w).toBeGreaterThan(100);
