@@ -25,6 +25,19 @@ export interface SeriesPoint {
 /** A chart title: one line, or a name over smaller subtitle lines (a metric's tags). */
 export type ChartTitle = string | { readonly text: string; readonly subtitle: readonly string[] };
 
+/** `acc{dataset=x,seed=1,...}` as the name over its tags, wrapped to the chart's width. */
+export function metricTitle(label: string): ChartTitle {
+  const brace = label.indexOf('{');
+  if (brace < 0) return label;
+  const lines: string[] = [];
+  for (const tag of label.slice(brace + 1, -1).split(',')) {
+    const last = lines.length - 1;
+    if (last >= 0 && lines[last].length + tag.length < 48) lines[last] += `, ${tag}`;
+    else lines.push(tag);
+  }
+  return { text: label.slice(0, brace), subtitle: lines };
+}
+
 /** Lines of `y` against `x`, one colour per series, with points and tooltips. */
 export function lineSpec(title: ChartTitle, points: readonly SeriesPoint[], axes: { x?: string; y?: string; seriesTitle?: string } = {}): TopLevelSpec {
   return {

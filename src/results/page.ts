@@ -2,7 +2,7 @@
 // runs and any extra sections (the study's tables and figures). Styles, script and charts (inline SVG from
 // Vega) are in the file: it opens offline. `pipe ui` serves the same page and lets it poll for changes.
 import type { ExpTable } from './compare.js';
-import { lineSpec, renderSvg, type ChartTitle, type SeriesPoint } from './charts.js';
+import { lineSpec, metricTitle, renderSvg, type SeriesPoint } from './charts.js';
 import { showNumber } from './format.js';
 
 export interface PageSection {
@@ -76,19 +76,6 @@ function comparisonTable(t: ExpTable): string {
   const rows = t.rows.map((r) => `<tr>${[r.run, ...(instances ? [r.instance] : []), r.status].map(cell).join('')}${t.params.map((p) => cell(r.params[p])).join('')}${t.metrics.map((m) => cell(r.metrics[m])).join('')}</tr>`);
   const more = t.moreMetrics.length ? `<p class="note">${t.moreMetrics.length} more metric columns: choose them with --metrics GLOB.</p>` : '';
   return `<div class="scroll"><table class="exp"><thead>${head.join('')}</thead><tbody>${rows.join('')}</tbody></table></div>${more}`;
-}
-
-/** `acc{dataset=x,seed=1,...}` as the name over its tags, wrapped to the chart's width. */
-function metricTitle(label: string): ChartTitle {
-  const brace = label.indexOf('{');
-  if (brace < 0) return label;
-  const lines: string[] = [];
-  for (const tag of label.slice(brace + 1, -1).split(',')) {
-    const last = lines.length - 1;
-    if (last >= 0 && lines[last].length + tag.length < 48) lines[last] += `, ${tag}`;
-    else lines.push(tag);
-  }
-  return { text: label.slice(0, brace), subtitle: lines };
 }
 
 async function curves(series: ReadonlyMap<string, readonly SeriesPoint[]>): Promise<string> {

@@ -2,7 +2,7 @@
 // per metric, drawn by Vega-Lite.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { lineSpec, renderSvg } from '../../results/charts.js';
+import { lineSpec, metricTitle, renderSvg } from '../../results/charts.js';
 import { resolveRun } from '../../results/compare.js';
 import { fileNameOf, runSeries } from '../../results/series.js';
 import { EXIT_OK, WORKSPACE_OPTION, guard, parse, workspaceOf } from '../common.js';
@@ -35,7 +35,7 @@ export async function run(argv: string[]): Promise<number> {
       mkdirSync(out, { recursive: true });
       for (const [label, points] of series) {
         const file = join(out, `${fileNameOf(label)}.svg`);
-        writeFileSync(file, await renderSvg(lineSpec(label, points, { y: label.split('{')[0] })));
+        writeFileSync(file, await renderSvg(lineSpec(metricTitle(label), points, { y: label.split('{')[0] })));
         process.stdout.write(`${file}\n`);
       }
       return EXIT_OK;
