@@ -11,7 +11,7 @@
 // as a cache hit records them. Running the demo 100 times would take hours on this machine.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -92,11 +92,26 @@ function buildStore(seed: string): string {
   return ws;
 }
 
-/** Wall seconds of one CLI call, its stdout discarded but counted. */
-function timed(bin: string, argv: readonly string[], ws: string): { s: number; bytes: number } {
+/**
+ * CPU seconds (user + system) of this process's waited-for children, from /proc/self/stat (Linux; NaN
+ * elsewhere): on a shared, loaded machine the CPU a command used is steadier than its wall time.
+ */
+function childCpu(): number {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[13]) + Number(fields[14])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Wall and CPU seconds of one CLI call, its stdout discarded but counted. */
+function timed(bin: string, argv: readonly string[], ws: string): { s: number; cpu: number; bytes: number } {
   const t0 = process.hrtime.bigint();
+  const c0 = childCpu();
   const out = execFileSync(process.execPath, [bin, ...argv, '--workspace', ws], { maxBuffer: 1 << 30, env: { ...process.env, COLUMNS: '160' } });
-  return { s: Number(process.hrtime.bigint() - t0) / 1e9, bytes: out.length };
+  return { s: Number(process.hrtime.bigint() - t0) / 1e9, cpu: childCpu() - c0, bytes: out.length };
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -114,6 +129,7 @@ try {
   console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), node ${process.version}, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   console.log(`store: ${RUNS} runs (${seed} replicated), ${REPS} alternating repetitions per command`);
   const times = new Map<string, number[]>();
+  const cpu = new Map<string, number[]>();
   const sizes = new Map<string, number>();
   for (let rep = 0; rep < REPS; rep++) {
     for (const [label, argv] of cases) {
@@ -121,19 +137,18 @@ try {
         const r = timed(bin, argv, ws);
         const k = `${who}\u0000${label}`;
         times.set(k, [...(times.get(k) ?? []), r.s]);
+        cpu.set(k, [...(cpu.get(k) ?? []), r.cpu]);
         sizes.set(k, r.bytes);
       }
     }
   }
+  const ratio = (m: Map<string, number[]>, label: string): string => (median(m.get(`baseline\u0000${label}`)!) / median(m.get(`this checkout\u0000${label}`)!)).toFixed(1);
   for (const [label] of cases) {
     for (const [who] of bins) {
       const k = `${who}\u0000${label}`;
-      console.log(`${label.padEnd(32)} ${who.padEnd(14)} ${fmt(times.get(k)!)}, stdout ${(sizes.get(k)! / 1e6).toFixed(2)} MB`);
+      console.log(`${label.padEnd(32)} ${who.padEnd(14)} wall ${fmt(times.get(k)!)}; cpu ${fmt(cpu.get(k)!)}; stdout ${(sizes.get(k)! / 1e6).toFixed(2)} MB`);
     }
-    if (args.baseline) {
-      const ratio = median(times.get(`baseline\u0000${label}`)!) / median(times.get(`this checkout\u0000${label}`)!);
-      console.log(`${label.padEnd(32)} baseline/this  ${ratio.toFixed(2)}x`);
-    }
+    if (args.baseline) console.log(`${label.padEnd(32)} baseline/this  wall ${ratio(times, label)}x, cpu ${ratio(cpu, label)}x`);
   }
   console.log(`load average after: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 } finally {
