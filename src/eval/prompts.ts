@@ -18,9 +18,17 @@ export interface PromptFiles {
   readonly index: string;
 }
 
-/** Loads prompts and their text embeddings, L2-normalised, row k of `texts` = `rows[k]`. */
-export function loadPromptTable(f: PromptFiles): PromptTable {
-  const rows = readJsonl<PromptRow>(f.prompts);
+/** The prompt kinds that score images (sentiment and synonym captions); `ic` rows only train. */
+export const SCORING_KINDS: readonly PromptKind[] = ['sc', 'ssc'];
+
+/**
+ * Loads prompts and their text embeddings, L2-normalised, row k of `texts` = `rows[k]`. `kinds`: only
+ * prompts of these kinds (scoring needs SCORING_KINDS: then WEBEmo's 267k image captions, 547 MB of text
+ * embeddings, are not loaded).
+ */
+export function loadPromptTable(f: PromptFiles, kinds?: readonly PromptKind[]): PromptTable {
+  const all = readJsonl<PromptRow>(f.prompts);
+  const rows = kinds ? all.filter((r) => kinds.includes(r.kind)) : all;
   // Only the prompts' rows, read from the file (one copy, not the matrix and a gathered copy of it).
   const table = loadEmbeddingIndex(f.embeddings, f.index);
   const missing = rows.filter((r) => !table.rowOf.has(r.id));

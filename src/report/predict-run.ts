@@ -5,7 +5,7 @@ import { loadClipModel, CLIP_DTYPES, type ClipModel } from '../clip/model.js';
 import { embedImages } from '../clip/embed.js';
 import { scPrompts } from '../data/prompts.js';
 import { loadTaxonomy, type Taxonomy } from '../data/taxonomy.js';
-import { loadPromptTable } from '../eval/prompts.js';
+import { loadPromptTable, SCORING_KINDS } from '../eval/prompts.js';
 import { loadHead, predict } from '../eval/predict.js';
 import type { Json } from '../stage-api.js';
 import type { Store } from '../store/index.js';
@@ -75,7 +75,7 @@ async function promptsFor(instances: ReturnType<typeof recordedInstances>, o: Pr
     prompts: keyedPath(instances, o.workspace, files.prompts),
     embeddings: keyedPath(instances, o.workspace, files.embeddings),
     index: keyedPath(instances, o.workspace, files.index),
-  });
+  }, SCORING_KINDS);
   if (table.rows.some((r) => r.kind === 'sc' && r.taxonomy === tax.id)) return table;
   const built = instances.find((i) => i.kind === 'prompts/build')?.params ?? {};
   const extra = scPrompts(tax, {

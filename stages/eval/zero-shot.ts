@@ -49,10 +49,10 @@ export default defineStage<ZeroShotParams>({
   async run(ctx) {
     const p = ctx.params;
     const ort = await import('onnxruntime-node');
-    const { loadPromptTable } = await import('../../src/eval/prompts.js');
+    const { loadPromptTable, SCORING_KINDS } = await import('../../src/eval/prompts.js');
     const { prepareEvalSets, evaluateSets } = await import('../../src/eval/evaluate.js');
     const { zeroShotScorer } = await import('../../src/eval/scorers.js');
-    const prompts = loadPromptTable(p.prompts);
+    const prompts = loadPromptTable(p.prompts, SCORING_KINDS);
     const sets = prepareEvalSets(p.eval_sets, { confusion: p.confusion }, taxonomyDirsOf(p));
     const rows = await evaluateSets(sets, zeroShotScorer(ort, prompts, { source: p.prompt_source, taxonomy: p.prompt_taxonomy }), { method: 'clip_zero_shot', seed: null, epoch: null });
     for (const r of rows) ctx.metric(toMetricRow(r));

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { StudyMetric as MetricRow } from '../../src/formats.js';
 import { readNpy } from '../../src/io/npy.js';
 import { loadHead, predict } from '../../src/eval/predict.js';
-import { loadPromptTable } from '../../src/eval/prompts.js';
+import { loadPromptTable, SCORING_KINDS } from '../../src/eval/prompts.js';
 import { labelledSplit, loadEmbeddingTable, readEmbeddingRows, readManifest } from '../../src/train/data.js';
 import { loadTaxonomy } from '../../src/data/taxonomy.js';
 import ce from '../../stages/train/cross-entropy.js';
@@ -168,6 +168,18 @@ describe('train/contrastive', () => {
     const table = loadEmbeddingTable(world.emotion6.embeddings, world.emotion6.index);
     const pred = await predict(head, table.data, table.rowOf.size, { prompts: loadPromptTable(world.prompts), taxonomy: 'emotion6_2', choice: { source: 'mapped', taxonomy: 'webemo25' } });
     expect(pred.classes).toEqual(['negative', 'positive']);
+    // Scoring prompts only (no image captions): the same rows and vectors as in the whole table, the same predictions.
+    const whole = loadPromptTable(world.prompts);
+    const scoring = loadPromptTable(world.prompts, SCORING_KINDS);
+    expect(whole.rows.some((r) => r.kind === 'ic')).toBe(true);
+    expect(scoring.rows).toEqual(whole.rows.filter((r) => r.kind !== 'ic'));
+    const d = whole.texts.dim;
+    scoring.rows.forEach((r, k) => {
+      const j = whole.rows.findIndex((a) => a.id === r.id);
+      expect(scoring.texts.data.subarray(k * d, (k + 1) * d)).toEqual(whole.texts.data.subarray(j * d, (j + 1) * d));
+    });
+    const again = await predict(head, table.data, table.rowOf.size, { prompts: scoring, taxonomy: 'emotion6_2', choice: { source: 'mapped', taxonomy: 'webemo25' } });
+    expect(again.probs).toEqual(pred.probs);
   });
 
   it('names the method after the caption ablation and supports the hard-target CLIP loss', async () => {
