@@ -2,12 +2,14 @@
 //   noop       the no-op re-run (everything cached) of a 1,001-instance pipeline over 100,000 small files
 //   tutorial   the cold (first) run of examples/snakemake-tutorial at 200 samples, against its Snakefile
 //   overhead   pipe's per-instance engine overhead (spawn, hash, commit): 1,000 instances of `true`
-// Usage: npm run bench:orchestrator [-- --repeat N] [--parts noop,tutorial,overhead]
+// Usage: npm run bench:orchestrator [-- --repeat N] [--parts noop,tutorial,overhead] [--before DIR]
+//   --before DIR   overhead: also time another build of pipe (DIR/bin/pipe.js, e.g. an older checkout),
+//                  interleaved with this one, for before/after figures from the same run
 // (needs `npm run build` and Debian's snakemake)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { arg, machine, median, timed as timedIn } from './lib.mjs';
 import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,6 +20,7 @@ const SHARDS = 1000;
 const FILES_PER_SHARD = 100;
 const REPEAT = Number(arg('repeat', 5));
 const PARTS = new Set(arg('parts', 'noop,tutorial,overhead').split(','));
+const BEFORE = arg('before') === undefined ? undefined : join(resolve(arg('before')), 'bin', 'pipe.js');
 const TUTORIAL_SAMPLES = 200;
 const OVERHEAD_INSTANCES = 1000;
 
@@ -143,12 +146,15 @@ function tutorialCold() {
 }
 
 /**
- * Engine overhead per instance: a cold run of 1,000 independent instances of `true` (spawn, key, hash
- * of the empty output directory, commit), per instance, next to the bare cost of spawning `true` 1,000
- * times from Node with the same parallelism.
+ * Engine overhead per instance: a cold run of 1,000 independent instances of `true` (lock, key, spawn,
+ * log, output directory, fsync, commit), next to the bare cost of spawning `true` 1,000 times from a
+ * small Node script with the same parallelism (--jobs = the spawner's concurrency = the core count),
+ * interleaved in each repeat. Overhead = (pipe's wall - the bare spawns' wall) / 1,000: what the engine
+ * adds to each instance beyond starting and reaping its process.
  */
 function overhead() {
-  const dir = join(WORK, 'overhead');
+  const root = join(WORK, 'overhead');
+  rmSync(root, { recursive: true, force: true });
   const ids = Array.from({ length: OVERHEAD_INSTANCES }, (_, i) => i);
   const jobs = cpus().length;
   writeFileSync(
@@ -159,34 +165,48 @@ const one = () => next++ < ${OVERHEAD_INSTANCES} ? new Promise((r) => spawn('tru
 await Promise.all(Array.from({ length: ${jobs} }, one));
 `,
   );
-  const pipeRuns = [];
-  const spawnRuns = [];
-  for (let i = 0; i < REPEAT; i++) {
-    rmSync(dir, { recursive: true, force: true });
+  // Each run in a new directory, all removed at the end: deleting the previous run's few thousand files
+  // just before a cold run would slow the file creations of the run measured (ext4 without a journal,
+  // as here, skips inodes freed within the last minute or two when it allocates new ones).
+  let n = 0;
+  const pipeRun = (bin) => {
+    const dir = join(root, String(n++));
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'pipeline.yaml'), `stages:
   t:
     matrix: { i: [${ids.join(', ')}] }
     run: [true, "\${matrix.i}"]
 `);
-    const p = timed('node', [PIPE, 'run', 'pipeline.yaml', '--json', '--jobs', String(jobs)], dir);
+    const p = timed('node', [bin, 'run', 'pipeline.yaml', '--json', '--jobs', String(jobs)], dir);
     const doc = JSON.parse(p.stdout);
     if (doc.status !== 'succeeded' || doc.instances.length !== OVERHEAD_INSTANCES) throw new Error(`pipe overhead run: ${doc.status}`);
-    pipeRuns.push(p);
-    spawnRuns.push(timed('node', [join(WORK, 'spawn-true.mjs')]));
+    return p;
+  };
+  const runs = { pipe: [], bare: [], before: [] };
+  const load = [loadavg()[0]];
+  for (let i = 0; i < REPEAT; i++) {
+    runs.pipe.push(pipeRun(PIPE));
+    runs.bare.push(timed('node', [join(WORK, 'spawn-true.mjs')]));
+    if (BEFORE) runs.before.push(pipeRun(BEFORE));
+    load.push(loadavg()[0]);
   }
-  const pipeWall = median(pipeRuns.map((r) => r.wall));
-  const spawnWall = median(spawnRuns.map((r) => r.wall));
+  rmSync(root, { recursive: true, force: true });
+  const ms = (s) => Number(((s * 1000) / OVERHEAD_INSTANCES).toFixed(2));
+  const summary = (rs) => rs.length && { wall_s: median(rs.map((r) => r.wall)), all_wall_s: rs.map((r) => r.wall), cpu_s: median(rs.map((r) => r.cpu)), ms_per_instance: ms(median(rs.map((r) => r.wall))), cpu_ms_per_instance: ms(median(rs.map((r) => r.cpu))) };
+  const pipe = summary(runs.pipe);
+  const bare = summary(runs.bare);
+  const before = summary(runs.before);
   return {
     instances: OVERHEAD_INSTANCES,
     jobs,
-    pipe_cold_s: pipeWall,
-    pipe_cold_all_s: pipeRuns.map((r) => r.wall),
-    pipe_ms_per_instance: Number(((pipeWall * 1000) / OVERHEAD_INSTANCES).toFixed(2)),
-    pipe_cpu_ms_per_instance: Number(((median(pipeRuns.map((r) => r.cpu)) * 1000) / OVERHEAD_INSTANCES).toFixed(2)),
-    bare_spawn_s: spawnWall,
-    bare_spawn_ms_per_instance: Number(((spawnWall * 1000) / OVERHEAD_INSTANCES).toFixed(2)),
-    engine_ms_per_instance: Number((((pipeWall - spawnWall) * 1000) / OVERHEAD_INSTANCES).toFixed(2)),
+    load_average_1min: load.map((x) => Number(x.toFixed(1))),
+    pipe,
+    bare_spawn: bare,
+    ...(before ? { pipe_before: before, before_bin: BEFORE } : {}),
+    engine_ms_per_instance: ms(pipe.wall_s - bare.wall_s),
+    ratio_pipe_over_bare: Number((pipe.wall_s / bare.wall_s).toFixed(2)),
+    cpu_ratio_pipe_over_bare: Number((pipe.cpu_s / bare.cpu_s).toFixed(2)),
+    ...(before ? { engine_ms_per_instance_before: ms(before.wall_s - bare.wall_s), ratio_before_over_pipe: Number((before.wall_s / pipe.wall_s).toFixed(2)) } : {}),
   };
 }
 
@@ -207,12 +227,14 @@ function main() {
   if (PARTS.has('overhead')) {
     const o = overhead();
     console.log(JSON.stringify({ machine: machine(), repeat: REPEAT, overhead: o }, null, 2));
+    const row = (name, r) => `| ${name} | ${r.wall_s.toFixed(2)} s | ${r.ms_per_instance} ms | ${r.cpu_ms_per_instance} ms |`;
     console.log(`
-| ${o.instances} instances of \`true\`, cold, ${o.jobs} jobs, median of ${REPEAT} | wall | per instance |
-|---|---:|---:|
-| pipe run | ${o.pipe_cold_s.toFixed(2)} s | ${o.pipe_ms_per_instance} ms |
-| bare spawn of \`true\` from Node | ${o.bare_spawn_s.toFixed(2)} s | ${o.bare_spawn_ms_per_instance} ms |
-| engine overhead beyond the spawn | | ${o.engine_ms_per_instance} ms |`);
+| ${o.instances} instances of \`true\`, cold, ${o.jobs} jobs, median of ${REPEAT} | wall | per instance | CPU per instance |
+|---|---:|---:|---:|
+${row('pipe run', o.pipe)}
+${o.pipe_before ? `${row('pipe run, before (--before)', o.pipe_before)}\n` : ''}${row('bare spawn of `true` from Node', o.bare_spawn)}
+| engine overhead beyond the spawn | | ${o.engine_ms_per_instance} ms${o.pipe_before ? ` (before: ${o.engine_ms_per_instance_before} ms)` : ''} | |
+| pipe / bare spawn | ${o.ratio_pipe_over_bare}x | | ${o.cpu_ratio_pipe_over_bare}x |`);
   }
   if (!PARTS.has('noop')) return;
   const t0 = Date.now();

@@ -1,30 +1,46 @@
-// Publishing a finished attempt. Commit order: outputs fsynced in runs/tmp -> renamed into
+// Publishing finished attempts. Commit order: outputs fsynced in runs/tmp -> renamed into
 // runs/store/<key> -> database row last (the row is the commit point: a store dir without one is an
-// interrupted commit and is replaced by the next attempt).
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+// interrupted commit and is replaced by the next attempt). Attempts that finish while a commit is under
+// way are committed together (group commit): one wave of fsyncs, run in libuv's thread pool so the run
+// loop keeps starting commands meanwhile, and one database transaction for the batch.
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import type { Json, MetricRow } from '../stage-api.js';
 import type { Instance } from '../pipeline/types.js';
-import { pidAlive, type CommittedInstance, type Store } from '../store/index.js';
+import { pidAlive, type CommitRows, type CommittedInstance, type Store } from '../store/index.js';
 import { checkEntry, outputHash, protect, recordFiles, writeManifest } from './entry.js';
 import type { Artifact, Prepared } from './keys.js';
 import type { Layout } from './layout.js';
+import type { ResumeDirs } from './resume.js';
 
-/** fsync every file and directory under `dir`, so the rename that follows publishes durable bytes. */
-export function fsyncTree(dir: string): void {
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) fsyncTree(p);
-    else if (e.isFile()) {
-      const fd = openSync(p, 'r');
-      fsyncSync(fd);
-      closeSync(fd);
+/**
+ * fsync every file and directory under `dir`, so the rename that follows publishes durable bytes. The
+ * fsyncs run in parallel in libuv's thread pool: the event loop is not blocked, and the file system can
+ * write them in one journal commit.
+ */
+export async function fsyncTree(dir: string): Promise<void> {
+  const paths: string[] = [];
+  const collect = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) collect(p);
+      else if (e.isFile()) paths.push(p);
     }
+    paths.push(d);
+  };
+  collect(dir);
+  await Promise.all(paths.map(fsyncPath));
+}
+
+async function fsyncPath(path: string): Promise<void> {
+  const h = await open(path, 'r');
+  try {
+    await h.sync();
+  } finally {
+    await h.close();
   }
-  const fd = openSync(dir, 'r');
-  fsyncSync(fd);
-  closeSync(fd);
 }
 
 /** Removes leftovers of attempts whose process died: `runs/tmp/<key>.<pid>.<rand>[.old]`. */
@@ -122,12 +138,18 @@ async function pauseAt(point: string, layout: Layout, key: string): Promise<void
   while (existsSync(marker)) await sleep(50);
 }
 
+/** A finished attempt, recorded and described in its tmp directory, made read-only: what is left is fsync, rename, row. */
+interface Described {
+  readonly f: Finished;
+  readonly rows: CommitRows;
+  readonly artifacts: Map<string, Artifact>;
+}
+
 /**
- * Commits a finished attempt (its outputs already confined: see entry.ts): they are recorded (size, mtime, sha256),
- * described by the entry manifest, made read-only and fsynced in runs/tmp; then renamed into the store;
- * then the database row is written. Returns the committed artifacts.
+ * Records the outputs of a finished attempt (its outputs already confined: see entry.ts): size, mtime,
+ * sha256 of each file, the entry manifest, read-only files. Returns its database rows and artifacts.
  */
-export async function commit(f: Finished, layout: Layout, store: Store): Promise<Map<string, Artifact>> {
+function describe(f: Finished, layout: Layout): Described {
   const { inst, prepared, runId, tmp } = f;
   const { key } = prepared;
   const files = recordFiles(tmp);
@@ -150,10 +172,80 @@ export async function commit(f: Finished, layout: Layout, store: Store): Promise
   const { runId: _run, ...described } = ci;
   writeManifest(tmp, { version: 1, ...described, files, ...(inst.kind ? { metricsFile: 'metrics.jsonl' } : f.metrics.length ? { metrics: f.metrics } : {}) });
   protect(tmp);
-  fsyncTree(tmp);
-  publish(layout, tmp, key);
-  await pauseAt('commit', layout, key);
-  store.commitInstance(ci, f.metrics, { runId, instanceId: inst.id, stage: inst.stage.name, key, status: 'ran', startedAt: f.startedAt, durationMs, logPath: f.logPath, error: null, attempts: f.attempts, executor: f.executor, jobId: f.jobId }, files);
-  rmSync(layout.partial(key), { recursive: true, force: true });
-  return artifacts;
+  const link = { runId, instanceId: inst.id, stage: inst.stage.name, key, status: 'ran' as const, startedAt: f.startedAt, durationMs, logPath: f.logPath, error: null, attempts: f.attempts, executor: f.executor, jobId: f.jobId };
+  return { f, rows: { ci, metrics: f.metrics, link, files }, artifacts };
+}
+
+interface Waiting {
+  readonly f: Finished;
+  readonly resolve: (a: Map<string, Artifact>) => void;
+  readonly reject: (e: unknown) => void;
+}
+
+/**
+ * Commits finished attempts (their keys' locks held by the caller until the promise settles). Attempts
+ * that finish while a batch is being committed form the next batch. Each entry keeps the commit order
+ * (fsynced, renamed, row); a failure while describing, syncing or renaming one entry fails that entry alone.
+ */
+export class Committer {
+  private queue: Waiting[] = [];
+  private busy = false;
+
+  constructor(
+    private readonly layout: Layout,
+    private readonly store: Store,
+    private readonly resume: ResumeDirs,
+  ) {}
+
+  commit(f: Finished): Promise<Map<string, Artifact>> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ f, resolve, reject });
+      if (!this.busy) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.busy = true;
+    try {
+      while (this.queue.length) await this.batch(this.queue.splice(0));
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async batch(waiting: readonly Waiting[]): Promise<void> {
+    const ready: { w: Waiting; p: Described }[] = [];
+    await Promise.all(
+      waiting.map(async (w) => {
+        try {
+          const p = describe(w.f, this.layout);
+          await fsyncTree(w.f.tmp);
+          ready.push({ w, p });
+        } catch (e) {
+          w.reject(e);
+        }
+      }),
+    );
+    const published = ready.filter(({ w }) => {
+      try {
+        publish(this.layout, w.f.tmp, w.f.prepared.key);
+        return true;
+      } catch (e) {
+        w.reject(e);
+        return false;
+      }
+    });
+    if (!published.length) return;
+    await pauseAt('commit', this.layout, published[0].w.f.prepared.key);
+    try {
+      this.store.commitInstances(published.map(({ p }) => p.rows));
+    } catch (e) {
+      for (const { w } of published) w.reject(e);
+      return;
+    }
+    // Checkpoints of a committed key are no longer needed; removed before its lock is released, so a
+    // forced rebuild that starts next never finds its own resume directory deleted.
+    await Promise.all(published.map(({ w }) => this.resume.release(this.layout.partial(w.f.prepared.key)).catch(() => undefined)));
+    for (const { w, p } of published) w.resolve(p.artifacts);
+  }
 }

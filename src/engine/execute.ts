@@ -1,6 +1,10 @@
 // Runs one attempt of a stage instance into its private output directory: built-in kinds in-process,
-// external commands through execa (an argv without a shell unless the pipeline asks for one).
+// external commands as child processes (an argv without a shell unless the pipeline asks for one).
+import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { dirname, join } from 'node:path';
 import { quote } from 'shell-quote';
 import { StageError, type MetricRow, type TagValue, type Progress, type RunInfo, type StageContext } from '../stage-api.js';
@@ -9,6 +13,7 @@ import type { Instance } from '../pipeline/types.js';
 import { GROUP_MARK, OUTS_MARK, type Prepared } from './keys.js';
 import { endGroup, GRACE_MS, signalGroup, trackGroup } from './group.js';
 import { readMetricsOutput, readPlotOutput } from './metric-files.js';
+import { spawnByHelper, type Exit, type Started } from './spawner.js';
 
 export interface Attempt {
   readonly inst: Instance;
@@ -20,6 +25,8 @@ export interface Attempt {
   readonly outDir: string;
   readonly logPath: string;
   readonly resumeDir: string;
+  /** Makes the resume dir (the local run reuses spare ones: resume.ts); default mkdir. */
+  readonly makeResumeDir?: (dir: string) => Promise<void>;
   readonly kindCacheDir: string;
   readonly signal: AbortSignal;
   readonly hashes: HashCache;
@@ -52,8 +59,11 @@ export function secretsOf(a: Pick<Attempt, 'prepared' | 'env'>): Secrets {
 }
 
 export async function execute(a: Attempt): Promise<{ metrics: MetricRow[] }> {
-  mkdirSync(a.outDir, { recursive: true });
-  mkdirSync(dirname(a.logPath), { recursive: true });
+  // In libuv's thread pool, in parallel: creating directories can take milliseconds on a busy file system,
+  // and the run loop starts other instances' commands meanwhile.
+  const dirs = new Set([dirname(a.logPath), a.outDir, ...(a.inst.kind ? [] : commandOutDirs(a.inst, a.outDir))]);
+  const resume = a.inst.kind ? undefined : a.makeResumeDir ? a.makeResumeDir(a.resumeDir) : mkdir(a.resumeDir, { recursive: true });
+  await Promise.all([...[...dirs].map((d) => mkdir(d, { recursive: true })), resume]);
   const fd = openSync(a.logPath, 'a');
   const secrets = secretsOf(a);
   try {
@@ -142,7 +152,7 @@ export interface CommandSpec {
   readonly banner: string;
 }
 
-/** The command of an attempt, for every executor (local: execa here; slurm: the job script). */
+/** The command of an attempt, for every executor (local: spawned here; slurm: the job script). */
 export function commandSpec(a: Pick<Attempt, 'inst' | 'prepared' | 'outDir' | 'resumeDir'>): CommandSpec {
   const outs = a.inst.stage.outs ?? {};
   const fill = (s: string, shell: boolean): string =>
@@ -171,9 +181,14 @@ function filledSpec(prepared: Prepared, fill: (s: string, shell: boolean) => str
   return { ...(argv ? { argv } : { shellCommand }), env, banner };
 }
 
+/** Directories a command's declared outputs are written into. */
+function commandOutDirs(inst: Instance, outDir: string): string[] {
+  return Object.values(inst.stage.outs ?? {}).map((rel) => dirname(join(outDir, rel)));
+}
+
 /** Directories a command's declared outputs are written into, and its resume dir (made before it starts). */
 export function prepareCommandDirs(inst: Instance, outDir: string, resumeDir: string): void {
-  for (const rel of Object.values(inst.stage.outs ?? {})) mkdirSync(dirname(join(outDir, rel)), { recursive: true });
+  for (const d of commandOutDirs(inst, outDir)) mkdirSync(d, { recursive: true });
   mkdirSync(resumeDir, { recursive: true });
 }
 
@@ -191,7 +206,6 @@ export function commandFailed(r: { exitCode?: number | undefined; signal?: strin
 }
 
 async function runCommand(a: Attempt, fd: number, secrets: Secrets): Promise<{ metrics: MetricRow[] }> {
-  prepareCommandDirs(a.inst, a.outDir, a.resumeDir);
   writeSync(fd, `${secrets.mask(commandSpec(a).banner)}\n`);
   await spawnCommand(commandSpec(a), a, secrets, a.onLog);
   checkCommandOutputs(a.inst, a.outDir);
@@ -205,31 +219,60 @@ async function runCommand(a: Attempt, fd: number, secrets: Secrets): Promise<{ m
  * fails or the attempt is aborted. `onLine` sees every (masked) line of its output.
  */
 export async function spawnCommand(spec: CommandSpec, a: Pick<Attempt, 'workspace' | 'logPath' | 'signal' | 'onSpawn'>, secrets: Secrets, onLine?: (line: string) => void): Promise<void> {
-  const { execa } = await import('execa');
-  // O_APPEND on every writer keeps the engine's lines and the command's output interleaved intact. With
-  // secrets, or when someone watches the output (--verbose, the terminal view), it passes through a line
-  // transform that masks the secrets and hands each line on; else it goes straight to the file.
-  const log = { file: a.logPath, append: true };
-  const lines = function* (line: unknown) {
-    const masked = secrets.mask(String(line));
-    onLine?.(masked);
-    yield masked;
-  };
-  const target = Object.keys(secrets.values).length || onLine ? [lines, log] : log;
-  const common = {
+  const req = {
+    file: spec.argv ? spec.argv[0] : (spec.shellCommand ?? ''),
+    args: spec.argv ? spec.argv.slice(1) : [],
+    shell: !spec.argv,
     cwd: a.workspace,
-    env: { ...spec.env, ...secrets.values },
-    stdin: 'ignore' as const,
-    stdout: target,
-    stderr: target,
-    // Its own process group (see group.ts); interruption is handled below, for the whole group.
-    detached: true,
-    reject: false,
+    env: { ...process.env, ...spec.env, ...secrets.values },
+    log: a.logPath,
   };
-  const child = spec.argv ? execa(spec.argv[0], spec.argv.slice(1), common) : execa(spec.shellCommand ?? '', { ...common, shell: true });
-  const res = await inGroup(child, a);
-  if (a.signal.aborted) throw new StageError('cancelled');
-  if (res.failed) throw commandFailed({ exitCode: res.exitCode, signal: res.signal, other: res.shortMessage ?? 'failed', program: spec.argv?.[0], notFound: res.code === 'ENOENT' });
+  // The command writes straight into the log: its stdout and stderr are the log file (O_APPEND, so the
+  // engine's lines and the command's stay in order), and the helper process starts it (spawner.ts). With
+  // secrets, or when someone watches the output (--verbose, the terminal view, a group's other logs), its
+  // output comes through pipes instead, line by line: masked, handed on, appended. node:child_process
+  // rather than execa: execa's per-spawn option handling and stream plumbing cost more than the spawn of a
+  // short command (BENCHMARKS.md, per-instance overhead).
+  const filtered = Object.keys(secrets.values).length > 0 || onLine !== undefined;
+  let started: Started;
+  let readers: Promise<void>[] = [];
+  let fd: number | undefined;
+  if (filtered) {
+    fd = openSync(a.logPath, 'a');
+    // Its own process group (see group.ts); interruption is handled in inGroup, for the whole group.
+    const child = spawn(req.file, req.args, { cwd: req.cwd, env: req.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, shell: req.shell });
+    readers = [child.stdout!, child.stderr!].map((stream) => copyLines(stream, fd!, secrets, onLine));
+    started = { pid: child.pid, exit: exited(child) };
+  } else started = await spawnByHelper(req);
+  try {
+    const res = await inGroup(started, a);
+    // The group has ended: nothing writes into the pipes any more.
+    await Promise.all(readers);
+    if (a.signal.aborted) throw new StageError('cancelled');
+    if ('error' in res) throw commandFailed({ other: `could not be started (${res.error.message})`, program: spec.argv?.[0] ?? 'sh', notFound: res.error.code === 'ENOENT' });
+    if (res.exitCode !== 0) throw commandFailed({ ...res, other: 'failed' });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** Appends a command's output to its log line by line, secrets masked, each line handed to `onLine`. */
+function copyLines(stream: Readable, fd: number, secrets: Secrets, onLine: ((line: string) => void) | undefined): Promise<void> {
+  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  lines.on('line', (line) => {
+    const masked = secrets.mask(line);
+    writeSync(fd, `${masked}\n`);
+    onLine?.(masked);
+  });
+  return new Promise((resolve) => lines.once('close', resolve));
+}
+
+/** How a child process of this one ended. */
+function exited(child: ChildProcess): Promise<Exit> {
+  return new Promise((resolve) => {
+    child.once('error', (error) => resolve({ error }));
+    child.once('exit', (code, signal) => resolve({ exitCode: code ?? undefined, signal: signal ?? undefined }));
+  });
 }
 
 /** The rows of the outputs a command stage declares under `metrics:` and `plots:`, tagged with its matrix. */
@@ -249,9 +292,9 @@ export function declaredMetrics(inst: Instance, outDir: string): MetricRow[] {
  * Waits for a command spawned as a group leader. Interruption sends SIGTERM to the group, then SIGKILL;
  * after the command exits, whatever it left running in its group is ended too.
  */
-async function inGroup<T>(child: Promise<T> & { pid?: number | undefined }, a: Pick<Attempt, 'signal' | 'onSpawn'>): Promise<T> {
-  const pgid = child.pid;
-  if (pgid === undefined) return child; // spawn failed (program not found): nothing runs
+async function inGroup(started: Started, a: Pick<Attempt, 'signal' | 'onSpawn'>): Promise<Exit> {
+  const { pid: pgid, exit: ended } = started;
+  if (pgid === undefined) return ended; // spawn failed (program not found): nothing runs
   trackGroup(pgid);
   a.onSpawn?.(pgid);
   let killer: NodeJS.Timeout | undefined;
@@ -262,7 +305,7 @@ async function inGroup<T>(child: Promise<T> & { pid?: number | undefined }, a: P
   if (a.signal.aborted) onAbort();
   else a.signal.addEventListener('abort', onAbort, { once: true });
   try {
-    return await child;
+    return await ended;
   } finally {
     a.signal.removeEventListener('abort', onAbort);
     clearTimeout(killer);

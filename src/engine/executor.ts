@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { StageError, type MetricRow, type Progress, type RunInfo } from '../stage-api.js';
 import type { HashCache } from '../hash/cache.js';
 import type { Instance } from '../pipeline/types.js';
-import { fsyncTree } from './commit.js';
 import { execute } from './execute.js';
 import { executeGroup } from './execute-group.js';
 import type { Prepared } from './keys.js';
@@ -31,6 +30,8 @@ export interface Job {
   readonly run: RunInfo;
   readonly logPath: string;
   readonly resumeDir: string;
+  /** Local: makes the resume dir, reusing a spare one (resume.ts). */
+  readonly makeResumeDir?: (dir: string) => Promise<void>;
   readonly kindCacheDir: string;
   readonly hashes: HashCache;
   readonly onProgress: (p: Progress) => void;
@@ -43,7 +44,7 @@ export interface Job {
   readonly onSubmitted?: (jobId: string) => void;
 }
 
-/** A finished attempt: its outputs sit fsynced in `outDir`, ready to be renamed into the store. */
+/** A finished attempt: its outputs sit in `outDir`, to be committed (fsynced, renamed into the store: commit.ts). */
 export interface Done {
   readonly outDir: string;
   readonly metrics: MetricRow[];
@@ -107,7 +108,6 @@ export class LocalExecutor implements Executor {
     const outDir = this.tmpDir(job.prepared.key);
     try {
       const { metrics } = await this.stoppable(job.timeoutMs, (signal) => execute({ ...job, outDir, signal }));
-      fsyncTree(outDir);
       return { outDir, metrics };
     } catch (e) {
       rmSync(outDir, { recursive: true, force: true });
@@ -127,7 +127,6 @@ export class LocalExecutor implements Executor {
           rmSync(outDirs[i], { recursive: true, force: true });
           return r;
         }
-        fsyncTree(outDirs[i]);
         return { done: { outDir: outDirs[i], metrics: r.metrics } };
       });
     } catch (e) {
@@ -163,6 +162,6 @@ export class LocalExecutor implements Executor {
   }
 
   async close(): Promise<void> {
-    // Children got the abort signal through execa's cancelSignal.
+    // Commands are ended through the abort signal (their process groups: execute.ts).
   }
 }

@@ -1,4 +1,4 @@
-// Process groups of stage attempts. Every command runs as the leader of its own group (execa
+// Process groups of stage attempts. Every command runs as the leader of its own group (spawned with
 // `detached: true`), so the whole tree it starts (shells, `&` children, worker pools) can be ended
 // together: on interruption, after the command exits (nothing may still write into its output once
 // it is committed), and by the next run when a runner died under SIGKILL (see lock.ts).

@@ -9,7 +9,7 @@ import { HashCache } from '../hash/cache.js';
 import { commandResources } from '../pipeline/resolve.js';
 import type { Instance, Pipeline, SlurmOptions, StageDecl } from '../pipeline/types.js';
 import { openStore, type Store } from '../store/index.js';
-import { cleanStaleTmp, commit, restore } from './commit.js';
+import { cleanStaleTmp, Committer, restore } from './commit.js';
 import { confine, moveAside } from './entry.js';
 import { LocalExecutor, type Executor, type ExecutorName, type Job } from './executor.js';
 import { prepare, PrepareError, type Artifact, type Prepared } from './keys.js';
@@ -18,6 +18,8 @@ import { Layout, linkLatest } from './layout.js';
 import { KeyLocks } from './lock.js';
 import type { Demand } from './pool.js';
 import { reindex, storeHasEntries } from './reindex.js';
+import { ResumeDirs } from './resume.js';
+import { stopSpawner } from './spawner.js';
 import { silentReporter, type Reporter } from './progress.js';
 import { Recorder, type Outcome } from './record.js';
 import type { InstanceResult, RunResult } from './results.js';
@@ -88,6 +90,8 @@ class Run implements GroupHost {
   /** Slurm job ids of the instances submitted so far (recorded with their outcome). */
   private readonly jobIds = new Map<string, string>();
   readonly locks: KeyLocks;
+  private readonly committer: Committer;
+  private readonly resume: ResumeDirs;
   private groups!: Groups;
   private readonly abort = new AbortController();
   private readonly outcomes = new Map<string, Promise<Outcome>>();
@@ -111,6 +115,8 @@ class Run implements GroupHost {
     this.hashes = new HashCache(store, o.verify);
     this.executor = executorFor(p, o, layout, store, this.abort.signal);
     this.locks = new KeyLocks(store, reporter, this.abort.signal);
+    this.resume = new ResumeDirs(layout);
+    this.committer = new Committer(layout, store, this.resume);
     this.scope = { params: p.params, byStage: p.byStage, env: o.env ?? process.env };
     if (o.signal) o.signal.addEventListener('abort', () => this.abort.abort(o.signal?.reason), { once: true });
   }
@@ -143,6 +149,8 @@ class Run implements GroupHost {
       if (artifacts && r.key) done.set(inst.id, { key: r.key, artifacts });
     }
     await this.executor.close();
+    await this.resume.close();
+    await stopSpawner();
     this.hashes.flush();
     this.record.flush();
     return this.end(results, this.runId !== null ? publishRun(p, this.runId, done, this.store, this.hashes) : []);
@@ -238,14 +246,11 @@ class Run implements GroupHost {
     } catch {
       return this.interrupted(inst);
     }
-    let release: (() => void) | undefined;
     try {
       const r = this.recheck(b);
       if ('result' in r) return r;
-      release = await this.executor.acquire(demandOf(inst, prepared));
-      return this.halted(inst) ?? (await this.attempt(r));
+      return await this.attempt(r);
     } finally {
-      release?.();
       this.locks.release(prepared.key);
     }
   }
@@ -275,9 +280,23 @@ class Run implements GroupHost {
   private async attempt(b: Build): Promise<Outcome> {
     const { inst, prepared } = b;
     const policy = retryPolicy(inst.stage);
-    const startedAt = this.starting([inst]);
+    const demand = demandOf(inst, prepared);
+    let startedAt = 0;
     for (let n = 1; ; n++) {
-      const r = await this.once(inst, prepared, policy.timeoutMs);
+      // The attempt holds its resources while it executes, not while it is committed or waits to retry:
+      // the next instance starts meanwhile.
+      const release = await this.executor.acquire(demand);
+      let r: Attempted;
+      try {
+        if (n === 1) {
+          const halted = this.halted(inst);
+          if (halted) return halted;
+          startedAt = this.starting([inst]);
+        }
+        r = await this.once(inst, prepared, policy.timeoutMs);
+      } finally {
+        release();
+      }
       if (this.abort.signal.aborted) return this.interrupted(inst);
       if ('tmp' in r || n >= policy.attempts) return this.settle(b, r, startedAt, n);
       if (!(await this.pause([inst], `attempt ${n} of ${policy.attempts} failed (${r.error}); retrying in ${policy.delayMs / 1000} s`, policy.delayMs)))
@@ -301,7 +320,7 @@ class Run implements GroupHost {
     if (!('tmp' in r)) return this.fail(inst, prepared.key, Date.now() - startedAt, r.error, r.hint, logPath, n);
     const finishedAt = Date.now();
     const relLog = relative(this.p.workspace, logPath);
-    const artifacts = await commit({ inst, prepared, tmp: r.tmp, runId, startedAt, finishedAt, logPath: relLog, metrics: r.metrics, attempts: n, executor: this.executor.name, jobId: this.jobIds.get(inst.id) ?? null }, this.layout, this.store);
+    const artifacts = await this.committer.commit({ inst, prepared, tmp: r.tmp, runId, startedAt, finishedAt, logPath: relLog, metrics: r.metrics, attempts: n, executor: this.executor.name, jobId: this.jobIds.get(inst.id) ?? null });
     linkLatest(this.layout, inst.id, prepared.key);
     return this.record.ran(inst, prepared.key, finishedAt - startedAt, relLog, artifacts, n, b.corrupt);
   }
@@ -343,6 +362,7 @@ class Run implements GroupHost {
       run: this.runInfo(),
       logPath: this.layout.log(this.runId!, inst.id),
       resumeDir: this.layout.partial(key),
+      makeResumeDir: (dir) => this.resume.make(dir),
       kindCacheDir: this.layout.kindCache(inst.kind?.kind ?? 'command'),
       hashes: this.hashes,
       env: this.scope.env,

@@ -104,6 +104,14 @@ function toMetric(r: RawMetric): StoredMetric {
   };
 }
 
+/** The rows of one commit point (see Store.commitInstance). */
+export interface CommitRows {
+  readonly ci: CommittedInstance;
+  readonly metrics: readonly MetricRow[];
+  readonly link: RunInstanceRow | null;
+  readonly files: readonly FileRecord[];
+}
+
 export class Store {
   readonly db: Db;
   private readonly q;
@@ -289,27 +297,36 @@ export class Store {
    * rebuilt from the store (reindex).
    */
   commitInstance(ci: CommittedInstance, metrics: readonly MetricRow[], link: RunInstanceRow | null, files: readonly FileRecord[] = []): void {
+    this.commitInstances([{ ci, metrics, link, files }]);
+  }
+
+  /** Several commit points in one transaction (group commit: one write transaction for a batch of finished attempts). */
+  commitInstances(entries: readonly CommitRows[]): void {
     this.db.transaction(() => {
-      this.q.insertInstance.run({ ...ci, components: JSON.stringify(ci.components) });
-      this.q.deleteArtifacts.run(ci.key);
-      for (const a of ci.artifacts) this.q.insertArtifact.run(ci.key, a.name, a.path, a.hash);
-      this.q.deleteFiles.run(ci.key);
-      for (const f of files) this.q.insertFile.run(ci.key, f.path, f.size, f.mtimeNs, f.sha256);
-      this.q.deleteMetrics.run(ci.key);
-      for (const m of metrics) {
-        this.q.insertMetric.run({
-          runId: ci.runId,
-          instanceId: ci.instanceId,
-          stageKey: ci.key,
-          name: m.name,
-          value: m.value,
-          step: m.step ?? null,
-          tags: JSON.stringify(m.tags ?? {}),
-          detail: m.detail === undefined ? null : JSON.stringify(m.detail),
-        });
-      }
-      if (link) this.upsertRunInstance(link);
+      for (const e of entries) this.writeCommit(e);
     }).immediate();
+  }
+
+  private writeCommit({ ci, metrics, link, files }: CommitRows): void {
+    this.q.insertInstance.run({ ...ci, components: JSON.stringify(ci.components) });
+    this.q.deleteArtifacts.run(ci.key);
+    for (const a of ci.artifacts) this.q.insertArtifact.run(ci.key, a.name, a.path, a.hash);
+    this.q.deleteFiles.run(ci.key);
+    for (const f of files) this.q.insertFile.run(ci.key, f.path, f.size, f.mtimeNs, f.sha256);
+    this.q.deleteMetrics.run(ci.key);
+    for (const m of metrics) {
+      this.q.insertMetric.run({
+        runId: ci.runId,
+        instanceId: ci.instanceId,
+        stageKey: ci.key,
+        name: m.name,
+        value: m.value,
+        step: m.step ?? null,
+        tags: JSON.stringify(m.tags ?? {}),
+        detail: m.detail === undefined ? null : JSON.stringify(m.detail),
+      });
+    }
+    if (link) this.upsertRunInstance(link);
   }
 
   /** The file records of a committed key (none for a key committed before they were kept). */

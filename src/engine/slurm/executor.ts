@@ -10,7 +10,6 @@ import { StageError, type MetricRow } from '../../stage-api.js';
 import type { SlurmOptions } from '../../pipeline/types.js';
 import type { JobRow } from '../../store/types.js';
 import { checkCommandOutputs, commandFailed, declaredMetrics } from '../execute.js';
-import { fsyncTree } from '../commit.js';
 import type { Done, Executor, Job, MemberDone } from '../executor.js';
 import type { Layout } from '../layout.js';
 import { ResourcePool, type Demand } from '../pool.js';
@@ -273,8 +272,8 @@ export class SlurmExecutor implements Executor {
   private adopt(job: Job, dir: string, workerMetrics: MetricRow[] | undefined): Done {
     const worker = runsWorker(job);
     if (!worker) checkCommandOutputs(job.inst, dir);
+    // Not fsynced here: the commit fsyncs the whole entry before renaming it into the store (commit.ts).
     const metrics = worker ? (workerMetrics ?? []) : declaredMetrics(job.inst, dir);
-    fsyncTree(dir);
     const outDir = join(this.layout.tmp, `${job.prepared.key}.${process.pid}.${randomBytes(4).toString('hex')}`);
     mkdirSync(this.layout.tmp, { recursive: true });
     renameSync(dir, outDir);

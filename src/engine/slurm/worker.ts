@@ -125,7 +125,7 @@ function attempt(p: Pipeline, req: JobRequest, m: MemberRequest, signal: AbortSi
 
 async function runOne(p: Pipeline, req: JobRequest, signal: AbortSignal): Promise<JobResult> {
   const { metrics } = await execute(attempt(p, req, { instance: req.instance, prepared: req.prepared, outDir: req.outDir, logPath: req.logPath, resumeDir: req.resumeDir }, signal));
-  fsyncTree(req.outDir);
+  await fsyncTree(req.outDir);
   return { status: 'succeeded', metrics };
 }
 
@@ -133,12 +133,9 @@ async function runOne(p: Pipeline, req: JobRequest, signal: AbortSignal): Promis
 async function runMembers(p: Pipeline, req: JobRequest, members: readonly MemberRequest[], signal: AbortSignal): Promise<JobResult> {
   const attempts = members.map((m) => attempt(p, req, m, signal));
   const results = await executeGroup({ members: attempts, membersFile: join(dirname(req.result), 'members.json') });
+  await Promise.all(results.map((r, i) => ('error' in r ? undefined : fsyncTree(attempts[i].outDir))));
   return {
     status: 'succeeded',
-    members: results.map((r, i): MemberResult => {
-      if ('error' in r) return { status: 'failed', ...failure(r.error) };
-      fsyncTree(attempts[i].outDir);
-      return { status: 'succeeded', metrics: r.metrics };
-    }),
+    members: results.map((r): MemberResult => ('error' in r ? { status: 'failed', ...failure(r.error) } : { status: 'succeeded', metrics: r.metrics })),
   };
 }
