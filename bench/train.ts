@@ -170,15 +170,21 @@ function gemmGraph(b: number, dims: MlpDims): Uint8Array {
   return modelBytes(g);
 }
 
-function stepFeeds(b: number, dims: MlpDims, target: { name: string; dim: number }): Record<string, ort.Tensor> {
+/** Feeds of the step graph for `heads` stacked heads (the same initial weights in each). */
+function stepFeeds(b: number, dims: MlpDims, target: { name: string; dim: number }, heads = 1): Record<string, ort.Tensor> {
   const w = initialWeights({ format: 'pipe-clipe-head/1', type: 'cross_entropy', ceOutput: 'softmax', dims, taxonomy: '', classes: [], taxonomySettings: {}, training: {} }, 0);
-  const shapes = stackedShapes(dims, 1) as number[][];
+  const shapes = stackedShapes(dims, heads) as number[][];
+  const stacked = (a: Float32Array): Float32Array => {
+    const out = new Float32Array(a.length * heads);
+    for (let h = 0; h < heads; h++) out.set(a, h * a.length);
+    return out;
+  };
   const feeds: Record<string, ort.Tensor> = {
-    x: new ort.Tensor('float32', randomTable(b, D, 5), [1, b, D]),
-    [target.name]: new ort.Tensor('float32', new Float32Array(b * target.dim).fill(1 / target.dim), [1, b, target.dim]),
+    x: new ort.Tensor('float32', randomTable(heads * b, D, 5), [heads, b, D]),
+    [target.name]: new ort.Tensor('float32', new Float32Array(heads * b * target.dim).fill(1 / target.dim), [heads, b, target.dim]),
     scale: new ort.Tensor('float32', Float32Array.of(1), []),
   };
-  WEIGHT_NAMES.forEach((n, k) => (feeds[n] = new ort.Tensor('float32', w[k], shapes[k])));
+  WEIGHT_NAMES.forEach((n, k) => (feeds[n] = new ort.Tensor('float32', stacked(w[k]), shapes[k])));
   return feeds;
 }
 
@@ -255,14 +261,25 @@ async function tfjsCe(n: number, batch: number, c: number): Promise<Figure> {
 async function groupComparison(ceN: number, coN: number, ceHead: HeadSpec, coHead: HeadSpec): Promise<void> {
   const k = groupSize;
   console.log(`\n-- ${k} heads (seeds 0..${k - 1}) trained together vs one after the other`);
-  const [ceTogether, ceSequential, coTogether, coSequential] = await bestOf(rounds, [
+  // Beside the trainers, the step graph's session.run alone (no batch copy, no Adam) at K stacked heads
+  // and at one head: whether the batched kernels themselves gain or lose per head-step.
+  const graphAlone = (name: string, h: HeadSpec, heads: number, n: number): Promise<Figure> => {
+    const bytes = h.targetInput === 'y' ? crossEntropyStepGraph(h.dims, 'softmax', true) : contrastiveStepGraph(h.dims, 'soft', 0.075, true);
+    const steps = Math.max(64, Math.floor(n / h.batch / 4));
+    return runOnly(name, bytes, stepFeeds(h.batch, h.dims, { name: h.targetInput, dim: h.targets.dim }, heads), steps, heads * h.batch);
+  };
+  const [ceTogether, ceSequential, ceGraphK, ceGraph1, coTogether, coSequential, coGraphK, coGraph1] = await bestOf(rounds, [
     () => together(`CE: ${k} heads together (one trainGroup)`, ceN, ceHead, k),
     () => sequential(`CE: ${k} heads one after the other (${k} train calls)`, ceN, ceHead, k),
+    () => graphAlone(`CE: step graph alone, ${k} heads stacked`, ceHead, k, ceN),
+    () => graphAlone('CE: step graph alone, 1 head', ceHead, 1, ceN),
     () => together(`contrastive: ${k} heads together (one trainGroup)`, coN, coHead, k),
     () => sequential(`contrastive: ${k} heads one after the other (${k} train calls)`, coN, coHead, k),
+    () => graphAlone(`contrastive: step graph alone, ${k} heads stacked`, coHead, k, coN),
+    () => graphAlone('contrastive: step graph alone, 1 head', coHead, 1, coN),
   ]);
   const r = (a: Figure, b: Figure): string => (a.samplesPerS / b.samplesPerS).toFixed(2);
-  console.log(`together / one after the other (same run): CE ${r(ceTogether, ceSequential)}x, contrastive ${r(coTogether, coSequential)}x (goal 2.5x)`);
+  console.log(`together / one after the other (same run): CE ${r(ceTogether, ceSequential)}x, contrastive ${r(coTogether, coSequential)}x (goal 2.5x); step graph alone, ${k} stacked / 1 head: CE ${r(ceGraphK, ceGraph1)}x, contrastive ${r(coGraphK, coGraph1)}x`);
 }
 
 async function main(): Promise<void> {
