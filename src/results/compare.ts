@@ -195,9 +195,11 @@ export function buildExpTable(store: Store, o: ExpOptions): ExpTable {
   }
   const runById = new Map(o.runs.map((r) => [r.id, r]));
   const grouped = new Map<string, Group>();
+  // Per-instance rows are the instances that recorded metrics, whether or not their columns are filled.
+  const measured = o.instances ? store.keysWithMetrics(keys) : undefined;
   for (const l of links) {
     const s = cells.get(l.key);
-    if (o.instances && !s?.length) continue;
+    if (measured && !measured.has(l.key)) continue;
     const id = o.instances ? `${l.runId}\u0000${l.instanceId}` : String(l.runId);
     let g = grouped.get(id);
     if (!g) grouped.set(id, (g = { run: runById.get(l.runId)!, ...(o.instances ? { instance: l.instanceId } : {}), metrics: {} }));

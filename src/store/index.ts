@@ -436,6 +436,11 @@ export class Store {
     }) as MetricCell[];
   }
 
+  /** Which of the given stage keys recorded any metric row. */
+  keysWithMetrics(keys: readonly string[]): Set<string> {
+    return new Set(this.db.prepare(`SELECT DISTINCT stage_key FROM metrics WHERE stage_key IN (SELECT value FROM json_each(?))`).pluck().all(JSON.stringify(keys)) as string[]);
+  }
+
   /** The points of series (rows with a step) of the given stage keys, without details, in step order. */
   metricPoints(keys: readonly string[]): MetricPoint[] {
     return this.db

@@ -80,6 +80,11 @@ describe('comparing two runs of a command stage', () => {
     const dropped = JSON.parse((await pipe('exp', 'show', '--json', '--drop', '*loss,lr', '--keep', 'label')).stdout) as { params: string[]; metrics: string[] };
     expect(dropped.params).toEqual(['label']);
     expect(dropped.metrics).toEqual(['acc', 'epochs', 'eval.f1']);
+    // Per instance: a row for each instance that recorded metrics, even when no metric column fits.
+    const inst = await pipe('exp', 'show', '--instances', '--width', '40');
+    expect(header(inst.stdout)).toEqual(['run', 'instance', 'status', 'lr', 'acc']);
+    expect(inst.stdout.split('\n').filter((l) => / train /.test(l))).toHaveLength(2);
+    expect(header((await pipe('exp', 'show', '--instances', '--width', '20')).stdout)).toEqual(['run', 'instance', 'status']);
     const bad = await pipe('exp', 'show', '--width', 'wide');
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toContain('--width expects a whole number of columns');
