@@ -94,7 +94,7 @@ async function commandGroup(g: GroupAttempt, fds: number[], secrets: Secrets): P
   const spec = groupCommandSpec(members[0].prepared, g.membersFile);
   for (const fd of fds) writeSync(fd, `${secrets.mask(spec.banner)}\n`);
   const first = members[0];
-  // The command's output goes to the first member's log by execa, and to the others' line by line.
+  // The command's output goes to the first member's log, and to the others' line by line.
   const copy = (line: string): void => {
     for (let i = 1; i < fds.length; i++) writeSync(fds[i], `${line}\n`);
     for (const a of members) a.onLog?.(line);
