@@ -23,11 +23,11 @@ export const MODULES = {
   },
   hash: {
     mutate: ['src/hash/**/*.ts'],
-    tests: ['hash-cache', 'keys', 'prepare'],
+    tests: ['hash-cache'],
   },
   store: {
     mutate: ['src/store/**/*.ts'],
-    tests: ['store', 'store-migration', 'hash-cache', '../report/from-store'],
+    tests: ['store', 'store-migration', 'hash-cache'],
   },
   pipeline: {
     mutate: ['src/pipeline/**/*.ts'],
