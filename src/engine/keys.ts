@@ -77,6 +77,34 @@ function artifactLabel(id: string, output: string): string {
   return `${id}:${output}`;
 }
 
+/**
+ * The version of the key recipe, folded into every key. Bump it when what a key is made of changes: every
+ * stored result then misses once and recomputes. 2: upstream outputs enter by content hash only, not by
+ * the id of the instance that produced them (1 held `artifact:ID:OUTPUT` labels).
+ */
+export const KEY_SCHEME = 2;
+
+/**
+ * The key of a set of components. The components keep the upstream labels (`pipe status` shows them, and
+ * `pipe predict` reads which instance produced an input); the key sees each `artifact:ID:OUTPUT` as
+ * `artifact:HASH`, so renaming an upstream stage or moving it into a matrix re-runs none of its consumers
+ * while its bytes are the same, as DVC keys by content. Where the reference sits in the params or argv
+ * stays in the key; two references to different outputs with the same bytes are the same input.
+ */
+function keyOf(components: Components, upstream: ReadonlyMap<string, string>): string {
+  // Longest label first, so that a label that is a prefix of another (`a:out`, `a:out2`) never cuts it.
+  const labels = [...upstream.keys()].sort((a, b) => b.length - a.length);
+  const byContent = (v: Json): Json => {
+    if (typeof v === 'string') return labels.reduce((s, l) => (s.includes(`artifact:${l}`) ? s.split(`artifact:${l}`).join(`artifact:${upstream.get(l)}`) : s), v);
+    if (Array.isArray(v)) return v.map(byContent);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, byContent(x)]));
+    return v;
+  };
+  const inputs = Object.fromEntries(Object.entries(components.inputs).map(([label, hash]) => [upstream.has(label) ? `artifact:${hash}` : label, hash]));
+  const { code, params, env } = components;
+  return sha256(canonicalJson({ scheme: KEY_SCHEME, code: byContent(code), params: byContent(params), inputs, env }));
+}
+
 function flattenArgv(v: Json): string[] {
   if (!Array.isArray(v)) return [String(v)];
   // A whole-string reference to a list (a matrix stage's outputs) splices into the argv.
@@ -91,6 +119,8 @@ export async function prepare(
   workspace: string,
 ): Promise<Prepared> {
   const inputs: { [label: string]: string } = {};
+  // Upstream output label -> content hash: what the key sees instead of the label.
+  const upstreamInputs = new Map<string, string>();
   const artifact = (u: Instance, name: string): Artifact => {
     const a = upstream.get(u.id)?.get(name);
     if (!a) throw new PrepareError(`${u.id} has no recorded output "${name}"`, `re-run ${u.id}`);
@@ -98,7 +128,9 @@ export async function prepare(
   };
   const keyLookups = {
     output: (u: Instance, name: string): Json => {
-      inputs[artifactLabel(u.id, name)] = artifact(u, name).hash;
+      const label = artifactLabel(u.id, name);
+      inputs[label] = artifact(u, name).hash;
+      upstreamInputs.set(label, inputs[label]);
       return `artifact:${artifactLabel(u.id, name)}`;
     },
     outs: (name: string): Json => `outs:${name}`,
@@ -151,7 +183,7 @@ export async function prepare(
         inputs,
         env: { ...fingerprint },
       };
-      return { key: sha256(canonicalJson(components as unknown as Json)), components, params, secrets: secretNames(inst, params) };
+      return { key: keyOf(components, upstreamInputs), components, params, secrets: secretNames(inst, params) };
     }
 
     // An external command.
@@ -186,7 +218,7 @@ export async function prepare(
     const declaredEnv: { [k: string]: string } = {};
     for (const [k, v] of Object.entries(keyEnv)) declaredEnv[k] = hashedEnvValue(String(v));
     const components: Components = { code, params: used, inputs, env: declaredEnv };
-    const key = sha256(canonicalJson(components as unknown as Json));
+    const key = keyOf(components, upstreamInputs);
     const secrets = secretNames(inst, undefined);
     return typeof runArgv === 'string'
       ? { key, components, shellCommand: runArgv, env, secrets }

@@ -25,6 +25,8 @@ interface Recorded {
   /** Content hash of each input, by the engine's label (`path:REL` or `INSTANCE:OUTPUT`). */
   readonly inputs: { readonly [label: string]: string };
   readonly artifacts: ReadonlyMap<string, string>;
+  /** Content hash of each artifact, by name. */
+  readonly hashes: ReadonlyMap<string, string>;
 }
 
 /** Every instance the run ran or restored, with its kind, keyed params and absolute artifact paths. */
@@ -43,6 +45,7 @@ export function recordedInstances(store: Store, workspace: string, runId: number
       params: comp.params ?? {},
       inputs: comp.inputs ?? {},
       artifacts: new Map(c.artifacts.map((a) => [a.name, resolve(workspace, a.path)])),
+      hashes: new Map(c.artifacts.map((a) => [a.name, a.hash])),
     });
   }
   return out;
@@ -50,7 +53,9 @@ export function recordedInstances(store: Store, workspace: string, runId: number
 
 /**
  * The path a keyed param stands for: an upstream output (`artifact:INSTANCE:OUTPUT`, resolved through
- * the same run) or a workspace-relative path.
+ * the same run) or a workspace-relative path. Keys do not depend on upstream ids, so a result restored in
+ * this run may have been built when its upstream had another id (a renamed stage): then the output of this
+ * run with the content hash recorded for that label is the one it read.
  */
 export function keyedPath(instances: readonly Recorded[], workspace: string, value: Json): string {
   if (typeof value !== 'string') throw new RunArtifactError(`expected a path in the run's recorded params, found ${JSON.stringify(value)}`);
@@ -58,7 +63,10 @@ export function keyedPath(instances: readonly Recorded[], workspace: string, val
   const label = value.slice('artifact:'.length);
   const cut = label.lastIndexOf(':');
   const [id, output] = [label.slice(0, cut), label.slice(cut + 1)];
-  const path = instances.find((i) => i.instanceId === id)?.artifacts.get(output);
+  const hash = instances.map((i) => i.inputs[label]).find((h) => h !== undefined);
+  const path =
+    instances.find((i) => i.instanceId === id)?.artifacts.get(output) ??
+    instances.find((i) => hash !== undefined && i.hashes.get(output) === hash)?.artifacts.get(output);
   if (!path) throw new RunArtifactError(`the run has no recorded output "${output}" of ${id}`, 'run the pipeline to completion, then predict');
   return path;
 }

@@ -145,6 +145,12 @@ describe('stage keys: each component alone re-runs exactly its dependents', () =
     expect(await again({}, { force: ['cmd'] })).toEqual(only(['cmd']));
   });
 
+  it('upstream id: a renamed upstream stage re-runs nothing (outputs enter keys by content)', async () => {
+    const again = await ranOnce();
+    ws.write('p.yaml', PIPELINE.replace('  src:', '  source:').replaceAll('stages.src.', 'stages.source.'));
+    expect(await again()).toEqual({ cached: [...rest(['src']), 'source'].sort() });
+  });
+
   it('fingerprint: a changed runtime re-runs the stage alone when its bytes do not change', async () => {
     const again = await ranOnce();
     expect(await again({ runtime: 'r2' })).toEqual(only(['src']));
