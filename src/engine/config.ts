@@ -32,8 +32,7 @@ const CONFIG_SCHEMA = {
 
 // Every command resolves the database through here, and most workspaces have no config file: the YAML
 // parser and ajv (about a third of a read-only command's start-up) load only when one exists. Both are
-// CommonJS, so a synchronous require does it; the options are newAjv's (src/pipeline/kinds.ts), whose
-// module cannot be required synchronously (ESM).
+// CommonJS, so a synchronous require does it; the options are newAjv's (src/pipeline/validators.ts).
 const require = createRequire(import.meta.url);
 
 const cache = new Map<string, WorkspaceConfig>();

@@ -1,19 +1,10 @@
 // Built-in stage kinds: lazy loading through the registry, and their params validators (ajv, cached
 // per kind so a 1,000-instance matrix stage compiles its schema once).
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { ValidateFunction } from 'ajv/dist/2020.js';
 import type { Json, JsonSchema, StageKind } from '../stage-api.js';
 import { STAGE_KINDS } from '../stage-registry.js';
+import { compiledValidator } from './validators.js';
 
-export function newAjv(): Ajv2020 {
-  // validateSchema: false skips compiling the 2020-12 meta-schema (~300 ms per process, most of a no-op
-  // run's startup); the schemas compiled here are ours, and their tests exercise them.
-  const ajv = new Ajv2020({ allErrors: true, strict: false, useDefaults: true, verbose: true, validateSchema: false });
-  // `format: "path"` marks file/dir inputs; any string is syntactically a path.
-  ajv.addFormat('path', true);
-  return ajv;
-}
-
-const ajv = newAjv();
 const kinds = new Map<string, Promise<StageKind<unknown> | undefined>>();
 const validators = new WeakMap<StageKind<unknown>, ValidateFunction>();
 
@@ -34,7 +25,7 @@ export function loadKind(name: string): Promise<StageKind<unknown> | undefined> 
 export function paramsValidator(kind: StageKind<unknown>): ValidateFunction {
   let v = validators.get(kind);
   if (!v) {
-    v = ajv.compile(kind.params);
+    v = compiledValidator(kind.params);
     validators.set(kind, v);
   }
   return v;

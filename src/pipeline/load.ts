@@ -1,14 +1,15 @@
 // Loading a pipeline file: YAML with source positions, the published JSON Schema, then semantic checks
 // (kinds, references, matrix axes, cycles, each kind's own params schema). Every problem found is
 // reported, each with file:line:col and a fix, instead of stopping at the first.
-import type { ErrorObject } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { isScalar, LineCounter, parse as parseYaml, parseDocument, visit, type Document } from 'yaml';
 import type { Json, StageKind } from '../stage-api.js';
 import { collectRefs, InterpolationError, resolveValue } from './interpolate.js';
-import { knownKinds, loadKind, newAjv, outputNames, paramsValidator } from './kinds.js';
+import { knownKinds, loadKind, outputNames, paramsValidator } from './kinds.js';
 import { Locator, type JsonPath } from './locate.js';
+import { compiledValidator } from './validators.js';
 import { cartesian, instanceId, matrixValueProblem, type MatrixValue } from './matrix.js';
 import { checkOutsConfined } from './outs.js';
 import { splitOuts, withPublishTargets } from './publish.js';
@@ -35,7 +36,7 @@ export type LoadResult =
   | { readonly ok: true; readonly pipeline: Pipeline }
   | { readonly ok: false; readonly diagnostics: Diagnostic[] };
 
-let validatePipeline: ReturnType<ReturnType<typeof newAjv>['compile']> | undefined;
+let validatePipeline: ValidateFunction | undefined;
 
 function dotted(path: JsonPath): string {
   return path.map((s, i) => (typeof s === 'number' ? `[${s}]` : i ? `.${s}` : s)).join('');
@@ -151,7 +152,7 @@ export async function loadPipeline(fileArg: string, opts: LoadOptions): Promise<
   const parsed = parseSource(file, relFile, opts.env ?? process.env);
   if (!parsed.ok) return parsed;
   const { raw, ctx } = parsed;
-  validatePipeline ??= newAjv().compile(schema);
+  validatePipeline ??= compiledValidator(schema);
   if (!validatePipeline(structuredClone(raw))) ajvDiagnostics(validatePipeline.errors ?? [], [], ctx.report);
 
   const { params, paramsFiles } = resolveParams(raw, opts.sets ?? [], workspace, ctx);

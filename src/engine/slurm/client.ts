@@ -1,7 +1,6 @@
 // The Slurm command-line client: sbatch, squeue, sacct, scancel, scontrol, each called with machine-
 // readable output (`--parsable`, `-h -o`) so chatty site banners cannot break parsing. Every call is one
 // process for all jobs, never one per job: schedulers are shared, and admins count RPCs.
-import { execa } from 'execa';
 import { userInfo } from 'node:os';
 
 /** Slurm could not be reached or refused a request: the message says what to check. */
@@ -25,6 +24,9 @@ export interface JobState {
 }
 
 async function call(cmd: string, args: readonly string[], timeoutMs = 60_000): Promise<string> {
+  // Loaded on the first Slurm call, not with the engine: execa and its dependencies are about 0.15 s of
+  // CPU to load, which every `pipe` command that imports the engine would pay for nothing when local.
+  const { execa } = await import('execa');
   const r = await execa(cmd, args, { reject: false, timeout: timeoutMs, stdin: 'ignore' });
   if (r.failed) {
     const why = r.code === 'ENOENT' ? 'is not installed' : r.timedOut ? `timed out after ${timeoutMs / 1000}s` : `failed: ${String(r.stderr || r.shortMessage).trim()}`;
