@@ -7,6 +7,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // Compiles dist/ first: the CLI the tests run is never an older build than the sources.
     globalSetup: ['test/support/global-setup.ts'],
+    // Records each file's CPU seconds when PIPE_TEST_CPU names a file (npm run test:cpu); nothing otherwise.
+    setupFiles: ['test/support/cpu-report.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     // Longest files first (test/durations.json where vitest has no cache of a previous run).
