@@ -55,7 +55,7 @@ export function dirHash(files: Iterable<readonly [rel: string, sha256: string]>)
   return h.digest('hex');
 }
 
-/** Names of a directory in byte order: the walk order, and so the order of a directory's hash list. */
+/** Names in JS string order (UTF-16 code units, as the commit's walk in entry.ts; readdir's is UTF-8 bytes). */
 function sortedNames(dir: string): Dirent[] {
   return readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

@@ -1,8 +1,9 @@
 // The stat-keyed hash cache: unchanged files are not re-read; any stat change or --verify re-hashes.
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, renameSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { outputHash, recordFiles } from '../../src/engine/entry.js';
 import { HashCache, noHashRows } from '../../src/hash/cache.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { tempWorkspace, type TempWorkspace } from '../support/index.js';
@@ -104,7 +105,7 @@ describe('HashCache', () => {
     expect(new HashCache(store).hashPath(f)).toBe(sha('bbbbb'));
   });
 
-  it('orders a directory by byte order of names, follows symlinks, skips what is not a regular file', () => {
+  it('orders a directory by name (JS string order), follows symlinks, skips what is not a regular file', () => {
     ws = tempWorkspace();
     const names = ['b', 'a', 'C', '_x', 'Z9', 'a.b', 'a-b', 'ab', '0', 'é', 'B', 'zz', 'y', 'M', 'm', 'k1', 'K2'];
     for (const n of names) ws.write(`d/${n}`, n);
@@ -114,7 +115,7 @@ describe('HashCache', () => {
     symlinkSync(ws.path('target.txt'), ws.path('d/linked-file'));
     execFileSync('mkfifo', [ws.path('d/fifo')]);
     const entries: [string, string][] = [...names.map((n) => [n, sha(n)] as [string, string]), ['linked-dir/inner.txt', sha('inner')], ['linked-file', sha('target')]];
-    entries.sort((x, y) => Buffer.compare(Buffer.from(x[0]), Buffer.from(y[0])));
+    entries.sort((x, y) => (x[0] < y[0] ? -1 : 1));
     const expected = createHash('sha256').update('pipe-dir-v1\n');
     for (const [rel, h] of entries) expected.update(`${rel}\0${h}\n`);
     store = openStore(ws.path('runs/pipe.db'));
@@ -157,6 +158,50 @@ describe('HashCache', () => {
     expect(store.hashRows('dir')).toEqual([]);
     expect(store.hashRow(ws.path('d/old.txt'))).toBeDefined();
     expect(store.hashRow(ws.path('d/new.txt'))).toBeUndefined();
+  });
+
+  it('gives a directory the hash the commit computes from its file records, names beyond the BMP included', () => {
+    // readdir returns names in UTF-8 byte order; the commit's walk (src/engine/entry.ts) sorts them as JS
+    // strings (UTF-16 code units). The two differ where a name in U+E000-U+FFFF meets one above U+FFFF: the
+    // cache must use the commit's order, or a committed directory output would hash differently when a
+    // downstream stage reads it, and its key would never match again.
+    ws = tempWorkspace();
+    const names = ['a', '\uE000', '\uFF01', '\u{1F600}', 'z', '\u{10000}b', 'sub/\uFFFD', 'sub/\u{1F601}'];
+    for (const n of names) ws.write(`entry/out/${n}`, n);
+    const byteOrder = readdirSync(ws.path('entry/out'));
+    const stringOrder = [...byteOrder].sort();
+    expect(byteOrder).not.toEqual(stringOrder); // the case this test exists for
+    const committed = outputHash(ws.path('entry'), recordFiles(ws.path('entry')), 'out/');
+    store = openStore(ws.path('runs/pipe.db'));
+    expect(new HashCache(store).hashPath(ws.path('entry/out'))).toBe(committed);
+  });
+
+  it('closes every file it reads', () => {
+    // 300k input files in one run: a descriptor left open per file would exhaust the process's limit.
+    ws = tempWorkspace();
+    const f = ws.write('a.txt', 'aaaa');
+    const c = new HashCache(noHashRows, true);
+    const open = () => readdirSync('/proc/self/fd').length;
+    const before = open();
+    for (let i = 0; i < 20; i++) expect(c.hashPath(f)).toBe(sha('aaaa'));
+    expect(open()).toBe(before);
+  });
+
+  it('writes each new entry once: a second flush writes nothing', () => {
+    ws = tempWorkspace();
+    const T = 1_700_000_000;
+    utimesSync(ws.write('d/a.txt', 'a'), T, T);
+    utimesSync(ws.path('d'), T, T);
+    store = openStore(ws.path('runs/pipe.db'));
+    const c = new HashCache(store);
+    c.hashPath(ws.path('d'));
+    c.flush();
+    expect(store.hashRows('dir')).toHaveLength(1);
+    expect(store.hashRow(ws.path('d/a.txt'))?.hash).toBe(sha('a'));
+    store.db.prepare('DELETE FROM hash_cache').run();
+    c.flush();
+    expect(store.hashRows('dir')).toEqual([]);
+    expect(store.hashRow(ws.path('d/a.txt'))).toBeUndefined();
   });
 
   it('without a store (a Slurm job) hashes files and directories and persists nothing', () => {
