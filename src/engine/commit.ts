@@ -14,11 +14,19 @@ import { checkEntry, outputHash, protect, recordFiles, writeManifest } from './e
 import type { Artifact, Prepared } from './keys.js';
 import type { Layout } from './layout.js';
 import type { ResumeDirs } from './resume.js';
+import type { Usage } from './usage.js';
+
+/**
+ * Files open at once while a tree is fsynced: enough to keep libuv's thread pool busy; all of them at
+ * once exhausted the open-file limit (EMFILE) on an output of 300k files (BENCHMARKS.md, Full-scale
+ * rehearsal). A fixed set of workers over one list rather than p-limit: three lines, no dependency.
+ */
+const FSYNC_IN_FLIGHT = 64;
 
 /**
  * fsync every file and directory under `dir`, so the rename that follows publishes durable bytes. The
- * fsyncs run in parallel in libuv's thread pool: the event loop is not blocked, and the file system can
- * write them in one journal commit.
+ * fsyncs run in parallel in libuv's thread pool (at most FSYNC_IN_FLIGHT at a time): the event loop is
+ * not blocked, and the file system can write them in one journal commit.
  */
 export async function fsyncTree(dir: string): Promise<void> {
   const paths: string[] = [];
@@ -31,7 +39,11 @@ export async function fsyncTree(dir: string): Promise<void> {
     paths.push(d);
   };
   collect(dir);
-  await Promise.all(paths.map(fsyncPath));
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < paths.length) await fsyncPath(paths[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(FSYNC_IN_FLIGHT, paths.length) }, worker));
 }
 
 async function fsyncPath(path: string): Promise<void> {
@@ -109,6 +121,8 @@ export interface Finished {
   /** Relative to the workspace. */
   readonly logPath: string;
   readonly metrics: readonly MetricRow[];
+  /** The resources the attempt used (usage.ts); null where not measured. */
+  readonly usage: Usage | null;
   /** How many attempts it took (`retry:`). */
   readonly attempts: number;
   /** Which executor ran it, and its Slurm job id (recorded with the run's history row). */
@@ -157,6 +171,7 @@ function describe(f: Finished, layout: Layout): Described {
   const artifacts = new Map<string, Artifact>();
   for (const [name, rel] of Object.entries(outputPaths(inst))) artifacts.set(name, { path: join(dest, rel), hash: outputHash(tmp, files, rel) });
   const durationMs = f.finishedAt - f.startedAt;
+  const usage = { cpuMs: f.usage?.cpuMs ?? null, peakRssKb: f.usage?.peakRssKb ?? null };
   const ci: CommittedInstance = {
     key,
     stage: inst.stage.name,
@@ -166,13 +181,14 @@ function describe(f: Finished, layout: Layout): Described {
     startedAt: f.startedAt,
     finishedAt: f.finishedAt,
     durationMs,
+    ...usage,
     logPath: f.logPath,
     artifacts: [...artifacts].map(([name, a]) => ({ name, path: relative(layout.workspace, a.path), hash: a.hash })),
   };
   const { runId: _run, ...described } = ci;
   writeManifest(tmp, { version: 1, ...described, files, ...(inst.kind ? { metricsFile: 'metrics.jsonl' } : f.metrics.length ? { metrics: f.metrics } : {}) });
   protect(tmp);
-  const link = { runId, instanceId: inst.id, stage: inst.stage.name, key, status: 'ran' as const, startedAt: f.startedAt, durationMs, logPath: f.logPath, error: null, attempts: f.attempts, executor: f.executor, jobId: f.jobId };
+  const link = { runId, instanceId: inst.id, stage: inst.stage.name, key, status: 'ran' as const, startedAt: f.startedAt, durationMs, ...usage, logPath: f.logPath, error: null, attempts: f.attempts, executor: f.executor, jobId: f.jobId };
   return { f, rows: { ci, metrics: f.metrics, link, files }, artifacts };
 }
 

@@ -4,7 +4,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { byStatus, runPipe, runPipeJson, tempWorkspace, type TempWorkspace } from '../support/index.js';
+import { execa } from 'execa';
+import { byStatus, PIPE_BIN, runPipe, runPipeJson, tempWorkspace, type TempWorkspace } from '../support/index.js';
 
 let ws: TempWorkspace;
 afterEach(() => ws?.cleanup());
@@ -77,5 +78,21 @@ stages:
     expect(readFileSync(ws.path(shell.log!), 'utf8')).toMatch(/^to-the-log$/m);
     const logs = await runPipe(['logs', 'shell'], { cwd: ws.dir });
     expect(logs.stdout).toMatch(/^to-the-log$/m);
+  });
+
+  it('commits an output of more files than the process may open at once', async () => {
+    ws = tempWorkspace();
+    // 3,000 files under a limit of 256 open files: every file is fsynced before the rename, a few at a time.
+    ws.write('p.yaml', `
+stages:
+  many:
+    run: [node, -e, "const fs = require('fs'); fs.mkdirSync(process.argv[1]); for (let i = 0; i < 3000; i++) fs.writeFileSync(process.argv[1] + '/f' + i, String(i))", "\${outs.d}"]
+    outs: { d: files }
+`);
+    const r = await execa('sh', ['-c', 'ulimit -n 256 && exec "$0" "$@"', process.execPath, PIPE_BIN, 'run', 'p.yaml', '--json'], { cwd: ws.dir, env: { CI: '1' }, reject: false });
+    expect(r.exitCode, r.stdout).toBe(0);
+    const doc = JSON.parse(r.stdout) as { instances: { status: string; outputs: Record<string, string> }[] };
+    expect(doc.instances[0].status).toBe('ran');
+    expect(readdirSync(doc.instances[0].outputs.d)).toHaveLength(3000);
   });
 });
