@@ -8,6 +8,7 @@ import { confine } from './entry.js';
 import type { Done } from './executor.js';
 import type { Prepared } from './keys.js';
 import type { Demand } from './pool.js';
+import type { Usage } from './usage.js';
 
 /** An instance the runner decided to build (not cached, selected); `corrupt`: why its entry is rebuilt. */
 export interface Build {
@@ -18,7 +19,7 @@ export interface Build {
 }
 
 /** An attempt's outputs (in a private directory under runs/tmp), or why it failed. */
-export type Attempted = { readonly tmp: string; readonly metrics: MetricRow[] } | { readonly error: string; readonly hint?: string };
+export type Attempted = { readonly tmp: string; readonly metrics: MetricRow[]; readonly usage: Usage | null } | { readonly error: string; readonly hint?: string };
 
 export function demandOf(inst: Instance, prepared: Prepared): Demand {
   if (!inst.kind) {
@@ -38,7 +39,7 @@ export function retryPolicy(s: StageDecl): { attempts: number; delayMs: number; 
 export function accepted(done: Done): Attempted {
   try {
     confine(done.outDir);
-    return { tmp: done.outDir, metrics: done.metrics };
+    return { tmp: done.outDir, metrics: done.metrics, usage: done.usage ?? null };
   } catch (e) {
     rmSync(done.outDir, { recursive: true, force: true });
     return attemptError(e);

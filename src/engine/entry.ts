@@ -23,6 +23,9 @@ export interface EntryManifest {
   readonly startedAt: number;
   readonly finishedAt: number;
   readonly durationMs: number;
+  /** CPU time (ms) and peak RSS (KiB) of the attempt (usage.ts); null where not measured, absent in older entries. */
+  readonly cpuMs?: number | null;
+  readonly peakRssKb?: number | null;
   readonly logPath: string | null;
   /** Paths relative to the workspace, as in the database. */
   readonly artifacts: readonly ArtifactRow[];

@@ -1,14 +1,16 @@
 // One call for the members of a group (`group_by:`): a built-in kind's `runGroup` with one context per
 // member, or a command run once with `${group.members}` naming a file that lists every member's matrix
 // values and output paths. Each member ends with its own outcome, so the runner commits the members
-// that succeeded under their own keys even when others failed.
+// that succeeded under their own keys even when others failed. The resources a call used cannot be told
+// apart by member: each member records the whole call's (usage.ts).
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { GroupFailure, StageError, type Json, type MetricRow } from '../stage-api.js';
-import { builtinContext, checkCommandOutputs, declaredMetrics, finishBuiltin, groupCommandSpec, masked, prepareCommandDirs, secretsOf, spawnCommand, type Attempt, type Secrets } from './execute.js';
+import { builtinContext, checkCommandOutputs, declaredMetrics, finishBuiltin, groupCommandSpec, masked, prepareCommandDirs, secretsOf, spawnCommand, type Attempt, type Executed, type Secrets } from './execute.js';
+import { measureInProcess, type Usage } from './usage.js';
 
-/** A member's outcome: its metric rows (outputs written into its outDir), or why it failed. */
-export type MemberResult = { readonly metrics: MetricRow[] } | { readonly error: unknown };
+/** A member's outcome: its metric rows (outputs written into its outDir) and the call's resource use, or why it failed. */
+export type MemberResult = Executed | { readonly error: unknown };
 
 export interface GroupAttempt {
   /** One attempt per member, all with the same signal; the first one's log receives a command's output first. */
@@ -57,17 +59,21 @@ async function builtinGroup(members: readonly Attempt[], fds: number[], secrets:
   const metrics = members.map((): MetricRow[] => []);
   const ctxs = members.map((a, i) => builtinContext(a, fds[i], secrets[i], metrics[i]));
   let failed: ReadonlyMap<string, Error> = new Map();
+  const measured = measureInProcess();
+  let usage: Usage;
   try {
     await kind.runGroup(ctxs);
   } catch (e) {
     if (!(e instanceof GroupFailure)) throw e;
     failed = e.failed;
+  } finally {
+    usage = measured();
   }
   return members.map((a, i) => {
     const f = failed.get(a.inst.id);
     if (f) return { error: masked(f, secrets[i]) };
     try {
-      return finishBuiltin(a, fds[i], metrics[i]);
+      return { ...finishBuiltin(a, fds[i], metrics[i]), usage };
     } catch (e) {
       return { error: e };
     }
@@ -100,13 +106,13 @@ async function commandGroup(g: GroupAttempt, fds: number[], secrets: Secrets): P
     for (const a of members) a.onLog?.(line);
   };
   const onSpawn = (pgid: number): void => members.forEach((a) => a.onSpawn?.(pgid));
-  await spawnCommand(spec, { workspace: first.workspace, logPath: first.logPath, signal: first.signal, onSpawn }, secrets, copy);
+  const usage = await spawnCommand(spec, { workspace: first.workspace, logPath: first.logPath, signal: first.signal, onSpawn }, secrets, copy);
   return members.map((a, i) => {
     try {
       checkCommandOutputs(a.inst, a.outDir);
       const metrics = declaredMetrics(a.inst, a.outDir);
       if (metrics.length) writeSync(fds[i], `[pipe] ${metrics.length} metric rows\n`);
-      return { metrics };
+      return { metrics, usage };
     } catch (e) {
       return { error: e };
     }

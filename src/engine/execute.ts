@@ -14,6 +14,7 @@ import { GROUP_MARK, OUTS_MARK, type Prepared } from './keys.js';
 import { endGroup, GRACE_MS, signalGroup, trackGroup } from './group.js';
 import { readMetricsOutput, readPlotOutput } from './metric-files.js';
 import { spawnByHelper, type Exit, type Started } from './spawner.js';
+import { measureInProcess, measureTree, type Usage } from './usage.js';
 
 export interface Attempt {
   readonly inst: Instance;
@@ -58,7 +59,13 @@ export function secretsOf(a: Pick<Attempt, 'prepared' | 'env'>): Secrets {
   return { values, mask: (text) => (all.length ? all.reduce((t, v) => t.split(v).join('***'), text) : text) };
 }
 
-export async function execute(a: Attempt): Promise<{ metrics: MetricRow[] }> {
+/** What an attempt produced besides its outputs: its metric rows, and the resources it used (usage.ts; null: not measured). */
+export interface Executed {
+  readonly metrics: MetricRow[];
+  readonly usage: Usage | null;
+}
+
+export async function execute(a: Attempt): Promise<Executed> {
   // In libuv's thread pool, in parallel: creating directories can take milliseconds on a busy file system,
   // and the run loop starts other instances' commands meanwhile.
   const dirs = new Set([dirname(a.logPath), a.outDir, ...(a.inst.kind ? [] : commandOutDirs(a.inst, a.outDir))]);
@@ -85,10 +92,16 @@ export function masked(e: unknown, secrets: Secrets): unknown {
   return e;
 }
 
-async function runBuiltin(a: Attempt, fd: number, secrets: Secrets): Promise<{ metrics: MetricRow[] }> {
+async function runBuiltin(a: Attempt, fd: number, secrets: Secrets): Promise<Executed> {
   const metrics: MetricRow[] = [];
-  await a.inst.kind!.run(builtinContext(a, fd, secrets, metrics));
-  return finishBuiltin(a, fd, metrics);
+  const measured = measureInProcess();
+  let usage: Usage;
+  try {
+    await a.inst.kind!.run(builtinContext(a, fd, secrets, metrics));
+  } finally {
+    usage = measured();
+  }
+  return { ...finishBuiltin(a, fd, metrics), usage };
 }
 
 /** What `run` (or `runGroup`, one per member) gets; `metrics` collects the rows it records. */
@@ -205,20 +218,21 @@ export function commandFailed(r: { exitCode?: number | undefined; signal?: strin
   return new StageError(`command ${why}`, r.notFound ? `program not found: ${r.program}` : undefined);
 }
 
-async function runCommand(a: Attempt, fd: number, secrets: Secrets): Promise<{ metrics: MetricRow[] }> {
+async function runCommand(a: Attempt, fd: number, secrets: Secrets): Promise<Executed> {
   writeSync(fd, `${secrets.mask(commandSpec(a).banner)}\n`);
-  await spawnCommand(commandSpec(a), a, secrets, a.onLog);
+  const usage = await spawnCommand(commandSpec(a), a, secrets, a.onLog);
   checkCommandOutputs(a.inst, a.outDir);
   const metrics = declaredMetrics(a.inst, a.outDir);
   if (metrics.length) writeSync(fd, `[pipe] ${metrics.length} metric rows\n`);
-  return { metrics };
+  return { metrics, usage };
 }
 
 /**
  * Runs a command into `a.logPath` and waits for it (and its process group); throws StageError when it
- * fails or the attempt is aborted. `onLine` sees every (masked) line of its output.
+ * fails or the attempt is aborted. `onLine` sees every (masked) line of its output. Returns the
+ * resources its process tree used (null: it ended before the first sample).
  */
-export async function spawnCommand(spec: CommandSpec, a: Pick<Attempt, 'workspace' | 'logPath' | 'signal' | 'onSpawn'>, secrets: Secrets, onLine?: (line: string) => void): Promise<void> {
+export async function spawnCommand(spec: CommandSpec, a: Pick<Attempt, 'workspace' | 'logPath' | 'signal' | 'onSpawn'>, secrets: Secrets, onLine?: (line: string) => void): Promise<Usage | null> {
   const req = {
     file: spec.argv ? spec.argv[0] : (spec.shellCommand ?? ''),
     args: spec.argv ? spec.argv.slice(1) : [],
@@ -245,12 +259,13 @@ export async function spawnCommand(spec: CommandSpec, a: Pick<Attempt, 'workspac
     started = { pid: child.pid, exit: exited(child) };
   } else started = await spawnByHelper(req);
   try {
-    const res = await inGroup(started, a);
+    const { exit: res, usage } = await inGroup(started, a);
     // The group has ended: nothing writes into the pipes any more.
     await Promise.all(readers);
     if (a.signal.aborted) throw new StageError('cancelled');
     if ('error' in res) throw commandFailed({ other: `could not be started (${res.error.message})`, program: spec.argv?.[0] ?? 'sh', notFound: res.error.code === 'ENOENT' });
     if (res.exitCode !== 0) throw commandFailed({ ...res, other: 'failed' });
+    return usage;
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
@@ -289,12 +304,13 @@ export function declaredMetrics(inst: Instance, outDir: string): MetricRow[] {
 }
 
 /**
- * Waits for a command spawned as a group leader. Interruption sends SIGTERM to the group, then SIGKILL;
- * after the command exits, whatever it left running in its group is ended too.
+ * Waits for a command spawned as a group leader, sampling its resource use. Interruption sends SIGTERM
+ * to the group, then SIGKILL; after the command exits, whatever it left running in its group is ended too.
  */
-async function inGroup(started: Started, a: Pick<Attempt, 'signal' | 'onSpawn'>): Promise<Exit> {
+async function inGroup(started: Started, a: Pick<Attempt, 'signal' | 'onSpawn'>): Promise<{ exit: Exit; usage: Usage | null }> {
   const { pid: pgid, exit: ended } = started;
-  if (pgid === undefined) return ended; // spawn failed (program not found): nothing runs
+  if (pgid === undefined) return { exit: await ended, usage: null }; // spawn failed (program not found): nothing runs
+  const measured = measureTree(pgid);
   trackGroup(pgid);
   a.onSpawn?.(pgid);
   let killer: NodeJS.Timeout | undefined;
@@ -305,7 +321,8 @@ async function inGroup(started: Started, a: Pick<Attempt, 'signal' | 'onSpawn'>)
   if (a.signal.aborted) onAbort();
   else a.signal.addEventListener('abort', onAbort, { once: true });
   try {
-    return await ended;
+    const exit = await ended;
+    return { exit, usage: measured() };
   } finally {
     a.signal.removeEventListener('abort', onAbort);
     clearTimeout(killer);

@@ -13,6 +13,7 @@ import { executeGroup } from './execute-group.js';
 import type { Prepared } from './keys.js';
 import type { Layout } from './layout.js';
 import { ResourcePool, type Demand } from './pool.js';
+import type { Usage } from './usage.js';
 
 export type ExecutorName = 'local' | 'slurm';
 
@@ -48,6 +49,8 @@ export interface Job {
 export interface Done {
   readonly outDir: string;
   readonly metrics: MetricRow[];
+  /** What the attempt used (usage.ts); absent where it is not measured (Slurm). */
+  readonly usage?: Usage | null;
 }
 
 /** One member's outcome of a group call: its outputs, or why it failed. */
@@ -107,8 +110,8 @@ export class LocalExecutor implements Executor {
   async run(job: Job): Promise<Done> {
     const outDir = this.tmpDir(job.prepared.key);
     try {
-      const { metrics } = await this.stoppable(job.timeoutMs, (signal) => execute({ ...job, outDir, signal }));
-      return { outDir, metrics };
+      const { metrics, usage } = await this.stoppable(job.timeoutMs, (signal) => execute({ ...job, outDir, signal }));
+      return { outDir, metrics, usage };
     } catch (e) {
       rmSync(outDir, { recursive: true, force: true });
       throw e;
@@ -127,7 +130,7 @@ export class LocalExecutor implements Executor {
           rmSync(outDirs[i], { recursive: true, force: true });
           return r;
         }
-        return { done: { outDir: outDirs[i], metrics: r.metrics } };
+        return { done: { outDir: outDirs[i], metrics: r.metrics, usage: r.usage } };
       });
     } catch (e) {
       for (const d of outDirs) rmSync(d, { recursive: true, force: true });

@@ -8,6 +8,7 @@ import type { RunInstanceRow, Store } from '../store/index.js';
 import type { Artifact } from './keys.js';
 import type { Reporter } from './progress.js';
 import type { InstanceResult } from './results.js';
+import type { Usage } from './usage.js';
 
 export interface Outcome {
   readonly result: InstanceResult;
@@ -69,8 +70,9 @@ export class Recorder {
   }
 
   /** A committed attempt (its history row was written by the commit transaction). */
-  ran(inst: Instance, key: string, ms: number, relLog: string, arts: ReadonlyMap<string, Artifact>, attempts = 1, corrupt?: string): Outcome {
-    return this.finish({ id: inst.id, status: 'ran', duration_ms: ms, key, log: relLog, ...(corrupt ? { corrupt } : {}), outputs: outputsOf(arts), ...(attempts > 1 ? { attempts } : {}) }, arts);
+  ran(inst: Instance, key: string, ms: number, relLog: string, arts: ReadonlyMap<string, Artifact>, attempts = 1, corrupt?: string, usage?: Usage | null): Outcome {
+    const used = usage ? { cpu_ms: usage.cpuMs, peak_rss_kb: usage.peakRssKb } : {};
+    return this.finish({ id: inst.id, status: 'ran', duration_ms: ms, ...used, key, log: relLog, ...(corrupt ? { corrupt } : {}), outputs: outputsOf(arts), ...(attempts > 1 ? { attempts } : {}) }, arts);
   }
 
   failed(inst: Instance, key: string | null, ms: number, error: string, hint?: string, log?: string, attempts?: number): Outcome {

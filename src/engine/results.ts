@@ -7,6 +7,9 @@ export interface InstanceResult {
   readonly id: string;
   readonly status: Outcome;
   readonly duration_ms: number;
+  /** Ran: the CPU time (user + system) and peak RSS of the attempt, where measured (docs/engine.md, "Resource use"). */
+  readonly cpu_ms?: number;
+  readonly peak_rss_kb?: number;
   readonly key: string | null;
   /** Skipped: why (upstream failed, not selected, dry run). */
   readonly reason?: string;

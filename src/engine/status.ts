@@ -24,6 +24,8 @@ export interface InstanceFreshness {
   readonly key: string | null;
   readonly changes: readonly Change[];
   readonly reason?: string;
+  /** Up to date: what building its stored result took (CPU and peak RSS null where not measured). */
+  readonly result?: { readonly duration_ms: number; readonly cpu_ms: number | null; readonly peak_rss_kb: number | null };
 }
 
 export async function pipelineStatus(p: Pipeline, opts: { verify?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<InstanceFreshness[]> {
@@ -67,7 +69,9 @@ export async function pipelineStatus(p: Pipeline, opts: { verify?: boolean; env?
       const hit = restore(store, layout, prepared.key, opts.verify);
       if (hit.state === 'ok') {
         outputs.set(inst.id, hit.artifacts);
-        out.push({ id: inst.id, state: 'up-to-date', key: prepared.key, changes: [] });
+        const c = store.getCommitted(prepared.key)!;
+        const result = { duration_ms: c.durationMs, cpu_ms: c.cpuMs ?? null, peak_rss_kb: c.peakRssKb ?? null };
+        out.push({ id: inst.id, state: 'up-to-date', key: prepared.key, changes: [], result });
         continue;
       }
       if (hit.state === 'corrupt') {

@@ -40,6 +40,8 @@ interface RawRunInstance {
   status: InstanceStatus;
   started_at: number | null;
   duration_ms: number | null;
+  cpu_ms: number | null;
+  peak_rss_kb: number | null;
   log_path: string | null;
   error: string | null;
   attempts: number | null;
@@ -83,6 +85,8 @@ function toRunInstance(r: RawRunInstance): RunInstanceRow {
     status: r.status,
     startedAt: r.started_at,
     durationMs: r.duration_ms,
+    cpuMs: r.cpu_ms,
+    peakRssKb: r.peak_rss_kb,
     logPath: r.log_path,
     error: r.error,
     ...(r.attempts !== null ? { attempts: r.attempts } : {}),
@@ -129,8 +133,8 @@ export class Store {
       latestRun: p(`SELECT * FROM runs WHERE pipeline = ? ORDER BY id DESC LIMIT 1`),
       upsertRunInstance: p(
         `INSERT OR REPLACE INTO run_instances
-         (run_id, instance_id, stage, key, status, started_at, duration_ms, log_path, error, attempts, executor, job_id)
-         VALUES (@runId, @instanceId, @stage, @key, @status, @startedAt, @durationMs, @logPath, @error, @attempts, @executor, @jobId)`,
+         (run_id, instance_id, stage, key, status, started_at, duration_ms, cpu_ms, peak_rss_kb, log_path, error, attempts, executor, job_id)
+         VALUES (@runId, @instanceId, @stage, @key, @status, @startedAt, @durationMs, @cpuMs, @peakRssKb, @logPath, @error, @attempts, @executor, @jobId)`,
       ),
       runInstances: p(`SELECT * FROM run_instances WHERE run_id = ? ORDER BY instance_id`),
       instanceHistory: p(
@@ -145,8 +149,8 @@ export class Store {
       getArtifacts: p(`SELECT name, path, hash FROM artifacts WHERE key = ? ORDER BY name`),
       insertInstance: p(
         `INSERT OR REPLACE INTO stage_instances
-         (key, stage, instance_id, components, run_id, started_at, finished_at, duration_ms, log_path)
-         VALUES (@key, @stage, @instanceId, @components, @runId, @startedAt, @finishedAt, @durationMs, @logPath)`,
+         (key, stage, instance_id, components, run_id, started_at, finished_at, duration_ms, cpu_ms, peak_rss_kb, log_path)
+         VALUES (@key, @stage, @instanceId, @components, @runId, @startedAt, @finishedAt, @durationMs, @cpuMs, @peakRssKb, @logPath)`,
       ),
       deleteArtifacts: p(`DELETE FROM artifacts WHERE key = ?`),
       deleteInstance: p(`DELETE FROM stage_instances WHERE key = ?`),
@@ -229,7 +233,7 @@ export class Store {
   }
 
   private upsertRunInstance(row: RunInstanceRow): void {
-    this.q.upsertRunInstance.run({ ...row, attempts: row.attempts ?? null, executor: row.executor ?? null, jobId: row.jobId ?? null });
+    this.q.upsertRunInstance.run({ ...row, cpuMs: row.cpuMs ?? null, peakRssKb: row.peakRssKb ?? null, attempts: row.attempts ?? null, executor: row.executor ?? null, jobId: row.jobId ?? null });
   }
 
   /** Cache hits are recorded in bulk: one transaction instead of one fsync per instance. */
@@ -273,6 +277,8 @@ export class Store {
           started_at: number;
           finished_at: number;
           duration_ms: number;
+          cpu_ms: number | null;
+          peak_rss_kb: number | null;
           log_path: string | null;
         }
       | undefined;
@@ -286,6 +292,8 @@ export class Store {
       startedAt: r.started_at,
       finishedAt: r.finished_at,
       durationMs: r.duration_ms,
+      cpuMs: r.cpu_ms,
+      peakRssKb: r.peak_rss_kb,
       logPath: r.log_path,
       artifacts: this.q.getArtifacts.all(key) as ArtifactRow[],
     };
@@ -308,7 +316,7 @@ export class Store {
   }
 
   private writeCommit({ ci, metrics, link, files }: CommitRows): void {
-    this.q.insertInstance.run({ ...ci, components: JSON.stringify(ci.components) });
+    this.q.insertInstance.run({ ...ci, cpuMs: ci.cpuMs ?? null, peakRssKb: ci.peakRssKb ?? null, components: JSON.stringify(ci.components) });
     this.q.deleteArtifacts.run(ci.key);
     for (const a of ci.artifacts) this.q.insertArtifact.run(ci.key, a.name, a.path, a.hash);
     this.q.deleteFiles.run(ci.key);

@@ -169,4 +169,12 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX metrics_columns ON metrics(stage_key, name, tags, step, value);
   `,
+  // Resources an executed attempt used (src/engine/usage.ts): CPU time, user + system, in ms, and peak
+  // resident memory in KiB; NULL where not measured (rows written before, Slurm jobs).
+  `
+  ALTER TABLE run_instances ADD COLUMN cpu_ms INTEGER;
+  ALTER TABLE run_instances ADD COLUMN peak_rss_kb INTEGER;
+  ALTER TABLE stage_instances ADD COLUMN cpu_ms INTEGER;
+  ALTER TABLE stage_instances ADD COLUMN peak_rss_kb INTEGER;
+  `,
 ];

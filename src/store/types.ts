@@ -23,6 +23,9 @@ export interface RunInstanceRow {
   readonly status: InstanceStatus;
   readonly startedAt: number | null;
   readonly durationMs: number | null;
+  /** Ran: CPU time (user + system, ms) and peak RSS (KiB) of the attempt; null where not measured. */
+  readonly cpuMs?: number | null;
+  readonly peakRssKb?: number | null;
   readonly logPath: string | null;
   readonly error: string | null;
   /** Attempts of an executed instance (ran or failed; `retry:`); absent for cached and skipped ones. */
@@ -68,6 +71,9 @@ export interface CommittedInstance {
   readonly startedAt: number;
   readonly finishedAt: number;
   readonly durationMs: number;
+  /** CPU time (user + system, ms) and peak RSS (KiB) of the attempt; null where not measured. */
+  readonly cpuMs?: number | null;
+  readonly peakRssKb?: number | null;
   readonly logPath: string | null;
   readonly artifacts: ArtifactRow[];
 }

@@ -19,6 +19,13 @@ export function fmtDuration(ms: number | null): string {
   return ms < 1000 ? `${ms}ms` : ms < 60_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.floor(ms / 60_000)}m${String(Math.round((ms % 60_000) / 1000)).padStart(2, '0')}s`;
 }
 
+/** A peak RSS in KiB, as `212MB` or `1.6GB` (`-`: not measured). */
+export function fmtMemory(kb: number | null | undefined): string {
+  if (kb === null || kb === undefined) return '-';
+  const mb = kb / 1024;
+  return mb < 1024 ? `${Math.round(mb)}MB` : `${(mb / 1024).toFixed(1)}GB`;
+}
+
 export async function run(argv: string[]): Promise<number> {
   return guard(async () => {
     const { values } = parse(argv, OPTIONS, USAGE);

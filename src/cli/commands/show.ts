@@ -6,7 +6,8 @@ import { Layout } from '../../engine/layout.js';
 import { UsageError } from '../../engine/errors.js';
 import { openStore } from '../../store/index.js';
 import { EXIT_OK, WORKSPACE_OPTION, guard, parse, workspaceOf } from '../common.js';
-import { fmtDuration, fmtTime } from './runs.js';
+import { fmtDuration, fmtMemory, fmtTime } from './runs.js';
+import type { RunInstanceRow } from '../../store/index.js';
 
 export const summary = 'show one run (by number) or the history of a stage instance (by id or stage name)';
 
@@ -16,6 +17,11 @@ const OPTIONS = { ...WORKSPACE_OPTION, db: { type: 'string' }, json: { type: 'bo
 /** ` (3 attempts)` for an instance that took more than one (`retry:`). */
 function attempts(n: number | undefined): string {
   return n !== undefined && n > 1 ? ` (${n} attempts)` : '';
+}
+
+/** The DURATION, CPU, PEAK RSS and KEY columns of an instance row. */
+function figures(i: RunInstanceRow): string {
+  return `${fmtDuration(i.durationMs).padEnd(8)}  ${fmtDuration(i.cpuMs ?? null).padEnd(8)}  ${fmtMemory(i.peakRssKb).padEnd(8)}  ${(i.key ?? '-').slice(0, 12).padEnd(12)}`;
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -45,10 +51,10 @@ export async function run(argv: string[]): Promise<number> {
           `params:   ${JSON.stringify(r.params)}`,
           `metrics:  ${metrics} rows`,
           '',
-          'STATUS   DURATION  KEY           INSTANCE',
+          'STATUS   DURATION  CPU       PEAK RSS  KEY           INSTANCE',
         ];
         for (const i of instances) {
-          lines.push(`${i.status.padEnd(7)}  ${fmtDuration(i.durationMs).padEnd(8)}  ${(i.key ?? '-').slice(0, 12).padEnd(12)}  ${i.instanceId}${attempts(i.attempts)}`);
+          lines.push(`${i.status.padEnd(7)}  ${figures(i)}  ${i.instanceId}${attempts(i.attempts)}`);
           if (i.error) lines.push(`         error: ${i.error}`);
           if (i.logPath && i.status !== 'cached') lines.push(`         log: ${i.logPath}`);
         }
@@ -63,11 +69,11 @@ export async function run(argv: string[]): Promise<number> {
         out([JSON.stringify({ history, results: committed }, null, 2)]);
         return EXIT_OK;
       }
-      const lines = ['RUN   STATUS   DURATION  KEY           INSTANCE'];
-      for (const h of history) lines.push(`${String(h.runId).padEnd(5)} ${h.status.padEnd(7)}  ${fmtDuration(h.durationMs).padEnd(8)}  ${(h.key ?? '-').slice(0, 12).padEnd(12)}  ${h.instanceId}${attempts(h.attempts)}${h.error ? `  (${h.error})` : ''}`);
+      const lines = ['RUN   STATUS   DURATION  CPU       PEAK RSS  KEY           INSTANCE'];
+      for (const h of history) lines.push(`${String(h.runId).padEnd(5)} ${h.status.padEnd(7)}  ${figures(h)}  ${h.instanceId}${attempts(h.attempts)}${h.error ? `  (${h.error})` : ''}`);
       const latest = committed[0];
       if (latest) {
-        lines.push('', `latest result ${latest.key.slice(0, 12)} (${latest.instanceId}, run ${latest.runId}, ${fmtTime(latest.finishedAt)}, ${fmtDuration(latest.durationMs)})`);
+        lines.push('', `latest result ${latest.key.slice(0, 12)} (${latest.instanceId}, run ${latest.runId}, ${fmtTime(latest.finishedAt)}, ${fmtDuration(latest.durationMs)}, CPU ${fmtDuration(latest.cpuMs ?? null)}, peak RSS ${fmtMemory(latest.peakRssKb)})`);
         for (const a of latest.artifacts) lines.push(`  output ${a.name}: ${a.path}  sha256:${a.hash.slice(0, 12)}`);
         if (latest.logPath) lines.push(`  log: ${latest.logPath}`);
         lines.push(`  key components: ${JSON.stringify(latest.components)}`);
