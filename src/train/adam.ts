@@ -93,6 +93,11 @@ export class Adam {
 
   /** Head j's part of stacked tensor `t` (a view). */
   part(t: Float32Array, k: number, head: number): Float32Array {
-    return t.subarray(head * this.sizes[k], (head + 1) * this.sizes[k]);
+    return this.parts(t, k, head, head + 1);
+  }
+
+  /** The parts of heads [from, to) of stacked tensor `t`: one view, stacked the same way. */
+  parts(t: Float32Array, k: number, from: number, to: number): Float32Array {
+    return t.subarray(from * this.sizes[k], to * this.sizes[k]);
   }
 }

@@ -12,10 +12,11 @@
 // single-step path.
 //
 // Heads train in GROUPS (`trainGroup`; `train` is a group of one): the heads of a seed sweep share their
-// inputs, so one session.run of the stacked step graph (graphs.ts) steps all of them, each with its own
-// initialisation, data order, draws, learning-rate schedule, early stopping, checkpoints and resume
-// directory. A head's numbers are the same in any group: the graphs never mix heads and Adam updates each
-// head's part alone (test/train/group.test.ts measures it).
+// inputs, sessions and per-epoch evaluation, each with its own initialisation, data order, draws,
+// learning-rate schedule, early stopping, checkpoints and resume directory. `headsPerRun` of them are
+// stacked in one session.run of the step graph (graphs.ts); on the CPU one, the heads taking turns epoch
+// by epoch (why: group-runner.ts). A head's numbers are the same in any group and at any `headsPerRun`:
+// the graphs never mix heads and Adam updates each head's part alone (test/train/group.test.ts).
 import type { StudyMetric } from '../formats.js';
 import { cpSync, existsSync, rmSync } from 'node:fs';
 import type { InferenceSession } from 'onnxruntime-node';
@@ -75,6 +76,17 @@ export interface TrainOptions {
   /** onnxruntime intra-op threads and execution providers (`cpu`, `cuda`). */
   readonly threads?: number;
   readonly executionProviders?: readonly string[];
+  /**
+   * Heads of a group stacked in one session.run (`headsPerRun` default). On the CPU 1: the heads of a group
+   * take turns, each running a whole epoch alone, because stacked heads' state no longer stays in cache
+   * (group-runner.ts); with an accelerator, all of them. The numbers are the same either way.
+   */
+  readonly headsPerRun?: number;
+}
+
+/** Heads per session.run when `headsPerRun` is not given (see TrainOptions). */
+export function headsPerRun(opts: TrainOptions): number {
+  return opts.headsPerRun ?? ((opts.executionProviders ?? ['cpu']).every((p) => p === 'cpu') ? 1 : Number.MAX_SAFE_INTEGER);
 }
 
 export interface EpochReport {
@@ -208,7 +220,7 @@ const finished = (l: Live): boolean => l.state.schedule.stopped || l.state.histo
 export function groupKey(m: GroupMember): string {
   const { task, opts } = m;
   const adam = opts.adam ?? KERAS_ADAM;
-  return JSON.stringify([task.step.key, task.targetInput, task.meta.dims, task.images.dim, task.targets.dim, opts.batchSize, opts.reduction, opts.stepsPerRun ?? 1, opts.threads ?? 1, opts.executionProviders ?? ['cpu'], adam, task.val.xRows.length]);
+  return JSON.stringify([task.step.key, task.targetInput, task.meta.dims, task.images.dim, task.targets.dim, opts.batchSize, opts.reduction, opts.stepsPerRun ?? 1, headsPerRun(opts), opts.threads ?? 1, opts.executionProviders ?? ['cpu'], adam, task.val.xRows.length]);
 }
 
 /**
@@ -233,7 +245,7 @@ function regroup(ort: Ort, live: readonly Live[], members: readonly GroupMember[
     l.m = sizes.map((_, k) => adam.part(adam.m[k], k, h));
     l.v = sizes.map((_, k) => adam.part(adam.v[k], k, h));
   });
-  const runner = new GroupRunner(ort, live.map((l) => l.member.task), opts.batchSize, opts.stepsPerRun ?? 1, opts.reduction, adam, momentNames);
+  const runner = new GroupRunner(ort, live.map((l) => l.member.task), opts.batchSize, opts.stepsPerRun ?? 1, opts.reduction, adam, momentNames, headsPerRun(opts));
   return { adam, runner };
 }
 
@@ -301,9 +313,10 @@ function resultOf(l: Live): TrainResult {
 }
 
 /**
- * Trains several heads together: one session.run per step for all of them (see the top of this file).
- * Every member must build the same graph and batch layout (same step, dims, batch size, reduction,
- * steps per run, session options and validation size) and every epoch of the heads that train in the
+ * Trains several heads together: one session per graph and one evaluation per epoch round for all of them,
+ * `headsPerRun` heads per session.run (see the top of this file). Every member must build the same graph
+ * and batch layout (same step, dims, batch size, reduction, steps and heads per run, session options and
+ * validation size) and every epoch of the heads that train in the
  * same round must have the same number of pairs; seeds, learning rates, schedules, epochs, early
  * stopping, checkpoint and resume directories are each head's own. Heads resumed at different epochs
  * train together too (each its own next epoch). Returns each member's result, in order.

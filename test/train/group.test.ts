@@ -1,4 +1,4 @@
-// Heads trained together (trainGroup: one stacked graph, one session.run per step for all) against the
+// Heads trained together (trainGroup: stacked in one session.run per step, or taking turns) against the
 // same heads trained alone (train): the same weights after every epoch, the same losses, schedules and
 // early stopping, for both heads (CE; contrastive with soft and hard targets), with different seeds,
 // different schedules and one head stopping early. The issue allows 1e-6 max |ΔW| over the full schedule
@@ -57,11 +57,11 @@ function options(kind: Kind, seed: number, over: Partial<TrainOptions> = {}): Tr
 }
 
 /** Three heads: seeds 0, 1, 2; head 1 stops after epoch 2 (any val loss after the first counts as no improvement); head 2 uses a lower lr. */
-function members(kind: Kind, dims: MlpDims, root: string, stepsPerRun = 1): GroupMember[] {
+function members(kind: Kind, dims: MlpDims, root: string, stepsPerRun = 1, headsPerRun?: number): GroupMember[] {
   const over: Partial<TrainOptions>[] = [{}, { earlyStopping: { patience: 1, minDelta: 1e9 } }, { lr: 1e-3, plateau: { factor: 0.5, patience: 2, minDelta: 0, minLr: 0 } }];
   return [0, 1, 2].map((seed) => ({
     task: task(kind, dims, seed),
-    opts: options(kind, seed, { ...over[seed], stepsPerRun }),
+    opts: options(kind, seed, { ...over[seed], stepsPerRun, headsPerRun }),
     hooks: { checkpointsDir: join(root, `ckpt-${seed}`), resumeDir: join(root, `resume-${seed}`) },
   }));
 }
@@ -85,19 +85,24 @@ function sameSchedule(a: TrainResult, b: TrainResult): void {
 }
 
 describe('training heads together equals training them alone', () => {
-  const cases: [Kind, MlpDims, number][] = [
-    ['ce', { inputDim: 24, hidden: 20, outputDim: 6 }, 1],
-    ['soft', { inputDim: 24, hidden: 20, outputDim: 12 }, 1],
-    ['hard', { inputDim: 24, hidden: 20, outputDim: 12 }, 1],
-    ['soft', { inputDim: 24, hidden: 20, outputDim: 12 }, 4],
+  // headsPerRun 3: the three heads stacked in every session.run; 2: a lane of two, then one; undefined: the
+  // CPU default (one head per run, the heads taking turns).
+  const cases: [Kind, MlpDims, number, number | undefined][] = [
+    ['ce', { inputDim: 24, hidden: 20, outputDim: 6 }, 1, 3],
+    ['soft', { inputDim: 24, hidden: 20, outputDim: 12 }, 1, 3],
+    ['hard', { inputDim: 24, hidden: 20, outputDim: 12 }, 1, 3],
+    ['soft', { inputDim: 24, hidden: 20, outputDim: 12 }, 4, 3],
+    ['soft', { inputDim: 24, hidden: 20, outputDim: 12 }, 4, 2],
+    ['ce', { inputDim: 24, hidden: 20, outputDim: 6 }, 1, undefined],
     // The paper's shapes (512-d), where MLAS picks its large-GEMM kernels.
-    ['soft', { inputDim: 512, hidden: 512, outputDim: 512 }, 1],
-    ['ce', { inputDim: 512, hidden: 512, outputDim: 25 }, 1],
+    ['soft', { inputDim: 512, hidden: 512, outputDim: 512 }, 1, 3],
+    ['ce', { inputDim: 512, hidden: 512, outputDim: 25 }, 1, 3],
+    ['soft', { inputDim: 512, hidden: 512, outputDim: 512 }, 1, undefined],
   ];
-  it.each(cases)('%s head %j, stepsPerRun %i: weights of every epoch, losses, schedules, early stopping', async (kind, dims, k) => {
+  it.each(cases)('%s head %j, stepsPerRun %i, headsPerRun %s: weights of every epoch, losses, schedules, early stopping', async (kind, dims, k, perRun) => {
     const root = mkdtempSync(join(tmpdir(), 'pipe-group-'));
     const alone = await Promise.all(members(kind, dims, join(root, 'alone'), k).map((m) => train(m.task, m.opts, m.hooks)));
-    const group = members(kind, dims, join(root, 'group'), k);
+    const group = members(kind, dims, join(root, 'group'), k, perRun);
     const together = await trainGroup(group);
     expect(alone[1].lastEpoch).toBe(2);
     expect(alone[0].lastEpoch).toBeGreaterThan(2);
@@ -106,7 +111,7 @@ describe('training heads together equals training them alone', () => {
       expect(r.resumedFrom).toBeNull();
       return Math.max(maxAbsDiff(r.head.weights, alone[h].head.weights), checkpointDiff(join(root, 'alone', `ckpt-${h}`), join(root, 'group', `ckpt-${h}`)));
     });
-    console.log(`${kind} ${dims.inputDim}-${dims.hidden}-${dims.outputDim} stepsPerRun ${k}: max |dW| grouped vs alone = ${Math.max(...diffs)}`);
+    console.log(`${kind} ${dims.inputDim}-${dims.hidden}-${dims.outputDim} stepsPerRun ${k} headsPerRun ${perRun}: max |dW| grouped vs alone = ${Math.max(...diffs)}`);
     expect(Math.max(...diffs)).toBe(0);
     // The seeds differ, so do the heads.
     expect(maxAbsDiff(together[0].head.weights, together[2].head.weights)).toBeGreaterThan(1e-3);
