@@ -13,9 +13,10 @@
 // onnxruntime intra-op threads (default 2).
 //
 // Training a sweep together (issue 14): K = `--group K` (default 5) heads of one kind, differing in seed,
-// trained by one `trainGroup` (one stacked graph, one session.run per step for all K) against the same K
-// heads trained one after the other by K `train` calls, in the same interleaved rounds; pairs/s counts
-// the pairs of all K heads. `--group-only` runs just that comparison.
+// trained by one `trainGroup` (stacked: one session.run per step for all K; or taking turns: one head per
+// run, the CPU default) against the same K heads trained one after the other by K `train` calls, in the
+// same interleaved rounds; pairs/s counts the pairs of all K heads, and the ratios are of CPU time (this
+// process, all threads) as well as wall time. `--group-only` runs just that comparison.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,15 +55,24 @@ interface Figure {
   readonly name: string;
   readonly samplesPerS: number;
   readonly stepsPerS: number;
+  /** Samples per CPU second of this process (all its threads), when measured: on a loaded machine the fairer rate. */
+  readonly samplesPerCpuS?: number;
 }
 
-function record(name: string, samples: number, batch: number, seconds: number): Figure {
-  return { name, samplesPerS: samples / seconds, stepsPerS: samples / batch / seconds };
+function record(name: string, samples: number, batch: number, seconds: number, cpuSeconds?: number): Figure {
+  return { name, samplesPerS: samples / seconds, stepsPerS: samples / batch / seconds, samplesPerCpuS: cpuSeconds === undefined ? undefined : samples / cpuSeconds };
 }
 
 function print(f: Figure): void {
-  console.log(`${f.name.padEnd(58)} ${f.samplesPerS.toFixed(0).padStart(8)} samples/s ${f.stepsPerS.toFixed(0).padStart(6)} steps/s  (epoch ${(WEBEMO_TRAIN / f.samplesPerS).toFixed(1)} s)`);
+  const cpu = f.samplesPerCpuS === undefined ? '' : `  ${f.samplesPerCpuS.toFixed(0).padStart(8)} samples/CPU-s`;
+  console.log(`${f.name.padEnd(58)} ${f.samplesPerS.toFixed(0).padStart(8)} samples/s ${f.stepsPerS.toFixed(0).padStart(6)} steps/s  (epoch ${(WEBEMO_TRAIN / f.samplesPerS).toFixed(1)} s)${cpu}`);
 }
+
+/** CPU seconds of this process (user + system, every thread) since `from`. */
+const cpuSince = (from: NodeJS.CpuUsage): number => {
+  const u = process.cpuUsage(from);
+  return (u.user + u.system) / 1e6;
+};
 
 /** Runs every measurement `rounds` times, interleaved, and keeps each one's best round. */
 async function bestOf(rounds: number, measures: readonly (() => Promise<Figure>)[]): Promise<Figure[]> {
@@ -105,8 +115,8 @@ function benchTask(h: HeadSpec, n: number, seed: number): TrainTask {
   };
 }
 
-function benchOptions(h: HeadSpec, seed: number, stepsPerRun: number): TrainOptions {
-  return { seed, epochs: 2, stepsPerRun, batchSize: h.batch, lr: 1e-3, reduction: h.reduction, headEpoch: 'last', threads, plateau: { factor: 0.1, patience: 10, minDelta: 0, minLr: 0 }, earlyStopping: { patience: 10, minDelta: 0 } };
+function benchOptions(h: HeadSpec, seed: number, stepsPerRun: number, headsPerRun?: number): TrainOptions {
+  return { seed, epochs: 2, stepsPerRun, headsPerRun, batchSize: h.batch, lr: 1e-3, reduction: h.reduction, headEpoch: 'last', threads, plateau: { factor: 0.1, patience: 10, minDelta: 0, minLr: 0 }, earlyStopping: { patience: 10, minDelta: 0 } };
 }
 
 /**
@@ -114,44 +124,54 @@ function benchOptions(h: HeadSpec, seed: number, stepsPerRun: number): TrainOpti
  * end of epoch 2): the steady state, with its validation pass and checkpoint writes but without session
  * creation. One head = the single-head trainer (`train` is a group of one).
  */
-async function epochSeconds(h: HeadSpec, n: number, seeds: readonly number[], stepsPerRun: number): Promise<number> {
+async function epochSeconds(h: HeadSpec, n: number, seeds: readonly number[], stepsPerRun: number, headsPerRun?: number): Promise<{ wall: number; cpu: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'pipe-bench-train-'));
-  const ends: number[] = [];
-  const members: GroupMember[] = seeds.map((seed) => ({ task: benchTask(h, n, seed), opts: benchOptions(h, seed, stepsPerRun), hooks: { checkpointsDir: join(dir, String(seed)) } }));
+  const ends: { wall: number; cpu: NodeJS.CpuUsage }[] = [];
+  const members: GroupMember[] = seeds.map((seed) => ({ task: benchTask(h, n, seed), opts: benchOptions(h, seed, stepsPerRun, headsPerRun), hooks: { checkpointsDir: join(dir, String(seed)) } }));
   await trainGroup(members, async (done) => {
-    ends.push(performance.now());
+    ends.push({ wall: performance.now(), cpu: process.cpuUsage() });
     return done.map(() => []);
   });
   rmSync(dir, { recursive: true, force: true });
-  return (ends[1] - ends[0]) / 1000;
+  return { wall: (ends[1].wall - ends[0].wall) / 1000, cpu: (ends[1].cpu.user - ends[0].cpu.user + ends[1].cpu.system - ends[0].cpu.system) / 1e6 };
 }
 
 /** The trainer end to end (batch copy, session.run, Adam) over `n` samples, one head. */
 async function trainer(name: string, n: number, h: HeadSpec, stepsPerRun: number): Promise<Figure> {
-  return record(name, n, h.batch, await epochSeconds(h, n, [0], stepsPerRun));
+  const s = await epochSeconds(h, n, [0], stepsPerRun);
+  return record(name, n, h.batch, s.wall, s.cpu);
 }
 
-/** `k` heads (seeds 0..k-1) trained together by one trainGroup: pairs/s of all of them. */
-async function together(name: string, n: number, h: HeadSpec, k: number): Promise<Figure> {
-  return record(name, k * n, h.batch, await epochSeconds(h, n, Array.from({ length: k }, (_, s) => s), 1));
+/** `k` heads (seeds 0..k-1) trained together by one trainGroup, `perRun` per session.run: pairs/s of all of them. */
+async function together(name: string, n: number, h: HeadSpec, k: number, perRun: number): Promise<Figure> {
+  const s = await epochSeconds(h, n, Array.from({ length: k }, (_, i) => i), 1, perRun);
+  return record(name, k * n, h.batch, s.wall, s.cpu);
 }
 
 /** The same `k` heads trained one after the other, each by its own single-head trainer. */
 async function sequential(name: string, n: number, h: HeadSpec, k: number): Promise<Figure> {
-  let seconds = 0;
-  for (let s = 0; s < k; s++) seconds += await epochSeconds(h, n, [s], 1);
-  return record(name, k * n, h.batch, seconds);
+  let [wall, cpu] = [0, 0];
+  for (let i = 0; i < k; i++) {
+    const s = await epochSeconds(h, n, [i], 1);
+    [wall, cpu] = [wall + s.wall, cpu + s.cpu];
+  }
+  return record(name, k * n, h.batch, wall, cpu);
 }
 
 /** session.run of a graph alone, `steps` times with fixed feeds (no batch copy, no Adam). */
 async function runOnly(name: string, bytes: Uint8Array, feeds: Record<string, ort.Tensor>, steps: number, batch: number): Promise<Figure> {
+  return runRotating(name, bytes, [feeds], steps, batch);
+}
+
+/** session.run of a graph alone, `steps` times, the runs taking the feed sets in turn. */
+async function runRotating(name: string, bytes: Uint8Array, feedSets: readonly Record<string, ort.Tensor>[], steps: number, batch: number): Promise<Figure> {
   const s = await ort.InferenceSession.create(bytes, ortSessionOptions(threads));
-  for (let i = 0; i < 20; i++) await s.run(feeds);
-  const t0 = performance.now();
-  for (let i = 0; i < steps; i++) await s.run(feeds);
-  const sec = (performance.now() - t0) / 1000;
+  for (let i = 0; i < 20; i++) await s.run(feedSets[i % feedSets.length]);
+  const [t0, c0] = [performance.now(), process.cpuUsage()];
+  for (let i = 0; i < steps; i++) await s.run(feedSets[i % feedSets.length]);
+  const [sec, cpu] = [(performance.now() - t0) / 1000, cpuSince(c0)];
   await s.release();
-  return record(name, steps * batch, batch, sec);
+  return record(name, steps * batch, batch, sec, cpu);
 }
 
 /** The ceiling: the five GEMMs of one step (2 forward, 3 backward) at the head's shapes, nothing else. */
@@ -171,8 +191,8 @@ function gemmGraph(b: number, dims: MlpDims): Uint8Array {
 }
 
 /** Feeds of the step graph for `heads` stacked heads (the same initial weights in each). */
-function stepFeeds(b: number, dims: MlpDims, target: { name: string; dim: number }, heads = 1): Record<string, ort.Tensor> {
-  const w = initialWeights({ format: 'pipe-clipe-head/1', type: 'cross_entropy', ceOutput: 'softmax', dims, taxonomy: '', classes: [], taxonomySettings: {}, training: {} }, 0);
+function stepFeeds(b: number, dims: MlpDims, target: { name: string; dim: number }, heads = 1, seed = 0): Record<string, ort.Tensor> {
+  const w = initialWeights({ format: 'pipe-clipe-head/1', type: 'cross_entropy', ceOutput: 'softmax', dims, taxonomy: '', classes: [], taxonomySettings: {}, training: {} }, seed);
   const shapes = stackedShapes(dims, heads) as number[][];
   const stacked = (a: Float32Array): Float32Array => {
     const out = new Float32Array(a.length * heads);
@@ -257,29 +277,50 @@ async function tfjsCe(n: number, batch: number, c: number): Promise<Figure> {
   return record(`CE tfjs-wasm model.fit (${tf.getBackend()})`, n, batch, s);
 }
 
-/** K heads trained together against the same K heads one after the other, both heads, same rounds. */
+/** A graph of one Identity on a scalar: what a session.run costs beyond its kernels. */
+function tinyGraph(): Uint8Array {
+  const g = new GraphBuilder('tiny');
+  g.input('a', 'float32', []);
+  g.op('Identity', ['a'], {}, 'b');
+  g.output('b', 'float32', []);
+  return modelBytes(g);
+}
+
+/**
+ * K heads trained together against the same K heads one after the other, both heads, same rounds: the
+ * group stacked in every session.run (headsPerRun K) and the heads taking turns (headsPerRun 1, the CPU
+ * default). Beside them, what explains the difference: the step graph alone at K stacked heads, at one
+ * head, and at one head whose K weight sets take turns run by run (a stacked step's cache footprint
+ * without stacking), and the fixed cost of a session.run (a one-Identity graph).
+ */
 async function groupComparison(ceN: number, coN: number, ceHead: HeadSpec, coHead: HeadSpec): Promise<void> {
   const k = groupSize;
   console.log(`\n-- ${k} heads (seeds 0..${k - 1}) trained together vs one after the other`);
-  // Beside the trainers, the step graph's session.run alone (no batch copy, no Adam) at K stacked heads
-  // and at one head: whether the batched kernels themselves gain or lose per head-step.
-  const graphAlone = (name: string, h: HeadSpec, heads: number, n: number): Promise<Figure> => {
+  const graphAlone = (name: string, h: HeadSpec, heads: number, n: number, weightSets = 1): Promise<Figure> => {
     const bytes = h.targetInput === 'y' ? crossEntropyStepGraph(h.dims, 'softmax', true) : contrastiveStepGraph(h.dims, 'soft', 0.075, true);
     const steps = Math.max(64, Math.floor(n / h.batch / 4));
-    return runOnly(name, bytes, stepFeeds(h.batch, h.dims, { name: h.targetInput, dim: h.targets.dim }, heads), steps, heads * h.batch);
+    const target = { name: h.targetInput, dim: h.targets.dim };
+    const sets = Array.from({ length: weightSets }, (_, i) => stepFeeds(h.batch, h.dims, target, heads, i));
+    return runRotating(name, bytes, sets, steps, heads * h.batch);
   };
-  const [ceTogether, ceSequential, ceGraphK, ceGraph1, coTogether, coSequential, coGraphK, coGraph1] = await bestOf(rounds, [
-    () => together(`CE: ${k} heads together (one trainGroup)`, ceN, ceHead, k),
-    () => sequential(`CE: ${k} heads one after the other (${k} train calls)`, ceN, ceHead, k),
-    () => graphAlone(`CE: step graph alone, ${k} heads stacked`, ceHead, k, ceN),
-    () => graphAlone('CE: step graph alone, 1 head', ceHead, 1, ceN),
-    () => together(`contrastive: ${k} heads together (one trainGroup)`, coN, coHead, k),
-    () => sequential(`contrastive: ${k} heads one after the other (${k} train calls)`, coN, coHead, k),
-    () => graphAlone(`contrastive: step graph alone, ${k} heads stacked`, coHead, k, coN),
-    () => graphAlone('contrastive: step graph alone, 1 head', coHead, 1, coN),
-  ]);
-  const r = (a: Figure, b: Figure): string => (a.samplesPerS / b.samplesPerS).toFixed(2);
-  console.log(`together / one after the other (same run): CE ${r(ceTogether, ceSequential)}x, contrastive ${r(coTogether, coSequential)}x (goal 2.5x); step graph alone, ${k} stacked / 1 head: CE ${r(ceGraphK, ceGraph1)}x, contrastive ${r(coGraphK, coGraph1)}x`);
+  const heads = (label: string, n: number, h: HeadSpec): (() => Promise<Figure>)[] => [
+    () => together(`${label}: ${k} together, stacked (${k} heads/run)`, n, h, k, k),
+    () => together(`${label}: ${k} together, taking turns (1 head/run)`, n, h, k, 1),
+    () => sequential(`${label}: ${k} one after the other (${k} train calls)`, n, h, k),
+    () => graphAlone(`${label}: step graph alone, ${k} heads stacked`, h, k, n),
+    () => graphAlone(`${label}: step graph alone, 1 head`, h, 1, n),
+    () => graphAlone(`${label}: step graph alone, 1 head, ${k} weight sets`, h, 1, n, k),
+  ];
+  const f = await bestOf(rounds, [...heads('CE', ceN, ceHead), ...heads('contrastive', coN, coHead), () => runOnly('session.run of a one-Identity graph', tinyGraph(), { a: new ort.Tensor('float32', Float32Array.of(1), []) }, 5000, 1)]);
+  const cpu = (x: Figure): number => x.samplesPerCpuS ?? x.samplesPerS;
+  const r = (a: Figure, b: Figure): string => `${(cpu(a) / cpu(b)).toFixed(2)}x CPU, ${(a.samplesPerS / b.samplesPerS).toFixed(2)}x wall`;
+  const fixedUs = 1e6 / cpu(f[12]);
+  for (const [label, at] of [['CE', 0], ['contrastive', 6]] as const) {
+    const [stacked, turns, seq, graphK, graph1, graphRot] = f.slice(at, at + 6);
+    const stepUs = (1e6 / cpu(graph1)) * (label === 'CE' ? ceHead.batch : coHead.batch);
+    console.log(`${label} (same run): together / one after the other: stacked ${r(stacked, seq)}, taking turns ${r(turns, seq)} (goal 2.5x); step graph alone, ${k} stacked / 1 head: ${r(graphK, graph1)}; 1 head with ${k} weight sets in turn / 1 head: ${r(graphRot, graph1)}`);
+    console.log(`${label}: a session.run's fixed cost ${fixedUs.toFixed(0)} us CPU = ${((100 * fixedUs) / stepUs).toFixed(1)}% of a one-head step graph (${stepUs.toFixed(0)} us CPU): sharing it over ${k} heads can gain at most ${((fixedUs + stepUs) / (fixedUs / k + stepUs)).toFixed(3)}x`);
+  }
 }
 
 async function main(): Promise<void> {
