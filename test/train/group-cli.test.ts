@@ -1,10 +1,13 @@
 // Heads trained together through the real CLI: a train/contrastive seed sweep with `group_by: [seed]`
 // trains its heads in one call (one runGroup), and gives every head the same key, the same output
 // bytes (weights, checkpoints, metrics.jsonl) and the same metric rows as the sweep run one head at a time.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+// A grouped train/cross-entropy sweep killed with SIGKILL (its whole process group) in the middle of an
+// epoch resumes every head on the next run and ends with the outputs of an uninterrupted run.
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { byStatus, runPipe, runPipeJson, tempWorkspace, type RunDoc } from '../support/workspace.js';
+import { byStatus, PIPE_BIN, runPipe, runPipeJson, tempWorkspace, type RunDoc } from '../support/workspace.js';
 import { makeWorld } from './fixtures.js';
 
 function pipeline(world: ReturnType<typeof makeWorld>, grouped: boolean): string {
@@ -61,5 +64,80 @@ describe('group_by: [seed] on train/contrastive through the CLI', () => {
     }
     const rows = async (dir: string): Promise<unknown> => JSON.parse((await runPipe(['exp', 'show', 'p.yaml', '--instances', '--json', '--workspace', dir], { cwd: dir })).stdout).rows.map((r: { instance: string; metrics: unknown }) => [r.instance, r.metrics]);
     expect(await rows(ws.path('grouped'))).toEqual(await rows(ws.path('alone')));
+  });
+});
+
+function cePipeline(world: ReturnType<typeof makeWorld>): string {
+  const w = world.webemo;
+  return `version: 1
+stages:
+  ce:
+    uses: train/cross-entropy
+    matrix: { seed: [0, 1, 2] }
+    group_by: [seed]
+    with:
+      seed: "\${matrix.seed}"
+      taxonomy: webemo6
+      hidden: 32
+      epochs: 8
+      patience: 20
+      embeddings: ${w.embeddings}
+      index: ${w.index}
+      manifest: ${w.manifest}
+      eval_sets:
+        - { dataset: webemo, manifest: ${w.manifest}, embeddings: ${w.embeddings}, index: ${w.index}, taxonomies: [webemo6] }
+`;
+}
+
+describe('a grouped built-in kind killed through the CLI', () => {
+  it('SIGKILL of the process group mid-epoch, then a re-run: every head resumes and ends with the outputs of an uninterrupted run', async () => {
+    using ws = tempWorkspace('pipe-train-group-kill-');
+    // Enough data for an epoch to take a noticeable time.
+    const world = makeWorld(ws.path('data'), [240, 8, 8]);
+    const ids = [0, 1, 2].map((s) => `ce@seed=${s}`);
+    const reference = await runPipeJson(['run', ws.write('reference/p.yaml', cePipeline(world)), '--workspace', ws.path('reference')], { cwd: ws.dir });
+    expect(reference.exitCode, reference.stderr).toBe(0);
+
+    const file = ws.write('killed/p.yaml', cePipeline(world));
+    const child = spawn(process.execPath, [PIPE_BIN, 'run', file, '--workspace', ws.path('killed')], { cwd: ws.dir, env: { ...process.env, CI: '1' }, stdio: 'ignore', detached: true });
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    // Every head's resume checkpoint of epoch 2 is written: the group is inside epoch 3.
+    const partial = ws.path('killed/runs/partial');
+    const deadline = Date.now() + 120_000;
+    let killed = false;
+    while (Date.now() < deadline && !killed) {
+      const dirs = existsSync(partial) ? readdirSync(partial) : [];
+      if (dirs.length === 3 && dirs.every((d) => existsSync(join(partial, d, 'epoch-002', 'state.json')))) {
+        process.kill(-(child.pid as number), 'SIGKILL');
+        killed = true;
+      } else await new Promise((r) => setTimeout(r, 5));
+    }
+    await exited;
+    expect(killed).toBe(true);
+
+    const again = await runPipeJson(['run', file, '--workspace', ws.path('killed')], { cwd: ws.dir });
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(byStatus(again.doc)).toEqual({ ran: ids });
+    for (const id of ids) {
+      const inst = again.doc.instances.find((i) => i.id === id)!;
+      expect(readFileSync(join(ws.path('killed'), inst.log!), 'utf8')).toMatch(/resumed after epoch [2-8] /);
+      expect(inst.key).toBe(reference.doc.instances.find((i) => i.id === id)!.key);
+      // Every file is the uninterrupted run's, byte for byte, but for one recorded fact: the
+      // `stopped_epoch` row says from which epoch the head resumed (docs/heads.md).
+      const [got, want] = [files(again.doc, id), files(reference.doc, id)];
+      const metrics = [...got.keys()].find((f) => f.endsWith('metrics.jsonl'))!;
+      const rows = (m: Map<string, Buffer>): { name: string; detail?: { resumed_from?: number | null } }[] => m.get(metrics)!.toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      const stopped = (m: Map<string, Buffer>): { resumed_from?: number | null } | undefined => rows(m).find((r) => r.name === 'stopped_epoch')!.detail;
+      expect(stopped(want)?.resumed_from).toBeNull();
+      expect(stopped(got)?.resumed_from).toBeGreaterThanOrEqual(2);
+      const strip = (m: Map<string, Buffer>): unknown => rows(m).map((r) => (r.name === 'stopped_epoch' ? { ...r, detail: { ...r.detail, resumed_from: null } } : r));
+      expect(strip(got)).toEqual(strip(want));
+      got.delete(metrics);
+      want.delete(metrics);
+      expect(got).toEqual(want);
+    }
+    const status = await runPipe(['status', file, '--verify', '--workspace', ws.path('killed')], { cwd: ws.dir });
+    expect(status.stdout).toMatch(/3 up to date, 0 stale, 0 new, 0 pending/);
+    expect(status.stdout).not.toMatch(/corrupt/);
   });
 });
