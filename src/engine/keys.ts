@@ -3,6 +3,7 @@
 // relative path plus content hash, so moving the store or re-running an upstream stage that produces
 // identical bytes does not invalidate anything downstream.
 import { isAbsolute, relative, resolve } from 'node:path';
+import { quote } from 'shell-quote';
 import type { Json } from '../stage-api.js';
 import type { HashCache } from '../hash/cache.js';
 import { collectRefs, InterpolationError } from '../pipeline/interpolate.js';
@@ -94,8 +95,13 @@ export const KEY_SCHEME = 2;
 function keyOf(components: Components, upstream: ReadonlyMap<string, string>): string {
   // Longest label first, so that a label that is a prefix of another (`a:out`, `a:out2`) never cuts it.
   const labels = [...upstream.keys()].sort((a, b) => b.length - a.length);
+  // A shell command line holds each reference shell-quoted (`artifact\:a\:out`): swapped in that form too.
+  const swaps = labels.flatMap((l) => {
+    const [from, to] = [`artifact:${l}`, `artifact:${upstream.get(l)}`];
+    return [[from, to], [quote([from]), quote([to])]];
+  });
   const byContent = (v: Json): Json => {
-    if (typeof v === 'string') return labels.reduce((s, l) => (s.includes(`artifact:${l}`) ? s.split(`artifact:${l}`).join(`artifact:${upstream.get(l)}`) : s), v);
+    if (typeof v === 'string') return swaps.reduce((s, [from, to]) => (s.includes(from) ? s.split(from).join(to) : s), v);
     if (Array.isArray(v)) return v.map(byContent);
     if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, byContent(x)]));
     return v;
