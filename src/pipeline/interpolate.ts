@@ -7,7 +7,18 @@ export type Ref =
   | { readonly root: 'params'; readonly name: string; readonly path: readonly string[] }
   | { readonly root: 'matrix'; readonly axis: string; readonly path: readonly string[] }
   | { readonly root: 'env'; readonly name: string; readonly fallback?: string }
-  | { readonly root: 'stages'; readonly stage: string; readonly output: string }
+  /**
+   * `pins`: `${stages.S@AXIS=LABEL,....outputs.O}`, the instance of S with those matrix values.
+   * `outputFrom`: `${stages.S.outputs[matrix.AXIS.KEY]}`, the output named by a matrix value (`output` is
+   * then the bracketed text, for messages).
+   */
+  | {
+      readonly root: 'stages';
+      readonly stage: string;
+      readonly output: string;
+      readonly pins?: { readonly [axis: string]: string };
+      readonly outputFrom?: { readonly axis: string; readonly path: readonly string[] };
+    }
   | { readonly root: 'outs'; readonly name: string }
   | { readonly root: 'deps'; readonly name: string }
   | { readonly root: 'resources'; readonly name: 'cpu' | 'gpu' | 'memory_mb' }
@@ -27,7 +38,7 @@ export class InterpolationError extends Error {
 }
 
 const REF_FORMS =
-  'params.NAME, matrix.AXIS, matrix.AXIS.KEY, env.NAME, env.NAME:-default, stages.STAGE.outputs.OUTPUT, outs.OUTPUT, deps.NAME, resources.cpu|gpu|memory_mb or group.members';
+  'params.NAME, matrix.AXIS, matrix.AXIS.KEY, env.NAME, env.NAME:-default, stages.STAGE.outputs.OUTPUT, stages.STAGE@AXIS=VALUE.outputs.OUTPUT, stages.STAGE.outputs[matrix.AXIS.KEY], outs.OUTPUT, deps.NAME, resources.cpu|gpu|memory_mb or group.members';
 
 function parseRef(body: string): Ref {
   let m: RegExpExecArray | null;
@@ -37,13 +48,32 @@ function parseRef(body: string): Ref {
     return { root: 'matrix', axis: m[1], path: m[2] ? m[2].slice(1).split('.') : [] };
   if ((m = /^env\.([A-Za-z_]\w*)(?::-(.*))?$/s.exec(body)))
     return m[2] === undefined ? { root: 'env', name: m[1] } : { root: 'env', name: m[1], fallback: m[2] };
-  if ((m = /^stages\.([a-z0-9][\w-]*)\.outputs\.([A-Za-z_][\w-]*)$/.exec(body)))
-    return { root: 'stages', stage: m[1], output: m[2] };
+  if ((m = /^stages\.([a-z0-9][\w-]*)(?:@(.+?))?\.outputs(?:\.([A-Za-z_][\w-]*)|\[matrix\.([A-Za-z_][\w-]*)((?:\.[\w-]+)*)\])$/.exec(body))) {
+    const [, stage, pins, output, axis, path] = m;
+    return {
+      root: 'stages',
+      stage,
+      output: output ?? `[matrix.${axis}${path}]`,
+      ...(pins === undefined ? {} : { pins: parsePins(pins, body) }),
+      ...(axis === undefined ? {} : { outputFrom: { axis, path: path ? path.slice(1).split('.') : [] } }),
+    };
+  }
   if ((m = /^outs\.([A-Za-z_][\w-]*)$/.exec(body))) return { root: 'outs', name: m[1] };
   if ((m = /^deps\.([A-Za-z_][\w-]*)$/.exec(body))) return { root: 'deps', name: m[1] };
   if ((m = /^resources\.(cpu|gpu|memory_mb)$/.exec(body))) return { root: 'resources', name: m[1] as 'cpu' | 'gpu' | 'memory_mb' };
   if (body === 'group.members') return { root: 'group', name: 'members' };
   throw new InterpolationError(`bad reference "\${${body}}"`, `write one of \${${REF_FORMS}}`);
+}
+
+/** `dataset=iaps,seed=3` (the part of an instance id after `@`) as axis -> label. */
+function parsePins(text: string, body: string): { [axis: string]: string } {
+  const pins: { [axis: string]: string } = {};
+  for (const part of text.split(',')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0 || eq === part.length - 1) throw new InterpolationError(`bad instance "${text}" in "\${${body}}"`, 'write the matrix values as in its id: ${stages.STAGE@AXIS=VALUE,AXIS=VALUE.outputs.OUTPUT}');
+    pins[part.slice(0, eq)] = part.slice(eq + 1);
+  }
+  return pins;
 }
 
 const cache = new Map<string, readonly Segment[]>();

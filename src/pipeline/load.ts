@@ -6,7 +6,8 @@ import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } fr
 import { relative, resolve } from 'node:path';
 import { isScalar, LineCounter, parse as parseYaml, parseDocument, visit, type Document } from 'yaml';
 import type { Json, StageKind } from '../stage-api.js';
-import { collectRefs, InterpolationError, resolveValue } from './interpolate.js';
+import { forEachAxesAt } from './for-each.js';
+import { collectRefs, hasRefs, InterpolationError, resolveValue } from './interpolate.js';
 import { knownKinds, loadKind, outputNames, paramsValidator } from './kinds.js';
 import { Locator, type JsonPath } from './locate.js';
 import { compiledValidator } from './validators.js';
@@ -164,11 +165,12 @@ export async function loadPipeline(fileArg: string, opts: LoadOptions): Promise<
   for (const s of stages) checkGroupBy(s, kinds.get(s.name), ctx.report);
   checkOutsConfined(stages, (name) => (raw.stages as { [k: string]: { [k: string]: unknown } })[name], ctx.report);
   const matrices = expandMatrices(stages, params, workspace, ctx);
+  const pointKinds = await matrixKinds(stages, matrices, { params, byStage: new Map(), env: ctx.env }, opts.kinds, kinds, ctx);
   const stageDeps = stageGraph(stages, stageByName, kinds, params, ctx);
   const order = topologicalOrder(stages, stageDeps, ctx);
   if (ctx.diags.length) return { ok: false, diagnostics: dedupe(ctx.diags) };
 
-  const built = buildInstances(order, stageByName, matrices, stageDeps, kinds, ctx);
+  const built = buildInstances(order, stageByName, matrices, stageDeps, kinds, pointKinds, ctx);
   const { instances, byId, byStage, publishes } = withPublishTargets(built.instances, {
     scope: { params, byStage: built.byStage, env: ctx.env },
     workspace,
@@ -408,6 +410,7 @@ async function checkStageForms(
       if (typeof s.uses === 'string') {
         for (const f of ['run', 'outs', 'shell', 'env', 'untracked', 'params', 'metrics', 'plots'] as const)
           if (s[f] !== undefined) ctx.report([...at, f], true, `stages.${s.name}.${f}: applies only to command stages (run:)`, 'remove it; built-in kinds declare their inputs in with: (and extra ones in deps:)');
+        if (hasRefs(s.uses)) return; // chosen per matrix instance: matrixKinds
         const kind = extraKinds?.[s.uses] ?? (await loadKind(s.uses));
         if (!kind) {
           const all = [...new Set([...knownKinds(), ...Object.keys(extraKinds ?? {})])].sort();
@@ -427,6 +430,57 @@ async function checkStageForms(
     }),
   );
   return kinds;
+}
+
+/**
+ * `uses: "${matrix.dataset.kind}"`: the matrix value picks each instance's kind, so that one stage can
+ * read datasets that need different kinds. The kinds must declare the same outputs (a reference to the
+ * stage names one set), and such a stage cannot group (a group is one call of one kind). Returns stage ->
+ * instance id -> kind; the first kind stands for the stage where one is needed (its outputs).
+ */
+async function matrixKinds(
+  stages: readonly StageDecl[],
+  matrices: ReadonlyMap<string, Record<string, MatrixValue>[]>,
+  scope: ResolveScope,
+  extraKinds: LoadOptions['kinds'],
+  kinds: Map<string, StageKind<unknown>>,
+  ctx: Ctx,
+): Promise<Map<string, Map<string, StageKind<unknown>>>> {
+  const out = new Map<string, Map<string, StageKind<unknown>>>();
+  for (const s of stages) {
+    if (typeof s.uses !== 'string' || !hasRefs(s.uses)) continue;
+    const at = ['stages', s.name, 'uses'];
+    if (s.group_by !== undefined) {
+      ctx.report(at, false, `stages.${s.name}.uses: a kind chosen by the matrix cannot be combined with group_by: (a group is one call of one kind)`, 'remove group_by:, or write one stage per kind');
+      continue;
+    }
+    const byId = new Map<string, StageKind<unknown>>();
+    for (const matrix of matrices.get(s.name) ?? []) {
+      const id = instanceId(s.name, matrix);
+      let name: Json;
+      try {
+        name = resolveInstance(scope, { id, stage: s, matrix, upstream: [] }, s.uses, {
+          output: () => {
+            throw new InterpolationError('uses: can reference params and matrix values, not stage outputs', 'pick the kind with ${matrix.AXIS.KEY} or ${params.NAME}');
+          },
+        });
+      } catch (e) {
+        if (!(e instanceof InterpolationError)) throw e;
+        ctx.report(at, false, `stages.${s.name}.uses: ${id}: ${e.message}`, e.hint);
+        break;
+      }
+      const kind = typeof name === 'string' ? (extraKinds?.[name] ?? (await loadKind(name))) : undefined;
+      if (kind) byId.set(id, kind);
+      else ctx.report(at, false, `stages.${s.name}.uses: ${id} picks unknown stage kind ${JSON.stringify(name)}`, `known kinds: ${[...new Set([...knownKinds(), ...Object.keys(extraKinds ?? {})])].sort().join(', ')}`);
+    }
+    const chosen = [...new Set(byId.values())];
+    const outputs = (k: StageKind<unknown>): string => Object.keys(k.outputs).sort().join(', ');
+    const odd = chosen.find((k) => outputs(k) !== outputs(chosen[0]));
+    if (odd) ctx.report(at, false, `stages.${s.name}.uses: the kinds it picks declare different outputs (${chosen[0].kind}: ${outputs(chosen[0])}; ${odd.kind}: ${outputs(odd)})`, 'pick kinds with the same outputs, or write one stage per kind');
+    if (chosen.length) kinds.set(s.name, chosen[0]);
+    out.set(s.name, byId);
+  }
+  return out;
 }
 
 /** `metrics:` and `plots:` name declared outs. */
@@ -503,18 +557,26 @@ function axisValues(stage: string, axis: string, spec: Json, params: { [k: strin
 }
 
 /** Checks every reference of every stage and returns, per stage, the stages it reads from or needs. */
+type Pins = { readonly [axis: string]: string };
+/** Stage -> the stages it depends on -> how each reference selects their instances (pins, or shared axes). */
+type StageDeps = Map<string, Map<string, (Pins | undefined)[]>>;
+
 function stageGraph(
   stages: readonly StageDecl[],
   stageByName: ReadonlyMap<string, StageDecl>,
   kinds: ReadonlyMap<string, StageKind<unknown>>,
   params: { [k: string]: Json },
   ctx: Ctx,
-): Map<string, Set<string>> {
-  const stageDeps = new Map<string, Set<string>>();
+): StageDeps {
+  const stageDeps: StageDeps = new Map();
   const stageList = () => stages.map((x) => x.name).join(', ');
   for (const s of stages) {
-    const deps = new Set<string>();
+    const deps = new Map<string, (Pins | undefined)[]>();
     stageDeps.set(s.name, deps);
+    const add = (name: string, pins?: Pins): void => {
+      const refs = deps.get(name) ?? [];
+      if (!refs.some((p) => JSON.stringify(p) === JSON.stringify(pins))) deps.set(name, [...refs, pins]);
+    };
     const axes = new Set(Object.keys(isRecord(s.matrix) ? s.matrix : {}));
     const fields: [string, Json | undefined][] = [
       ['with', s.with],
@@ -540,7 +602,7 @@ function stageGraph(
             ctx.report(path, false, `${where}: ${e.message}`, e.hint);
           }
         }
-        else if (ref.root === 'matrix' && !axes.has(ref.axis))
+        else if (ref.root === 'matrix' && !axes.has(ref.axis) && !forEachAxesAt(value, path.slice(3)).includes(ref.axis))
           ctx.report(path, false, `${where}: unknown matrix axis "${ref.axis}"`, axes.size ? `axes of ${s.name}: ${[...axes].join(', ')}` : `stage ${s.name} has no matrix: add matrix: { ${ref.axis}: [...] }`);
         else if (ref.root === 'env' && ref.fallback === undefined && !ctx.env[ref.name])
           ctx.report(path, false, `${where}: environment variable ${ref.name} is not set`, `export ${ref.name}=..., or write \${env.${ref.name}:-default}`);
@@ -553,11 +615,16 @@ function stageGraph(
         else if (ref.root === 'stages') {
           const up = stageByName.get(ref.stage);
           if (!up) ctx.report(path, false, `${where}: unknown stage "${ref.stage}"`, `stages: ${stageList()}`);
-          else if (up.uses && !kinds.has(up.name)) deps.add(up.name);
+          else if (up.uses && !kinds.has(up.name)) add(up.name, ref.pins);
           else {
             const outs = outputNames(up, kinds.get(up.name));
-            if (!outs.includes(ref.output)) ctx.report(path, false, `${where}: stage "${ref.stage}" has no output "${ref.output}"`, `outputs of ${ref.stage}: ${outs.join(', ') || 'none'}`);
-            deps.add(up.name);
+            if (ref.outputFrom && !axes.has(ref.outputFrom.axis) && !forEachAxesAt(value, path.slice(3)).includes(ref.outputFrom.axis))
+              ctx.report(path, false, `${where}: unknown matrix axis "${ref.outputFrom.axis}"`, axes.size ? `axes of ${s.name}: ${[...axes].join(', ')}` : `stage ${s.name} has no matrix`);
+            else if (!ref.outputFrom && !outs.includes(ref.output)) ctx.report(path, false, `${where}: stage "${ref.stage}" has no output "${ref.output}"`, `outputs of ${ref.stage}: ${outs.join(', ') || 'none'}`);
+            const upAxes = Object.keys(isRecord(up.matrix) ? up.matrix : {});
+            for (const axis of Object.keys(ref.pins ?? {}).filter((a) => !upAxes.includes(a)))
+              ctx.report(path, false, `${where}: stage "${ref.stage}" has no matrix axis "${axis}"`, upAxes.length ? `axes of ${ref.stage}: ${upAxes.join(', ')}` : `${ref.stage} has one instance: reference it as \${stages.${ref.stage}.outputs.${ref.output}}`);
+            add(up.name, ref.pins);
           }
         }
       }
@@ -573,14 +640,14 @@ function stageGraph(
     });
     (Array.isArray(s.needs) ? s.needs : []).forEach((n, i) => {
       if (!stageByName.has(n)) ctx.report(['stages', s.name, 'needs', i], false, `stages.${s.name}.needs: unknown stage "${n}"`, `stages: ${stageList()}`);
-      else deps.add(n);
+      else add(n);
     });
   }
   return stageDeps;
 }
 
 /** Stages upstream first (DFS); each cycle is reported with its members. */
-function topologicalOrder(stages: readonly StageDecl[], stageDeps: ReadonlyMap<string, Set<string>>, ctx: Ctx): string[] {
+function topologicalOrder(stages: readonly StageDecl[], stageDeps: StageDeps, ctx: Ctx): string[] {
   const order: string[] = [];
   const state = new Map<string, 'open' | 'done'>();
   const stack: string[] = [];
@@ -593,7 +660,7 @@ function topologicalOrder(stages: readonly StageDecl[], stageDeps: ReadonlyMap<s
     }
     state.set(n, 'open');
     stack.push(n);
-    for (const d of stageDeps.get(n) ?? []) visit(d);
+    for (const d of stageDeps.get(n)?.keys() ?? []) visit(d);
     stack.pop();
     state.set(n, 'done');
     order.push(n);
@@ -607,8 +674,9 @@ function buildInstances(
   order: readonly string[],
   stageByName: ReadonlyMap<string, StageDecl>,
   matrices: ReadonlyMap<string, Record<string, MatrixValue>[]>,
-  stageDeps: ReadonlyMap<string, Set<string>>,
+  stageDeps: StageDeps,
   kinds: ReadonlyMap<string, StageKind<unknown>>,
+  pointKinds: ReadonlyMap<string, ReadonlyMap<string, StageKind<unknown>>>,
   ctx: Ctx,
 ): { instances: Instance[]; byId: Map<string, Instance>; byStage: Map<string, Instance[]> } {
   const instances: Instance[] = [];
@@ -619,8 +687,11 @@ function buildInstances(
     for (const m of matrices.get(name) ?? [{}]) {
       const id = instanceId(name, m);
       const upstream = new Set<string>();
-      for (const d of stageDeps.get(name) ?? []) for (const u of matchUpstream(byStage, m, d).instances) upstream.add(u.id);
-      const inst: Instance = { id, stage: s, matrix: m, ...(kinds.has(name) ? { kind: kinds.get(name) } : {}), upstream: [...upstream].sort() };
+      // A reference that names an instance (`${stages.S@AXIS=V.outputs.O}`) waits for that one only.
+      for (const [d, refs] of stageDeps.get(name) ?? [])
+        for (const pins of refs) for (const u of matchUpstream(byStage, pins ? { ...m, ...pins } : m, d).instances) upstream.add(u.id);
+      const kind = pointKinds.get(name)?.get(id) ?? kinds.get(name);
+      const inst: Instance = { id, stage: s, matrix: m, ...(kind ? { kind } : {}), upstream: [...upstream].sort() };
       if (byId.has(id)) {
         ctx.report(['stages', name, 'matrix'], false, `stages.${name}: two matrix points give the same instance id "${id}"`, 'make the axis values distinct as text (e.g. 1 and "1" collide)');
         continue;

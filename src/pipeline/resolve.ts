@@ -4,7 +4,9 @@
 // shell-quote stays on 1.8: from 1.9 its bundled types redeclare the global Array.join.
 import { quote } from 'shell-quote';
 import type { Json } from '../stage-api.js';
+import { forEachOf, forEachPoints } from './for-each.js';
 import { InterpolationError, parseTemplate, resolveValue, type Ref } from './interpolate.js';
+import { outputNames } from './kinds.js';
 import { matrixLabel } from './matrix.js';
 import type { Instance, StageDecl } from './types.js';
 
@@ -76,6 +78,20 @@ export function commandResources(stage: Pick<StageDecl, 'resources'>): { cpu: nu
 }
 
 export function resolveInstance(scope: ResolveScope, inst: Instance, value: Json, lookups: OutputLookups): Json {
+  if (value === null || typeof value !== 'object') return resolveRefs(scope, inst, value, lookups);
+  const each = forEachOf(value);
+  if (each) {
+    // One item per point, resolved as an instance whose matrix also has the for_each axes.
+    const points = forEachPoints(resolveInstance(scope, inst, each.for_each, lookups), Object.keys(inst.matrix));
+    return points.map((m) => resolveInstance(scope, { ...inst, matrix: { ...inst.matrix, ...m } }, each.item, lookups));
+  }
+  if (Array.isArray(value)) return value.map((v) => resolveInstance(scope, inst, v, lookups));
+  const out: { [k: string]: Json } = {};
+  for (const [k, v] of Object.entries(value)) out[k] = resolveInstance(scope, inst, v, lookups);
+  return out;
+}
+
+function resolveRefs(scope: ResolveScope, inst: Instance, value: Json, lookups: OutputLookups): Json {
   return resolveValue(value, (ref: Ref, raw: string): Json => {
     switch (ref.root) {
       case 'params':
@@ -89,10 +105,11 @@ export function resolveInstance(scope: ResolveScope, inst: Instance, value: Json
       case 'env':
         return envValue(scope.env, ref.name, ref.fallback);
       case 'stages': {
-        const { instances, pinned } = matchUpstream(scope.byStage, inst.matrix, ref.stage);
+        const { instances, pinned } = matchUpstream(scope.byStage, ref.pins ? { ...inst.matrix, ...ref.pins } : inst.matrix, ref.stage);
         if (instances.length === 0)
           throw new InterpolationError(`${raw}: no instance of "${ref.stage}" matches ${inst.id}`, 'align the matrix values of both stages');
-        return pinned ? lookups.output(instances[0], ref.output) : instances.map((u) => lookups.output(u, ref.output));
+        const output = ref.outputFrom ? outputNamed(inst, ref.outputFrom, instances[0], raw) : ref.output;
+        return pinned ? lookups.output(instances[0], output) : instances.map((u) => lookups.output(u, output));
       }
       case 'outs':
         if (!lookups.outs) throw new InterpolationError(`${raw}: \${outs...} is only available in command stages`, 'use it in run:, env: or deps: of a stage with outs:');
@@ -157,6 +174,17 @@ export function quotedShellRefs(command: string): string[] {
     else if (c === "'" && state === 'none') state = 'single';
   }
   return found;
+}
+
+/** The output that `${stages.S.outputs[matrix.AXIS.KEY]}` names, checked against S's outputs. */
+function outputNamed(inst: Instance, from: { readonly axis: string; readonly path: readonly string[] }, upstream: Instance, raw: string): string {
+  const v = inst.matrix[from.axis];
+  if (v === undefined) throw new InterpolationError(`${raw}: stage "${inst.stage.name}" has no matrix axis "${from.axis}"`, 'add the axis under matrix:');
+  const name = from.path.length ? fieldOf(v, from.path, raw) : matrixLabel(v);
+  const outputs = outputNames(upstream.stage, upstream.kind);
+  if (typeof name !== 'string' || !outputs.includes(name))
+    throw new InterpolationError(`${raw}: ${JSON.stringify(name)} is not an output of "${upstream.stage.name}"`, `its outputs: ${outputs.join(', ') || 'none'}`);
+  return name;
 }
 
 /**

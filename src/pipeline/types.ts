@@ -37,7 +37,8 @@ export interface StageDecl {
   readonly description?: string;
   readonly uses?: string;
   readonly with?: { [key: string]: Json };
-  readonly run?: string | string[];
+  /** A list of arguments (each a string, or a `{ for_each, item }` that gives several), or a shell line. */
+  readonly run?: string | Json[];
   readonly shell?: boolean;
   /** Inputs hashed into the key: a list of paths, or a map name -> path (`${deps.NAME}` in run:/with:). */
   readonly deps?: string[] | Readonly<Record<string, string>>;

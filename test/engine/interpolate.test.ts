@@ -24,6 +24,10 @@ describe('interpolation', () => {
     expect(parseTemplate('${stages.embed-webemo.outputs.embeddings}')).toEqual([
       { ref: { root: 'stages', stage: 'embed-webemo', output: 'embeddings' }, raw: '${stages.embed-webemo.outputs.embeddings}' },
     ]);
+    // One instance by its matrix values (as in its id; a value may hold dots), an output named by a matrix value.
+    expect(parseTemplate('${stages.train@lr=0.1,seed=3.outputs.model}')[0]).toMatchObject({ ref: { stage: 'train', output: 'model', pins: { lr: '0.1', seed: '3' } } });
+    expect(parseTemplate('${stages.data.outputs[matrix.dataset.name]}')[0]).toMatchObject({ ref: { stage: 'data', outputFrom: { axis: 'dataset', path: ['name'] } } });
+    expect(() => parseTemplate('${stages.train@seed.outputs.model}')).toThrow(/bad instance "seed"/);
     expect(parseTemplate('${params.cfg.lr}')).toEqual([{ ref: { root: 'params', name: 'cfg', path: ['lr'] }, raw: '${params.cfg.lr}' }]);
     expect(() => parseTemplate('${stage.x}')).toThrow(/bad reference "\$\{stage\.x\}"/);
     expect(() => parseTemplate('${params.x')).toThrow(/unclosed/);

@@ -25,7 +25,9 @@ function graph(p: Pipeline, instances: boolean): { nodes: { id: string; label: s
   return {
     nodes: p.stages.map((s) => {
       const n = p.byStage.get(s.name)?.length ?? 0;
-      const what = s.uses ?? (Array.isArray(s.run) ? String(s.run[0]) : 'sh');
+      // A kind chosen per instance (`uses: "${matrix.dataset.kind}"`) shows every kind it picks.
+      const kinds = [...new Set((p.byStage.get(s.name) ?? []).flatMap((i) => (i.kind ? [i.kind.kind] : [])))];
+      const what = kinds.length ? kinds.join(' | ') : Array.isArray(s.run) ? String(s.run[0]) : 'sh';
       return { id: s.name, label: `${s.name} (${what}${n > 1 ? `, ${n} instances` : ''})` };
     }),
     edges: [...edges].map((e) => e.split('\n') as [string, string]),
