@@ -21,6 +21,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { GraphBuilder, modelBytes } from '../src/onnx/builder.js';
 import { Adam } from '../src/train/adam.js';
@@ -38,7 +39,8 @@ const arg = (name: string, def: number): number => {
   return i >= 0 ? Number(args[i + 1]) : def;
 };
 const full = args.includes('--full');
-const threads = arg('threads', 2);
+// A worker (the `--threads T` comparison's T heads at a time) trains with one thread.
+const threads = isMainThread ? arg('threads', 2) : 1;
 const skipTfjs = args.includes('--no-tfjs');
 const rounds = arg('rounds', 3);
 const groupSize = arg('group', 5);
@@ -303,24 +305,63 @@ async function groupComparison(ceN: number, coN: number, ceHead: HeadSpec, coHea
     const sets = Array.from({ length: weightSets }, (_, i) => stepFeeds(h.batch, h.dims, target, heads, i));
     return runRotating(name, bytes, sets, steps, heads * h.batch);
   };
-  const heads = (label: string, n: number, h: HeadSpec): (() => Promise<Figure>)[] => [
+  const heads = (label: 'CE' | 'contrastive', n: number, h: HeadSpec): (() => Promise<Figure>)[] => [
     () => together(`${label}: ${k} together, stacked (${k} heads/run)`, n, h, k, k),
     () => together(`${label}: ${k} together, taking turns (1 head/run)`, n, h, k, 1),
     () => sequential(`${label}: ${k} one after the other (${k} train calls)`, n, h, k),
     () => graphAlone(`${label}: step graph alone, ${k} heads stacked`, h, k, n),
     () => graphAlone(`${label}: step graph alone, 1 head`, h, 1, n),
     () => graphAlone(`${label}: step graph alone, 1 head, ${k} weight sets`, h, 1, n, k),
+    // With T threads: what the engine does with separate instances on T cores (`pipe run --jobs T`).
+    ...(threads > 1 ? [() => inParallel(`${label}: ${k} one after the other, 1 thread each, ${threads} at a time`, label === 'CE' ? 'ce' : 'contrastive', n, h.batch, k, threads)] : []),
   ];
+  const per = threads > 1 ? 7 : 6;
   const f = await bestOf(rounds, [...heads('CE', ceN, ceHead), ...heads('contrastive', coN, coHead), () => runOnly('session.run of a one-Identity graph', tinyGraph(), { a: new ort.Tensor('float32', Float32Array.of(1), []) }, 5000, 1)]);
   const cpu = (x: Figure): number => x.samplesPerCpuS ?? x.samplesPerS;
   const r = (a: Figure, b: Figure): string => `${(cpu(a) / cpu(b)).toFixed(2)}x CPU, ${(a.samplesPerS / b.samplesPerS).toFixed(2)}x wall`;
-  const fixedUs = 1e6 / cpu(f[12]);
-  for (const [label, at] of [['CE', 0], ['contrastive', 6]] as const) {
-    const [stacked, turns, seq, graphK, graph1, graphRot] = f.slice(at, at + 6);
+  const fixedUs = 1e6 / cpu(f[2 * per]);
+  const wall = (a: Figure, b: Figure): string => `${(a.samplesPerS / b.samplesPerS).toFixed(2)}x wall`;
+  for (const [label, at] of [['CE', 0], ['contrastive', per]] as const) {
+    const [stacked, turns, seq, graphK, graph1, graphRot, parallel] = f.slice(at, at + per);
+    if (parallel) console.log(`${label} (same run, wall): ${threads} threads: ${k} together stacked / ${threads} at a time with 1 thread each: ${wall(stacked, parallel)}; taking turns / ${threads} at a time: ${wall(turns, parallel)}`);
     const stepUs = (1e6 / cpu(graph1)) * (label === 'CE' ? ceHead.batch : coHead.batch);
     console.log(`${label} (same run): together / one after the other: stacked ${r(stacked, seq)}, taking turns ${r(turns, seq)} (goal 2.5x); step graph alone, ${k} stacked / 1 head: ${r(graphK, graph1)}; 1 head with ${k} weight sets in turn / 1 head: ${r(graphRot, graph1)}`);
     console.log(`${label}: a session.run's fixed cost ${fixedUs.toFixed(0)} us CPU = ${((100 * fixedUs) / stepUs).toFixed(1)}% of a one-head step graph (${stepUs.toFixed(0)} us CPU): sharing it over ${k} heads can gain at most ${((fixedUs + stepUs) / (fixedUs / k + stepUs)).toFixed(3)}x`);
   }
+}
+
+/** The two heads at the paper's shapes: CE (webemo6, batch 32, mean) and contrastive (soft, batch 8, sum). */
+function headSpecs(): { ceHead: HeadSpec; coHead: HeadSpec } {
+  const C = 6;
+  const oneHot = { data: new Float32Array(C * C).map((_, i) => (i % (C + 1) === 0 ? 1 : 0)), dim: C };
+  const texts = { data: randomTable(64, 512, 9), dim: 512 };
+  return {
+    ceHead: { batch: 32, dims: { inputDim: D, hidden: 512, outputDim: C }, targets: oneHot, targetInput: 'y', step: ceStepBuilder('softmax'), reduction: 'mean' },
+    coHead: { batch: 8, dims: { inputDim: D, hidden: 512, outputDim: 512 }, targets: texts, targetInput: 't', step: contrastiveStepBuilder('soft', 0.075), reduction: 'sum' },
+  };
+}
+
+/** What a worker of `inParallel` trains: its share of the seeds, one after the other. */
+interface WorkerJob {
+  readonly head: 'ce' | 'contrastive';
+  readonly n: number;
+  readonly seeds: readonly number[];
+}
+
+/**
+ * The K heads one after the other with one thread each, `t` at a time: `t` worker threads (this file,
+ * one intra-op thread each) take every t-th seed. The time is the longest worker's sum of its heads'
+ * second epochs; wall time only (process CPU time counts every worker).
+ */
+async function inParallel(name: string, head: 'ce' | 'contrastive', n: number, batch: number, k: number, t: number): Promise<Figure> {
+  const shares = Array.from({ length: t }, (_, w) => Array.from({ length: k }, (_, s) => s).filter((s) => s % t === w));
+  const seconds = await Promise.all(shares.map((seeds) => new Promise<number>((resolve, reject) => {
+    const job: WorkerJob = { head, n, seeds };
+    const worker = new Worker(new URL(import.meta.url), { workerData: job });
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  })));
+  return record(name, k * n, batch, Math.max(...seconds));
 }
 
 async function main(): Promise<void> {
@@ -328,18 +369,14 @@ async function main(): Promise<void> {
   const coN = full ? WEBEMO_TRAIN : arg('contrastive-samples', 2_048);
   const { cpus, loadavg } = await import('node:os');
   console.log(`bench:train — onnxruntime-node ${ort.env.versions.common}, ${threads} intra-op thread(s), ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load ${loadavg()[0].toFixed(1)}; CE on ${ceN} samples, contrastive on ${coN} pairs, best of ${rounds} interleaved rounds`);
-  const C = 6;
-  const ce: MlpDims = { inputDim: D, hidden: 512, outputDim: C };
-  const co: MlpDims = { inputDim: D, hidden: 512, outputDim: 512 };
-  const oneHot = { data: new Float32Array(C * C).map((_, i) => (i % (C + 1) === 0 ? 1 : 0)), dim: C };
-  const texts = { data: randomTable(64, 512, 9), dim: 512 };
-  const ceHead: HeadSpec = { batch: 32, dims: ce, targets: oneHot, targetInput: 'y', step: ceStepBuilder('softmax'), reduction: 'mean' };
-  const coHead: HeadSpec = { batch: 8, dims: co, targets: texts, targetInput: 't', step: contrastiveStepBuilder('soft', 0.075), reduction: 'sum' };
+  const { ceHead, coHead } = headSpecs();
+  const [ce, co] = [ceHead.dims, coHead.dims];
 
   await groupComparison(ceN, coN, ceHead, coHead);
   if (groupOnly) return;
 
   console.log('\n-- CE head, batch 32, webemo6');
+  const C = ce.outputDim;
   const ceGemmFeeds = { x: new ort.Tensor('float32', randomTable(32, D, 1), [32, D]), W1: new ort.Tensor('float32', randomTable(D, 512, 2), [D, 512]), W2: new ort.Tensor('float32', randomTable(512, C, 3), [512, C]), dz: new ort.Tensor('float32', randomTable(32, C, 4), [32, C]) };
   const steps = (n: number, b: number): number => Math.max(256, Math.floor(n / b));
   const [ceTrain, ceTrain1, ceRun, ceAdamOld, ceAdam, ceGemm, tfjs] = await bestOf(rounds, [
@@ -370,4 +407,11 @@ async function main(): Promise<void> {
   console.log(`contrastive: 1-step wasm trainer / Loop trainer = ${r(coTrain1, coTrain)}; wasm / typed-array Adam = ${r(coAdam, coAdamOld)}; 1-step trainer / GEMM ceiling = ${r(coTrain1, coGemm)}, Loop / ceiling = ${r(coTrain, coGemm)}; 1-step trainer time share: session.run ${pct(coRun, coTrain1)}, wasm Adam ${pct(coAdam, coTrain1)}`);
 }
 
-await main();
+if (isMainThread) await main();
+else {
+  const job = workerData as WorkerJob;
+  const { ceHead, coHead } = headSpecs();
+  let wall = 0;
+  for (const seed of job.seeds) wall += (await epochSeconds(job.head === 'ce' ? ceHead : coHead, job.n, [seed], 1)).wall;
+  parentPort?.postMessage(wall);
+}
