@@ -92,10 +92,27 @@ export interface TrainingData {
   readonly val: LabelledSplit;
 }
 
-export function loadTrainingData(p: CommonTrainParams, log: (line: string) => void): TrainingData {
+/**
+ * Inputs loaded once per call and shared by the jobs of a group: the seeds of a sweep read the same
+ * embeddings, manifest and prompts, and at the paper's size one copy of WEBEmo's embeddings is 547 MB (as
+ * much again for its caption embeddings), so each member loading its own would multiply a stage's memory
+ * by the group's size. Loaded tables are never modified.
+ */
+export class SharedInputs {
+  private readonly loaded = new Map<string, unknown>();
+
+  /** The value loaded for `key` (any JSON) by this call, loading it now if it is the first ask. */
+  get<T>(key: unknown, load: () => T): T {
+    const k = JSON.stringify(key);
+    if (!this.loaded.has(k)) this.loaded.set(k, load());
+    return this.loaded.get(k) as T;
+  }
+}
+
+export function loadTrainingData(p: CommonTrainParams, log: (line: string) => void, shared = new SharedInputs()): TrainingData {
   const taxonomy = loadTaxonomy(p.taxonomy, { confusion: p.confusion, dirs: taxonomyDirsOf(p) });
-  const table = loadEmbeddingTable(p.embeddings, p.index);
-  const manifest = readManifest(p.manifest);
+  const table = shared.get(['embeddings', p.embeddings, p.index], () => loadEmbeddingTable(p.embeddings, p.index));
+  const manifest = shared.get(['manifest', p.manifest], () => readManifest(p.manifest));
   const train = labelledSplit(p.manifest, manifest, table, taxonomy, p.train_split);
   const val = labelledSplit(p.manifest, manifest, table, taxonomy, p.val_split);
   // Images without an embedding (files the embedding stage could not read) are left out, and said so.
@@ -228,8 +245,8 @@ const compatibility = (job: TrainingJob, member: GroupMember): string => `${grou
 /**
  * Trains every job's head, evaluating `eval_sets` after every epoch, and records each one's rows and heads
  * in its own context — the same outputs as `runTraining` of each job alone. Jobs whose heads can step
- * together (`compatibility`) train as one group: one session.run per step and one forward pass per
- * evaluation set for all of them; the groups run one after the other.
+ * together (`compatibility`) train as one group (trainGroup: one set of sessions, one forward pass per
+ * evaluation set for all of them per epoch); the groups run one after the other.
  */
 export async function runTrainingGroup(jobs: readonly TrainingJob[]): Promise<TrainResult[]> {
   const members = jobs.map(memberOf);
@@ -263,12 +280,13 @@ const finite = (v: number): number | null => (Number.isFinite(v) ? v : null);
  * A kind's `runGroup`: builds each member's job (a member whose inputs fail fails alone, as a
  * `GroupFailure` naming it, and the others still train) and trains the rest with `runTrainingGroup`.
  */
-export async function runJobs<P extends CommonTrainParams>(ctxs: readonly StageContext<P>[], jobOf: (ctx: StageContext<P>) => Promise<TrainingJob>): Promise<void> {
+export async function runJobs<P extends CommonTrainParams>(ctxs: readonly StageContext<P>[], jobOf: (ctx: StageContext<P>, shared: SharedInputs) => Promise<TrainingJob>): Promise<void> {
   const failed = new Map<string, Error>();
   const jobs: TrainingJob[] = [];
+  const shared = new SharedInputs();
   for (const ctx of ctxs) {
     try {
-      jobs.push(await jobOf(ctx));
+      jobs.push(await jobOf(ctx, shared));
     } catch (e) {
       failed.set(ctx.instanceId, e as Error);
     }

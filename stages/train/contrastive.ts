@@ -6,7 +6,7 @@ import { defineStage, StageError } from '../../src/stage-api.js';
 import { ingestTaxonomy } from '../../src/data/ingest-stage.js';
 import { PROMPT_SOURCES, type PromptFiles, type PromptSource } from '../../src/eval/prompts.js';
 import type { StageContext } from '../../src/stage-api.js';
-import { commonTrainProperties, loadTrainingData, runJobs, runTraining, trainFingerprint, TRAIN_OUTPUTS, type CommonTrainParams, type TrainingJob } from '../../src/train/stage.js';
+import { commonTrainProperties, loadTrainingData, runJobs, runTraining, SharedInputs, trainFingerprint, TRAIN_OUTPUTS, type CommonTrainParams, type TrainingJob } from '../../src/train/stage.js';
 
 export interface ContrastiveParams extends CommonTrainParams {
   readonly prompts: PromptFiles;
@@ -63,20 +63,20 @@ export default defineStage<ContrastiveParams>({
     await runTraining(await contrastiveJob(ctx));
   },
   // The seeds of a sweep (and any heads that differ only in params that do not change the graph) train
-  // together: one session.run per step for all (docs/heads.md).
+  // together: one set of sessions, inputs and evaluation passes (docs/heads.md).
   runGroup: (ctxs) => runJobs(ctxs, contrastiveJob),
 });
 
 /** One instance's training job: its data, pairs, prompts and evaluation protocols. */
-async function contrastiveJob(ctx: StageContext<ContrastiveParams>): Promise<TrainingJob> {
+async function contrastiveJob(ctx: StageContext<ContrastiveParams>, shared = new SharedInputs()): Promise<TrainingJob> {
   const p = ctx.params;
   const method = contrastiveMethod(p.captions);
   const ort = await import('onnxruntime-node');
   const { loadPromptTable, classPrompts } = await import('../../src/eval/prompts.js');
   const { contrastiveHeadScorers } = await import('../../src/eval/scorers.js');
   const { contrastiveTask } = await import('../../src/train/contrastive.js');
-  const data = loadTrainingData(p, (l) => ctx.log(l));
-  const prompts = loadPromptTable(p.prompts);
+  const data = loadTrainingData(p, (l) => ctx.log(l), shared);
+  const prompts = shared.get(['prompts', p.prompts], () => loadPromptTable(p.prompts));
   const captions = CAPTION_ORDER.filter((k) => p.captions.includes(k));
   const tags = { loss: p.loss, reduction: p.reduction, captions: captions.join('+') };
   const task = contrastiveTask({

@@ -4,7 +4,7 @@
 import { defineStage } from '../../src/stage-api.js';
 import { taxonomyDirsOf } from '../../src/data/ingest-stage.js';
 import type { StageContext } from '../../src/stage-api.js';
-import { commonTrainProperties, loadTrainingData, runJobs, runTraining, trainFingerprint, TRAIN_OUTPUTS, type CommonTrainParams, type TrainingJob } from '../../src/train/stage.js';
+import { commonTrainProperties, loadTrainingData, runJobs, runTraining, SharedInputs, trainFingerprint, TRAIN_OUTPUTS, type CommonTrainParams, type TrainingJob } from '../../src/train/stage.js';
 
 export interface CrossEntropyParams extends CommonTrainParams {
   readonly output: 'softmax' | 'sigmoid';
@@ -29,17 +29,17 @@ export default defineStage<CrossEntropyParams>({
   async run(ctx) {
     await runTraining(await crossEntropyJob(ctx));
   },
-  // The seeds of a sweep train together: one session.run per step for all (docs/heads.md).
+  // The seeds of a sweep train together: one set of sessions, inputs and evaluation passes (docs/heads.md).
   runGroup: (ctxs) => runJobs(ctxs, crossEntropyJob),
 });
 
-/** One instance's training job. */
-async function crossEntropyJob(ctx: StageContext<CrossEntropyParams>): Promise<TrainingJob> {
+/** One instance's training job; `shared`: the inputs already loaded for the other members of its group. */
+async function crossEntropyJob(ctx: StageContext<CrossEntropyParams>, shared = new SharedInputs()): Promise<TrainingJob> {
   const p = ctx.params;
   const ort = await import('onnxruntime-node');
   const { ceHeadScorer } = await import('../../src/eval/scorers.js');
   const { crossEntropyTask } = await import('../../src/train/cross-entropy.js');
-  const data = loadTrainingData(p, (l) => ctx.log(l));
+  const data = loadTrainingData(p, (l) => ctx.log(l), shared);
   const tags = { head: p.output, reduction: p.reduction };
   const task = crossEntropyTask({
     images: data.table, train: data.train, val: data.val, taxonomy: data.taxonomy, output: p.output, hidden: p.hidden, seed: p.seed,

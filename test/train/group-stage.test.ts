@@ -1,7 +1,7 @@
 // The training stages' runGroup through the real engine (runPipeline, `group_by: [seed]`): a seed sweep
 // of CE and contrastive heads trained together writes, for every seed, exactly the metric rows and head
 // files that the same sweep writes with every instance trained alone; a seed already cached is not
-// retrained, the others train together.
+// retrained, the others train together. The members of a group share one copy of their inputs.
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { runPipeline, silentReporter, type RunResult } from '../../src/engine/index.js';
 import { Layout } from '../../src/engine/layout.js';
 import type { StageKind } from '../../src/stage-api.js';
+import { loadTrainingData, SharedInputs, type CommonTrainParams } from '../../src/train/stage.js';
 import ce from '../../stages/train/cross-entropy.js';
 import contrastive from '../../stages/train/contrastive.js';
 import { makeWorld, type World } from './fixtures.js';
@@ -94,5 +95,19 @@ describe('train/* runGroup (group_by: [seed])', () => {
     const stopped = seeds.map((s) => JSON.parse(alone.get(`co@seed=${s}`)?.metrics.split('\n').find((l) => l.includes('"stopped_epoch"')) as string).value as number);
     expect(stopped.every((e) => e >= 1 && e <= 6)).toBe(true);
     expect(alone.get('co@seed=0')?.heads['head/W1.npy']).not.toBe(alone.get('co@seed=1')?.heads['head/W1.npy']);
+  });
+});
+
+describe('inputs of a group', () => {
+  it('the members of one call share one copy of the embedding table and manifest; another call loads its own', () => {
+    const w = world.webemo;
+    const params = (seed: number): CommonTrainParams => ({ embeddings: w.embeddings, index: w.index, manifest: w.manifest, taxonomy: 'webemo6', confusion: 'sadness', train_split: 'train', val_split: 'val', seed } as CommonTrainParams);
+    const shared = new SharedInputs();
+    const [a, b] = [0, 1].map((seed) => loadTrainingData(params(seed), () => undefined, shared));
+    expect(b.table.data).toBe(a.table.data);
+    expect(b.train).toEqual(a.train);
+    const other = loadTrainingData(params(0), () => undefined);
+    expect(other.table.data).not.toBe(a.table.data);
+    expect(other.table.data).toEqual(a.table.data);
   });
 });
