@@ -49,7 +49,8 @@ export default defineStage<PromptsParams>({
       const table = JSON.parse(readFileSync(p.synonyms, 'utf8')) as SynonymTable;
       rows.push(...sscPrompts(ingestTaxonomy(table.taxonomy, p), table, templates));
     }
-    if (p.captions) rows.push(...icPrompts(readJsonl<CaptionRow>(p.captions)));
+    // One IC prompt per captioned image, 267k at the paper's size: more than push(...) may take as arguments.
+    if (p.captions) for (const r of icPrompts(readJsonl<CaptionRow>(p.captions))) rows.push(r);
     writeJsonl(ctx.output('prompts'), rows);
     const count = (k: string): number => rows.filter((r) => r.kind === k).length;
     ctx.log(`${rows.length} prompts: ${count('sc')} sc, ${count('ssc')} ssc, ${count('ic')} ic; templates "${templates.template}", binary "${templates.binary}"`);

@@ -7,6 +7,9 @@ import { icPrompts, resolveTemplate, scPrompts, sscPrompts } from '../../src/dat
 import { projectFile } from '../../src/data/project-files.js';
 import { readSynonymFile } from '../../src/data/synonyms.js';
 import { loadTaxonomy } from '../../src/data/taxonomy.js';
+import { readJsonl } from '../../src/io/jsonl.js';
+import buildPrompts from '../../stages/prompts/build.js';
+import { runKind } from '../support/index.js';
 import { tempDir } from './support.js';
 
 const dir = tempDir('cap');
@@ -82,5 +85,17 @@ describe('prompts/build', () => {
     expect(ssc).toHaveLength(125);
     expect(ssc.filter((p) => p.class === 'optimism').map((p) => p.text)).toContain('a photo that seems to express positivity');
     expect(icPrompts([{ id: 'a1', caption: 'a dog', text: 'a photo that contains a dog' }])).toEqual([{ id: 'ic/a1', kind: 'ic', text: 'a photo that contains a dog', image: 'a1' }]);
+  });
+
+  it('prompts/build takes the paper\'s 267k image captions (more than one call may take as arguments)', async () => {
+    const f = join(dir, 'many-captions.jsonl');
+    const n = 267_441;
+    const lines: string[] = [];
+    for (let i = 0; i < n; i++) lines.push(JSON.stringify({ id: `img${i}`, caption: 'a dog', text: 'a photo that contains a dog' }));
+    writeFileSync(f, `${lines.join('\n')}\n`);
+    const run = await runKind(buildPrompts, { taxonomies: ['webemo2'], captions: f });
+    const rows = readJsonl<{ kind: string }>(run.outputs.prompts);
+    expect(rows.filter((r) => r.kind === 'ic')).toHaveLength(n);
+    expect(rows.filter((r) => r.kind === 'sc')).toHaveLength(2);
   });
 });
