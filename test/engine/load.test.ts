@@ -3,8 +3,9 @@
 // CLI's own tests (validate.test.ts, matrix-templates.test.ts) show the same through `pipe`; these reach
 // the loader where mutation testing can see it (docs/testing.md), at a few milliseconds a case.
 import { execFileSync } from 'node:child_process';
+import { readdirSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatDiagnostic, loadPipeline, MAX_ALIAS_COUNT } from '../../src/pipeline/load.js';
+import { formatDiagnostic, loadPipeline, MAX_ALIAS_COUNT, MAX_PIPELINE_BYTES } from '../../src/pipeline/load.js';
 import type { Pipeline } from '../../src/pipeline/types.js';
 import { defineStage, type StageKind } from '../../src/stage-api.js';
 import { tempWorkspace, type TempWorkspace } from '../support/index.js';
@@ -367,5 +368,98 @@ describe('located errors', () => {
       '1:16: error: params_files[0]: cannot read pf-missing.yaml (ENOENT)\n  hint: create it, or remove it from params_files:',
       '1:33: error: params_files[1]: pf-list.yaml must hold a map of params (name: value)\n  hint: e.g. "train: { lr: 0.01, epochs: 10 }"',
     ]);
+  });
+});
+
+// Found unchecked by mutation testing (docs/testing.md): each case pins one behaviour the loader had
+// without a test in the test process.
+describe('more of the loader', () => {
+  const openFds = () => readdirSync('/proc/self/fd').length;
+
+  it('a file of exactly the size limit is read whole, one byte more is refused; the file is closed either way', async () => {
+    const before = openFds();
+    // Spaces, then an invalid byte as the very last one: its position proves the whole file was read.
+    const full = Buffer.alloc(MAX_PIPELINE_BYTES, 0x20);
+    full[MAX_PIPELINE_BYTES - 1] = 0xff;
+    ws.write('full.yaml', full);
+    const atLimit = await loadPipeline('full.yaml', { workspace: ws.dir });
+    expect(!atLimit.ok && formatDiagnostic(atLimit.diagnostics[0])).toBe(`full.yaml:1:${MAX_PIPELINE_BYTES}: error: invalid UTF-8 (byte 0xff)\n  hint: re-save the file as UTF-8`);
+    ws.write('over.yaml', Buffer.alloc(MAX_PIPELINE_BYTES + 1, 0x20));
+    const over = await loadPipeline('over.yaml', { workspace: ws.dir });
+    expect(over).toEqual({
+      ok: false,
+      diagnostics: [{ file: 'over.yaml', line: 0, col: 0, message: 'over.yaml is larger than the limit of 32 MiB for a pipeline file', hint: 'a pipeline file holds configuration: keep data in files it references (deps:, params with paths)' }],
+    });
+    rmSync(ws.path('full.yaml'));
+    rmSync(ws.path('over.yaml'));
+    ws.write('dir2/x', '');
+    const dir = await loadPipeline('dir2', { workspace: ws.dir });
+    expect(!dir.ok && dir.diagnostics[0]).toMatchObject({ message: 'dir2 is not a regular file', hint: 'pass the path of a YAML file' });
+    expect(openFds()).toBe(before);
+  });
+
+  it('invalid UTF-8: the first invalid byte is located, past any U+FFFD the file spells itself', async () => {
+    const spelled = [0xef, 0xbf, 0xbd];
+    const cases: [number[], string][] = [
+      [[...Buffer.from('ok\n'), ...spelled, ...Buffer.from('ab'), 0xef, 0xbf, 0x41], '2:4: error: invalid UTF-8 (byte 0xef)'],
+      [[...spelled, ...Buffer.from('\nab'), 0xff], '2:3: error: invalid UTF-8 (byte 0xff)'],
+      [[...Buffer.from('a'), 0xf0, 0xbf, 0xbd, ...Buffer.from('a')], '1:2: error: invalid UTF-8 (byte 0xf0)'],
+      [[...Buffer.from('a'), 0xef, 0x41, 0xbd], '1:2: error: invalid UTF-8 (byte 0xef)'],
+      [[...Buffer.from('x'), ...spelled, ...Buffer.from('yz'), 0xc3, 0x28], '1:5: error: invalid UTF-8 (byte 0xc3)'],
+    ];
+    for (const [bytes, expected] of cases) {
+      ws.write('utf.yaml', Buffer.from(bytes));
+      const r = await loadPipeline('utf.yaml', { workspace: ws.dir });
+      expect(!r.ok && formatDiagnostic(r.diagnostics[0]), Buffer.from(bytes).toString('hex')).toBe(`utf.yaml:${expected}\n  hint: re-save the file as UTF-8`);
+    }
+  });
+
+  it('secrets: never through ${env.NAME} or an env: entry; the same name under another root, and other variables, pass', async () => {
+    const yaml = `
+params: { TOKEN: p }
+stages:
+  a:
+    run: [sh, -c, 'echo "$1" "$2"', sh, "\${env.TOKEN}", "\${params.TOKEN}"]
+    secrets: [TOKEN]
+    env: { TOKEN: x, HOMEDIR: "\${env.HOME}" }
+  b:
+    run: [echo, "\${env.TOKEN}"]
+`;
+    const hint = 'hint: read the secret from the environment inside the command (it is set there), never through ${env...} or env:';
+    expect(await errors(yaml, { env: { TOKEN: 't' } })).toEqual([
+      `5:41: error: stages.a.run[4]: \${env.TOKEN} names a secret (declared under secrets:): its value would enter a key in clear\n  ${hint}`,
+      `7:12: error: stages.a.env.TOKEN: TOKEN is declared a secret: it cannot also be an env: entry (part of the key)\n  ${hint}`,
+      `9:17: error: stages.b.run[1]: \${env.TOKEN} names a secret (declared under secrets:): its value would enter a key in clear\n  ${hint}`,
+    ]);
+    const p = await ok(yaml.replace('"${env.TOKEN}", "${params.TOKEN}"', '"${params.TOKEN}"').replace('TOKEN: x, ', '').replace('"${env.TOKEN}"]', 'b]'), { env: { TOKEN: 't' } });
+    expect(p.byId.get('a')!.stage.secrets).toEqual(['TOKEN']);
+  });
+
+  it('executor: local is taken from the file; a map with complex keys is not a duplicate', async () => {
+    expect((await ok('executor: local\nstages:\n  s: { run: [echo] }\n')).executor).toBe('local');
+    expect((await errors('params: { ? [a] : 1, ? [b] : 2 }\nstages:\n  s: { run: [echo] }\n')).filter((e) => e.includes('appears twice'))).toEqual([]);
+  });
+
+  it('templates: a map replaces a list and a list a map (deps: takes both); publish paths read params', async () => {
+    const p = await ok(`
+params: { where: out }
+templates:
+  listed: { run: [echo], deps: [a.txt], outs: { o: { path: o.txt, publish: "\${params.where}/o.txt" } } }
+  mapped: { run: [echo], deps: { d: a.txt } }
+stages:
+  s: { extends: listed, deps: { d: b.txt } }
+  t: { extends: mapped, deps: [b.txt] }
+`);
+    expect(p.byId.get('s')!.stage.deps).toEqual({ d: 'b.txt' });
+    expect(p.byId.get('t')!.stage.deps).toEqual(['b.txt']);
+    expect([...p.publishes]).toEqual([['out/o.txt', { id: 's', output: 'o' }]]);
+  });
+
+  it('an output path that leaves the directory is located at its path, in the long form too; a stage that is not a map is one error', async () => {
+    expect(await errors('stages:\n  s:\n    run: [echo]\n    outs:\n      a: ../a.txt\n      b: { path: /b.txt }\n')).toEqual([
+      expect.stringMatching(/^5:10: error: stages\.s\.outs\.a: "\.\.\/a\.txt" climbs out/),
+      expect.stringMatching(/^6:18: error: stages\.s\.outs\.b: "\/b\.txt" is an absolute path/),
+    ]);
+    expect(await errors('stages:\n  s: 5\n')).toEqual([expect.stringMatching(/^2:6: error: stages\.s: /)]);
   });
 });
