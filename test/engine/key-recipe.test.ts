@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/engine/canonical.js';
-import { KEY_SCHEME, prepare, type Artifact, type Prepared } from '../../src/engine/keys.js';
+import { GROUP_MARK, KEY_SCHEME, prepare, type Artifact, type Prepared } from '../../src/engine/keys.js';
 import { HashCache, noHashRows } from '../../src/hash/cache.js';
 import { loadPipeline } from '../../src/pipeline/load.js';
 import type { Pipeline } from '../../src/pipeline/types.js';
@@ -37,8 +37,18 @@ const KIND = defineStage<{ file: string; n: number; from: string; nested: Json; 
   run: () => Promise.resolve(),
 }) as unknown as StageKind<unknown>;
 
+const PLAIN = defineStage<{ file: string }>({
+  kind: 't/plain',
+  version: '1',
+  description: 'no fingerprint, no secrets',
+  params: { type: 'object', additionalProperties: false, required: ['file'], properties: { file: { type: 'string', format: 'path' } } },
+  outputs: {},
+  run: () => Promise.resolve(),
+}) as unknown as StageKind<unknown>;
+const KINDS = { 't/k': KIND, 't/plain': PLAIN };
+
 const PIPELINE = `
-params: { n: 3, m: { k: v, other: o }, tag: t, seeds: [1, 2] }
+params: { n: 3, m: { k: v, other: o }, tag: t, seeds: [1, 2], dfile: x.txt }
 stages:
   up:
     run: [sh, -c, 'echo a > "$1"; echo b > "$2"', sh, "\${outs.out}", "\${outs.out2}"]
@@ -52,7 +62,7 @@ stages:
     with: { file: ., n: 1 }
   cmd:
     run: [cat, "\${stages.up.outputs.out2}", "\${stages.up.outputs.out}", "\${params.m.k}", "\${deps.data}"]
-    deps: { data: data.txt, dir: dir, up: "\${stages.up.outputs.out}" }
+    deps: { data: data.txt, dir: dir, up: "\${stages.up.outputs.out}", px: "dir/\${params.dfile}" }
     env: { MODE: "\${params.tag}", PLAIN: fixed }
     params: [m.other]
     outs: { o: o.txt, scores: s.json }
@@ -65,6 +75,19 @@ stages:
     matrix: { seed: "\${params.seeds}" }
     run: [cat, "\${group.members}", "\${params.tag}"]
     group_by: [seed]
+  parts:
+    matrix: { seed: "\${params.seeds}" }
+    run: [touch, "\${outs.o}"]
+    outs: { o: o.txt }
+  gather:
+    run: [cat, "\${stages.parts.outputs.o}", "\${params.n}"]
+    deps: ["\${stages.parts.outputs.o}"]
+  plain:
+    uses: t/plain
+    with: { file: data.txt }
+  absolute:
+    uses: t/plain
+    with: { file: ABS/data.txt }
   missing:
     run: [cat, "\${deps.x}"]
     deps: { x: gone.txt }
@@ -82,12 +105,16 @@ beforeAll(async () => {
   ws = tempWorkspace('pipe-recipe-');
   ws.write('data.txt', 'DATA');
   ws.write('dir/x.txt', 'X');
-  ws.write('p.yaml', PIPELINE);
-  const loaded = await loadPipeline('p.yaml', { workspace: ws.dir, kinds: { 't/k': KIND }, env: { FROM_ENV: 'e1' } });
+  ws.write('p.yaml', PIPELINE.replace('ABS/', `${ws.dir}/`));
+  const loaded = await loadPipeline('p.yaml', { workspace: ws.dir, kinds: KINDS, env: { FROM_ENV: 'e1' } });
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.diagnostics));
   p = loaded.pipeline;
   mkdirSync(ws.path('store'));
-  upstream = new Map([['up', new Map([['out', { path: ws.write('store/a.txt', 'A'), hash: sha('A') }], ['out2', { path: ws.write('store/b.txt', 'B'), hash: sha('B') }]])]]);
+  upstream = new Map([
+    ['up', new Map([['out', { path: ws.write('store/a.txt', 'A'), hash: sha('A') }], ['out2', { path: ws.write('store/b.txt', 'B'), hash: sha('B') }]])],
+    ['parts@seed=1', new Map([['o', { path: ws.write('store/p1.txt', 'P1'), hash: sha('P1') }]])],
+    ['parts@seed=2', new Map([['o', { path: ws.write('store/p2.txt', 'P2'), hash: sha('P2') }]])],
+  ]);
 });
 afterAll(() => ws.cleanup());
 
@@ -105,7 +132,7 @@ function documentedKey(c: { code: Json; params: Json; inputs: Record<string, str
     if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, swap(x)]));
     return v;
   };
-  const inputs = Object.fromEntries(Object.entries(c.inputs).map(([l, h]) => [l.startsWith('up:') ? `artifact:${h}` : l, h]));
+  const inputs = Object.fromEntries(Object.entries(c.inputs).map(([l, h]) => [/^(up|parts@seed=\d):/.test(l) ? `artifact:${h}` : l, h]));
   return sha(canonicalJson({ scheme: KEY_SCHEME, code: swap(c.code), params: swap(c.params), inputs, env: c.env }));
 }
 // Longer label first: `artifact:up:out2` must not become the hash of `out` followed by "2".
@@ -148,8 +175,8 @@ describe('the key recipe', () => {
     const dirHash = new HashCache(noHashRows).hashPath(ws.path('dir'));
     expect(r.components).toEqual({
       code: { argv: ['cat', 'artifact:up:out2', 'artifact:up:out', 'v', 'data.txt'], outs: { o: 'o.txt', scores: 's.json' }, metrics: ['scores'] },
-      params: { 'm.k': 'v', tag: 't', 'm.other': 'o' },
-      inputs: { 'up:out2': sha('B'), 'up:out': sha('A'), 'dep:data.txt': sha('DATA'), 'dep:dir': dirHash },
+      params: { 'm.k': 'v', tag: 't', dfile: 'x.txt', 'm.other': 'o' },
+      inputs: { 'up:out2': sha('B'), 'up:out': sha('A'), 'dep:data.txt': sha('DATA'), 'dep:dir': dirHash, 'dep:dir/x.txt': sha('X') },
       env: { MODE: `sha256:${sha('t')}`, PLAIN: `sha256:${sha('fixed')}` },
     });
     expect(r.key).toBe(documentedKey(r.components, BY_CONTENT));
@@ -168,8 +195,8 @@ describe('the key recipe', () => {
   });
 
   it('renaming the upstream stage changes no key: argv, shell line, params and inputs hold its outputs by content', async () => {
-    ws.write('renamed.yaml', PIPELINE.replaceAll('up:', 'source:').replaceAll('stages.up.', 'stages.source.'));
-    const loaded = await loadPipeline('renamed.yaml', { workspace: ws.dir, kinds: { 't/k': KIND }, env: { FROM_ENV: 'e1' } });
+    ws.write('renamed.yaml', PIPELINE.replace('ABS/', `${ws.dir}/`).replaceAll('up:', 'source:').replaceAll('stages.up.', 'stages.source.'));
+    const loaded = await loadPipeline('renamed.yaml', { workspace: ws.dir, kinds: KINDS, env: { FROM_ENV: 'e1' } });
     if (!loaded.ok) throw new Error(JSON.stringify(loaded.diagnostics));
     const renamed = new Map([['source', upstream.get('up')!]]);
     for (const id of ['k', 'cmd', 'sh']) {
@@ -187,6 +214,26 @@ describe('the key recipe', () => {
     expect(one.components.params).toEqual({ tag: 't', 'matrix.seed': 1 });
     expect(two.components.params).toEqual({ tag: 't', 'matrix.seed': 2 });
     expect(one.key).not.toBe(two.key);
+    expect(one.components.code).toEqual({ argv: ['cat', 'group:members', 't'], outs: {} });
+    expect(one.argv).toEqual(['cat', GROUP_MARK, 't']);
+  });
+
+  it("a matrix stage's outputs splice into argv, each by content; a list in deps is one input each", async () => {
+    const r = await prep('gather');
+    expect(r.components.code).toEqual({ argv: ['cat', 'artifact:parts@seed=1:o', 'artifact:parts@seed=2:o', '3'], outs: {} });
+    expect(r.components.inputs).toEqual({ 'parts@seed=1:o': sha('P1'), 'parts@seed=2:o': sha('P2') });
+    expect(r.argv).toEqual(['cat', ws.path('store/p1.txt'), ws.path('store/p2.txt'), '3']);
+    expect(r.key).toBe(documentedKey(r.components, { 'artifact:parts@seed=1:o': `artifact:${sha('P1')}`, 'artifact:parts@seed=2:o': `artifact:${sha('P2')}` }));
+  });
+
+  it('a kind without fingerprint or secrets; an absolute path inside the workspace is keyed as the relative one', async () => {
+    const plain = await prep('plain');
+    expect(plain.components).toEqual({ code: { kind: 't/plain', version: '1' }, params: { file: 'data.txt' }, inputs: { 'path:data.txt': sha('DATA') }, env: {} });
+    expect(plain.secrets).toEqual([]);
+    expect(plain.key).toBe(documentedKey(plain.components, {}));
+    const absolute = await prep('absolute');
+    expect(absolute.components).toEqual(plain.components);
+    expect(absolute.key).toBe(plain.key);
   });
 
   it('an input that cannot be read, an upstream output never recorded, an unset variable: errors naming them', async () => {
