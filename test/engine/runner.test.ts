@@ -3,7 +3,7 @@
 // rebuilt after damage), what the run's history and runs/latest say afterwards. Fast on purpose: mutation
 // testing runs these against every mutant of the runner (docs/testing.md).
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Layout } from '../../src/engine/layout.js';
@@ -23,7 +23,7 @@ afterEach(() => {
 /** Called by `mode: abort` stages: the test's AbortController (the CLI's Ctrl-C). */
 let abortRun: () => void = () => undefined;
 
-type Mode = 'ok' | 'stage-error' | 'bug' | 'flaky' | 'abort' | 'fail-then-abort';
+type Mode = 'ok' | 'stage-error' | 'bug' | 'flaky' | 'abort' | 'fail-then-abort' | 'probe' | 'hang';
 
 /**
  * `t/step` writes `text` (after its `input`'s content) to `out`; `mode` makes it fail: with a StageError,
@@ -46,7 +46,12 @@ const STEP = defineStage<{ text: string; input?: string; mode: Mode; fingerprint
     },
   },
   outputs: { out: { path: 'out.txt', description: 'the text' } },
-  fingerprint: (p) => (p.fingerprint === 'bug' ? Promise.reject(new TypeError('fingerprint exploded')) : Promise.resolve({})),
+  fingerprint: (p) => {
+    if (p.fingerprint === 'bug') return Promise.reject(new TypeError('fingerprint exploded'));
+    if (p.fingerprint === 'stage-error') return Promise.reject(new StageError('no runtime found', 'install it'));
+    if (p.fingerprint === 'disk-full') return Promise.reject(Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }));
+    return Promise.resolve({});
+  },
   async run(ctx) {
     const { text, input, mode } = ctx.params;
     ctx.log(`run ${ctx.run.id} of ${ctx.run.pipelineFile} (${ctx.run.pipelineHash})`);
@@ -56,6 +61,16 @@ const STEP = defineStage<{ text: string; input?: string; mode: Mode; fingerprint
     if (mode === 'flaky' && !existsSync(mark)) {
       writeFileSync(mark, '');
       throw new StageError('first attempt fails');
+    }
+    if (mode === 'probe') {
+      // What the engine hands a stage: its workspace, its kind's cache, hashing through the run's cache.
+      const [h] = await ctx.hashFiles([input!]);
+      ctx.log(`workspace ${ctx.workspace} cache ${ctx.kindCacheDir} hash ${h}`);
+      ctx.progress({ done: 1, total: 2, unit: 'parts' });
+    }
+    if (mode === 'hang') {
+      await new Promise((r) => ctx.signal.addEventListener('abort', r, { once: true }));
+      throw new StageError('stopped');
     }
     if (mode === 'abort' || mode === 'fail-then-abort') {
       // The abort lands after this attempt has ended (a signal arriving while it finishes).
@@ -79,7 +94,9 @@ function recording(): Reporter & { events: string[] } {
     events,
     begin: (i) => events.push(`begin ${i.total}${i.dryRun ? ' dry' : ''}`),
     started: (id) => events.push(`started ${id}`),
-    progress: () => undefined,
+    progress: (id, p) => events.push(`progress ${id}: ${p.done}/${p.total ?? '?'}`),
+    output: (id, line) => events.push(`output ${id}: ${line}`),
+    reindexed: (r) => events.push(`reindexed ${r.indexed.length}`),
     waiting: (id, why) => events.push(`waiting ${id}: ${why}`),
     corrupt: (id, problem, movedTo) => events.push(`corrupt ${id}: ${problem} -> ${movedTo}`),
     log: (id, line) => events.push(`log ${id}: ${line}`),
@@ -309,5 +326,73 @@ stages:
     expect(byId(r, 'one').key).toBe(byId(r, 'two').key);
     expect(statuses(r)).toEqual({ cached: ['two'], ran: ['one'] });
     expect(readlinkSync(new Layout(ws.dir).latest('two'))).toBe(readlinkSync(new Layout(ws.dir).latest('one')));
+  });
+  it('what a stage is handed: workspace, its kind cache, hashing, progress and output lines reach the reporter', async () => {
+    ws = tempWorkspace('pipe-runner-');
+    ws.write('in.txt', 'IN');
+    ws.write('p.yaml', 'stages:\n  a:\n    uses: t/step\n    with: { text: A, input: in.txt, mode: probe }\n');
+    const rep = recording();
+    const r = await run('p.yaml', { reporter: rep });
+    expect(statuses(r)).toEqual({ ran: ['a'] });
+    const line = `workspace ${ws.dir} cache ${new Layout(ws.dir).kindCache('t/step')} hash ${createHash('sha256').update('IN').digest('hex')}`;
+    expect(rep.events).toContain(`output a: ${line}`);
+    expect(rep.events).toContain('progress a: 1/2');
+    expect(rep.events.filter((e) => e.startsWith('log '))).toEqual([]);
+  });
+
+  it('failures before the key exists: a StageError keeps its words, a full disk says to free space', async () => {
+    ws = tempWorkspace('pipe-runner-');
+    ws.write('p.yaml', CHAIN.replace('with: { text: A }', 'with: { text: A, fingerprint: stage-error }').replace('with: { text: C }', 'with: { text: C, fingerprint: disk-full }'));
+    const r = await run('p.yaml', { keepGoing: true });
+    expect(byId(r, 'a')).toEqual({ id: 'a', status: 'failed', duration_ms: 0, key: null, error: 'no runtime found', hint: 'install it' });
+    expect(byId(r, 'c')).toEqual({ id: 'c', status: 'failed', duration_ms: 0, key: null, error: 'ENOSPC: no space left on device', hint: 'free disk space, then run again: finished stages are kept' });
+  });
+
+  it('timeout_s ends an attempt that does not finish, and the instance fails', async () => {
+    ws = tempWorkspace('pipe-runner-');
+    ws.write('p.yaml', 'stages:\n  a:\n    uses: t/step\n    with: { text: A, mode: hang }\n    timeout_s: 0.2\n');
+    const r = await run('p.yaml');
+    expect(byId(r, 'a')).toMatchObject({ status: 'failed', error: 'timed out after 0.2 s' });
+  });
+
+  it('a lost database is rebuilt from the store before the run: everything is restored', async () => {
+    ws = tempWorkspace('pipe-runner-');
+    ws.write('p.yaml', CHAIN);
+    await run('p.yaml');
+    const layout = new Layout(ws.dir);
+    rmSync(layout.db);
+    rmSync(layout.latest('a'));
+    // A dry run indexes nothing and links nothing.
+    const dry = await run('p.yaml', { dryRun: true });
+    expect(statuses(dry)).toEqual({ skipped: ['a', 'b', 'c'] });
+    rmSync(layout.db);
+    const rep = recording();
+    const r = await run('p.yaml', { reporter: rep });
+    expect(rep.events).toContain('reindexed 3');
+    expect(statuses(r)).toEqual({ cached: ['a', 'b', 'c'] });
+    expect(existsSync(layout.latest('a'))).toBe(true);
+    rmSync(layout.latest('a'));
+    await run('p.yaml', { dryRun: true });
+    expect(existsSync(layout.latest('a'))).toBe(false);
+  });
+
+  it('a dry run: an instance needed by a selected one but not selected itself would not run', async () => {
+    ws = tempWorkspace('pipe-runner-');
+    ws.write('p.yaml', `${CHAIN}  d:\n    uses: t/step\n    with: { text: D, input: "\${stages.b.outputs.out}" }\n`);
+    const dry = await run('p.yaml', { dryRun: true, only: ['a', 'd'] });
+    expect(byId(dry, 'a')).toMatchObject({ would_run: true });
+    expect(byId(dry, 'b')).toMatchObject({ status: 'skipped', reason: 'upstream a would run', would_run: false });
+    // b will not run (not selected), so neither can d.
+    expect(byId(dry, 'd')).toMatchObject({ status: 'skipped', reason: 'upstream b was skipped' });
+  });
+
+  it('a published output is copied to its workspace path and listed with the run', async () => {
+    ws = tempWorkspace('pipe-runner-');
+    ws.write('p.yaml', 'stages:\n  a:\n    uses: t/step\n    with: { text: A }\n    publish: { out: results/a.txt }\n');
+    const r = await run('p.yaml');
+    expect(r.published?.map((f) => f.path)).toEqual(['results/a.txt']);
+    expect(readFileSync(ws.path('results/a.txt'), 'utf8')).toBe('A');
+    const dry = await run('p.yaml', { dryRun: true });
+    expect(dry.published).toBeUndefined();
   });
 });
