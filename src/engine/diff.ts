@@ -1,6 +1,7 @@
 // Differences between two sets of key components: what `pipe status` and `pipe run --dry-run` report
 // as the reason an instance is out of date.
 import type { Json } from '../stage-api.js';
+import { KEY_SCHEME } from './keys.js';
 
 export interface Change {
   /** Which part of the key changed. */
@@ -43,11 +44,20 @@ export function diffComponents(oldC: Json, newC: Json): Change[] {
 }
 
 
+/**
+ * Why an instance whose components equal its last result's is not up to date: that result's outputs are
+ * gone (the same key), or the key recipe changed since (another key from the same components: a
+ * KEY_SCHEME bump, docs/engine.md "Key scheme").
+ */
+export function sameComponentsReason(prevKey: string, key: string): string {
+  return prevKey === key ? 'same inputs, but the stored outputs are gone' : `same inputs, but keys are computed differently since it ran (key scheme ${KEY_SCHEME}, docs/engine.md): it runs once again`;
+}
+
 /** For --dry-run: what changed since an instance's last result (like `pipe status`, in one line). */
-export function staleReason(prev: Json | undefined, now: Json): string {
+export function staleReason(prev: { key: string; components: Json } | undefined, now: Json, key: string): string {
   if (prev === undefined) return 'never ran';
-  const changes = diffComponents(prev, now);
-  if (!changes.length) return 'outputs missing from the store';
+  const changes = diffComponents(prev.components, now);
+  if (!changes.length) return sameComponentsReason(prev.key, key);
   const shown = changes.slice(0, 3).map((c) => `${c.what} ${c.field}: ${c.old ?? '(none)'} -> ${c.new ?? '(none)'}`);
   return shown.join('; ') + (changes.length > 3 ? `; +${changes.length - 3} more` : '');
 }

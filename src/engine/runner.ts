@@ -236,7 +236,7 @@ class Run implements GroupHost {
 
   private why(inst: Instance, prepared: Prepared): string {
     this.lastGood ??= this.store.lastGoodByInstance(this.p.relFile);
-    return staleReason(this.lastGood.get(inst.id)?.components, prepared.components as unknown as Json);
+    return staleReason(this.lastGood.get(inst.id), prepared.components as unknown as Json, prepared.key);
   }
 
   async build(b: Build): Promise<Outcome> {

@@ -7,7 +7,7 @@ import { openStore } from '../store/index.js';
 import { prepare, PrepareError, type Artifact } from './keys.js';
 import { Layout } from './layout.js';
 import { restore } from './commit.js';
-import { diffComponents, type Change } from './diff.js';
+import { diffComponents, sameComponentsReason, type Change } from './diff.js';
 
 export type { Change } from './diff.js';
 import { outputNames } from '../pipeline/kinds.js';
@@ -89,7 +89,7 @@ export async function pipelineStatus(p: Pipeline, opts: { verify?: boolean; env?
         state: 'stale',
         key: prepared.key,
         changes,
-        ...(changes.length ? {} : { reason: 'same inputs, but the stored outputs are gone' }),
+        ...(changes.length ? {} : { reason: sameComponentsReason(prev.key, prepared.key) }),
       });
     }
     hashes.flush();

@@ -6,7 +6,7 @@ import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/index.js';
-import { REPO_ROOT, runEngine, statuses, tempWorkspace, type TempWorkspace } from '../support/index.js';
+import { REPO_ROOT, runEngine, runPipe, statuses, tempWorkspace, type TempWorkspace } from '../support/index.js';
 
 const FIXTURE = join(REPO_ROOT, 'test/fixtures/store-v1');
 
@@ -79,6 +79,9 @@ describe('a store written by schema version 1', () => {
     // key once: the first run after the upgrade recomputes everything, deliberately (docs/engine.md,
     // "Key scheme"). Nothing else a schema migration touches is in a key, so from then on it caches.
     const dir = v1Workspace();
+    // `pipe status` says so, rather than "outputs gone" (run 3 of the fixture used these --set values).
+    const status = await runPipe(['status', 'p.yaml', '--set', 'n=x', '--set', 'seeds=[1]'], { cwd: dir });
+    expect(status.stdout).toContain('stale       gen  (same inputs, but keys are computed differently since it ran (key scheme 2, docs/engine.md): it runs once again)');
     expect(statuses(await runEngine(dir, 'p.yaml'))).toEqual({ ran: ['all', 'gen', 'use@seed=1', 'use@seed=2'] });
     expect(statuses(await runEngine(dir, 'p.yaml'))).toEqual({ cached: ['all', 'gen', 'use@seed=1', 'use@seed=2'] });
     expect(statuses(await runEngine(dir, 'p.yaml', { sets: ['seeds=[1,2,3]'] }))).toEqual({ ran: ['all', 'use@seed=3'], cached: ['gen', 'use@seed=1', 'use@seed=2'] });
