@@ -1,7 +1,8 @@
 // Feeds the batches of a group of heads to the step, loop and loss sessions. The group is cut into LANES
 // of `perRun` consecutive heads: the heads of a lane are stacked on the leading axis of one session.run
 // and run in lock step (step s of an epoch takes rows sB..sB+B of EACH head's own examples: its own
-// shuffle and draws), and the lanes take turns, each running its whole epoch before the next one starts.
+// shuffle and draws, so their epochs must have the same length), and the lanes take turns, each running
+// its whole epoch before the next one starts (lanes may differ in epoch length).
 // Learning rate, Adam step count and epoch are per head. Buffers, tensors and fetches are reused: nothing
 // is allocated per step.
 //
@@ -29,7 +30,8 @@ export interface GroupSessions {
 export interface EpochLosses {
   /** Mean per-sample training loss of each head, as its weights changed. */
   readonly losses: number[];
-  readonly steps: number;
+  /** Optimiser steps each head took. */
+  readonly steps: number[];
 }
 
 /** Heads [from, to) of the group, stacked in one session.run: views of their state in Adam's memory. */
@@ -134,19 +136,20 @@ export class GroupRunner {
     return { x: f.x, [this.tasks[0].targetInput]: f.t };
   }
 
-  /** Every head's epoch must feed the same number of rows: the heads of a lane step together. */
-  private count(exs: readonly Examples[]): number {
-    const n = exs[0].xRows.length;
-    if (exs.some((e) => e.xRows.length !== n)) throw new Error(`heads trained together need epochs of equal length, got ${exs.map((e) => e.xRows.length).join(', ')} pairs`);
+  /** The rows of each of the lane's heads' examples: all the same, as the heads of a lane step together. */
+  private count(lane: Lane, exs: readonly Examples[]): number {
+    const mine = exs.slice(lane.from, lane.to);
+    const n = mine[0].xRows.length;
+    if (mine.some((e) => e.xRows.length !== n)) throw new Error(`heads stacked in one session.run need epochs of equal length, got ${mine.map((e) => e.xRows.length).join(', ')} pairs`);
     return n;
   }
 
   /** Mean per-sample loss of each head on its `exs` without training. */
   async loss(session: InferenceSession, exs: readonly Examples[], cancelled: () => boolean): Promise<number[]> {
-    const n = this.count(exs);
     const total = new Array<number>(this.tasks.length).fill(0);
     const unit = new this.ort.Tensor('float32', Float32Array.of(1), []);
     for (const lane of this.lanes) {
+      const n = this.count(lane, exs);
       const weights = this.weightFeeds(lane);
       for (let start = 0; start < n; start += this.batch) {
         if (cancelled()) throw new StageError('training cancelled');
@@ -154,8 +157,9 @@ export class GroupRunner {
         const out = await session.run({ ...this.feedsOf(this.fill(lane, exs, start, b)), scale: unit, ...weights });
         (out.loss.data as Float32Array).forEach((l, j) => (total[lane.from + j] += l));
       }
+      for (let h = lane.from; h < lane.to; h++) total[h] /= n;
     }
-    return total.map((t) => t / n);
+    return total;
   }
 
   /**
@@ -163,14 +167,15 @@ export class GroupRunner {
    * `onFraction` gets the share of the group's epoch done.
    */
   async train(sessions: GroupSessions, exs: readonly Examples[], lrs: readonly number[], cancelled: () => boolean, onFraction?: (f: number) => void): Promise<EpochLosses> {
-    const n = this.count(exs);
     const total = new Array<number>(this.tasks.length).fill(0);
-    let steps = 0;
+    const steps = new Array<number>(this.tasks.length).fill(0);
     for (const [i, lane] of this.lanes.entries()) {
+      const n = this.count(lane, exs);
       const laneFraction = onFraction && ((f: number): void => onFraction((i + f) / this.lanes.length));
-      steps = await this.laneEpoch(lane, sessions, exs, n, lrs, total, cancelled, laneFraction);
+      const laneSteps = await this.laneEpoch(lane, sessions, exs, n, lrs, total, cancelled, laneFraction);
+      for (let h = lane.from; h < lane.to; h++) [total[h], steps[h]] = [total[h] / n, laneSteps];
     }
-    return { losses: total.map((t) => t / n), steps };
+    return { losses: total, steps };
   }
 
   /** One epoch of a lane's heads; adds their summed losses to `total`; returns the steps taken. */

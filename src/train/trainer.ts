@@ -216,11 +216,15 @@ interface Live {
 
 const finished = (l: Live): boolean => l.state.schedule.stopped || l.state.history.length >= l.member.opts.epochs;
 
-/** What every head of a group must share: one graph, one batch layout, one session configuration. */
+/**
+ * What every head of a group must share: one graph, one batch layout, one session configuration; heads
+ * stacked in one session.run (`headsPerRun` > 1) also the number of validation pairs.
+ */
 export function groupKey(m: GroupMember): string {
   const { task, opts } = m;
   const adam = opts.adam ?? KERAS_ADAM;
-  return JSON.stringify([task.step.key, task.targetInput, task.meta.dims, task.images.dim, task.targets.dim, opts.batchSize, opts.reduction, opts.stepsPerRun ?? 1, headsPerRun(opts), opts.threads ?? 1, opts.executionProviders ?? ['cpu'], adam, task.val.xRows.length]);
+  const perRun = headsPerRun(opts);
+  return JSON.stringify([task.step.key, task.targetInput, task.meta.dims, task.images.dim, task.targets.dim, opts.batchSize, opts.reduction, opts.stepsPerRun ?? 1, perRun, opts.threads ?? 1, opts.executionProviders ?? ['cpu'], adam, perRun > 1 ? task.val.xRows.length : null]);
 }
 
 /**
@@ -280,7 +284,7 @@ async function epochRound(live: readonly Live[], group: Group, sessions: GroupSe
     const { task, opts, hooks } = l.member;
     const [epoch, lr, valLoss] = [epochs[h], lrs[h], valLosses[h]];
     const decision = afterEpoch(l.state.schedule, epoch, valLoss, opts.plateau, opts.earlyStopping);
-    l.state.history.push({ epoch, trainLoss: losses[h], valLoss, lr, lrReduced: decision.lrReduced, steps });
+    l.state.history.push({ epoch, trainLoss: losses[h], valLoss, lr, lrReduced: decision.lrReduced, steps: steps[h] });
     l.adamStep = group.adam.steps[h];
     hooks.log?.(`epoch ${epoch}: train_loss ${losses[h].toFixed(5)} val_loss ${valLoss.toFixed(5)} lr ${lr}${decision.lrReduced ? ` -> ${l.state.schedule.lr}` : ''}${decision.stop ? ' (early stop)' : ''}`);
     const head = { meta: { ...task.meta, epoch }, weights: l.weights };
@@ -315,9 +319,9 @@ function resultOf(l: Live): TrainResult {
 /**
  * Trains several heads together: one session per graph and one evaluation per epoch round for all of them,
  * `headsPerRun` heads per session.run (see the top of this file). Every member must build the same graph
- * and batch layout (same step, dims, batch size, reduction, steps and heads per run, session options and
- * validation size) and every epoch of the heads that train in the
- * same round must have the same number of pairs; seeds, learning rates, schedules, epochs, early
+ * and batch layout (same step, dims, batch size, reduction, steps and heads per run, session options);
+ * heads stacked in one run (`headsPerRun` > 1) also the validation size and, in every epoch round, the
+ * number of training pairs. Seeds, learning rates, schedules, epochs, early
  * stopping, checkpoint and resume directories are each head's own. Heads resumed at different epochs
  * train together too (each its own next epoch). Returns each member's result, in order.
  */

@@ -10,17 +10,19 @@ import { describe, expect, it } from 'vitest';
 import { byStatus, PIPE_BIN, runPipe, runPipeJson, tempWorkspace, type RunDoc } from '../support/workspace.js';
 import { makeWorld } from './fixtures.js';
 
-function pipeline(world: ReturnType<typeof makeWorld>, grouped: boolean): string {
+/** A 3-seed sweep; `ablations`: instead, one seed's caption ablations ([sc] and [sc, ic]: 1 and 2 pairs per image). */
+function pipeline(world: ReturnType<typeof makeWorld>, grouped: boolean, ablations = false): string {
   const w = world.webemo;
+  const matrix = ablations ? '{ seed: [0], captions: [[sc], [sc, ic]] }' : '{ seed: [0, 1, 2] }';
   return `version: 1
 stages:
   contrastive:
     uses: train/contrastive
-    matrix: { seed: [0, 1, 2] }
-${grouped ? '    group_by: [seed]\n' : ''}    with:
+    matrix: ${matrix}
+${grouped ? `    group_by: [seed${ablations ? ', captions' : ''}]\n` : ''}    with:
       seed: "\${matrix.seed}"
       taxonomy: webemo6
-      captions: [sc, ic]
+      captions: ${ablations ? '"${matrix.captions}"' : '[sc, ic]'}
       hidden: 16
       epochs: 3
       embeddings: ${w.embeddings}
@@ -45,6 +47,19 @@ function files(doc: RunDoc, id: string): Map<string, Buffer> {
 }
 
 describe('group_by: [seed] on train/contrastive through the CLI', () => {
+  it('caption ablations of a seed (epochs of different lengths) train in one group, with the bytes of each trained alone', async () => {
+    using ws = tempWorkspace('pipe-train-group-captions-');
+    const world = makeWorld(ws.path('data'));
+    const grouped = await runPipeJson(['run', ws.write('grouped/p.yaml', pipeline(world, true, true)), '--workspace', ws.path('grouped')], { cwd: ws.dir });
+    expect(grouped.exitCode, grouped.stderr).toBe(0);
+    const alone = await runPipeJson(['run', ws.write('alone/p.yaml', pipeline(world, false, true)), '--workspace', ws.path('alone')], { cwd: ws.dir });
+    expect(alone.exitCode, alone.stderr).toBe(0);
+    const ids = grouped.doc.instances.map((i) => i.id);
+    expect(ids).toHaveLength(2);
+    for (const i of grouped.doc.instances) expect(readFileSync(join(ws.path('grouped'), i.log!), 'utf8')).toMatch(/trained with 1 other head\(s\)/);
+    for (const id of ids) expect(files(grouped.doc, id)).toEqual(files(alone.doc, id));
+  });
+
   it('trains the seeds in one call, with the keys, bytes and metric rows of the seeds trained alone', async () => {
     using ws = tempWorkspace('pipe-train-group-');
     const world = makeWorld(ws.path('data'));

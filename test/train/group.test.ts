@@ -29,7 +29,7 @@ function table(rows: number, dim: number, seed: number): Float32Array {
 type Kind = 'ce' | 'soft' | 'hard';
 
 /** A head's task on shared random data; its shuffle depends on its seed, as the real tasks'. */
-function task(kind: Kind, dims: MlpDims, seed: number): TrainTask {
+function task(kind: Kind, dims: MlpDims, seed: number, n = N, val = VAL): TrainTask {
   const targets = kind === 'ce'
     ? { data: Float32Array.from({ length: dims.outputDim ** 2 }, (_, i) => (i % (dims.outputDim + 1) === 0 ? 1 : 0)), dim: dims.outputDim }
     : { data: table(30, dims.outputDim, 2), dim: dims.outputDim };
@@ -41,10 +41,10 @@ function task(kind: Kind, dims: MlpDims, seed: number): TrainTask {
     targets,
     targetInput: kind === 'ce' ? 'y' : 't',
     epochExamples: (epoch) => {
-      const p = new Rng(seed, 'shuffle', epoch).permutation(N);
+      const p = new Rng(seed, 'shuffle', epoch).permutation(n);
       return { xRows: p, targetRows: p.map((i) => targetRows[i]) };
     },
-    val: { xRows: Uint32Array.from({ length: VAL }, (_, i) => N + i), targetRows: targetRows.subarray(N) },
+    val: { xRows: Uint32Array.from({ length: val }, (_, i) => N + i), targetRows: targetRows.subarray(N, N + val) },
     step: kind === 'ce' ? ceStepBuilder('softmax') : contrastiveStepBuilder(kind, 0.075),
   };
 }
@@ -115,6 +115,24 @@ describe('training heads together equals training them alone', () => {
     expect(Math.max(...diffs)).toBe(0);
     // The seeds differ, so do the heads.
     expect(maxAbsDiff(together[0].head.weights, together[2].head.weights)).toBeGreaterThan(1e-3);
+    rmSync(root, { recursive: true, force: true });
+  });
+});
+
+describe('heads with epochs of different lengths', () => {
+  it('train in one group when they take turns (an ablation with 3 pairs per image beside one with 1), as alone; stacked, they cannot', async () => {
+    const dims = { inputDim: 24, hidden: 20, outputDim: 12 };
+    const root = mkdtempSync(join(tmpdir(), 'pipe-group-lengths-'));
+    const sizes: [number, number][] = [[N, VAL], [N / 3, 8], [N / 2, VAL]];
+    const make = (dir: string, headsPerRun?: number): GroupMember[] => members('soft', dims, join(root, dir), 1, headsPerRun).map((m, h) => ({ ...m, task: task('soft', dims, h, ...sizes[h]) }));
+    const alone = await Promise.all(make('alone').map((m) => train(m.task, m.opts, m.hooks)));
+    const together = await trainGroup(make('group'));
+    together.forEach((r, h) => {
+      sameSchedule(r, alone[h]);
+      expect(r.history[0].steps).toBe(Math.ceil(sizes[h][0] / 8));
+      expect(maxAbsDiff(r.head.weights, alone[h].head.weights)).toBe(0);
+    });
+    await expect(trainGroup(make('stacked', 3))).rejects.toThrow(/cannot train in this group|equal length/);
     rmSync(root, { recursive: true, force: true });
   });
 });
