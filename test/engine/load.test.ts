@@ -462,4 +462,9 @@ stages:
     ]);
     expect(await errors('stages:\n  s: 5\n')).toEqual([expect.stringMatching(/^2:6: error: stages\.s: /)]);
   });
+  it('templates: a map overridden by null, extends without any templates, stages that are a list: diagnostics, no crash', async () => {
+    expect(await errors('templates:\n  t: { run: [echo], env: { A: "1" } }\nstages:\n  s: { extends: t, env: null }\n')).toEqual([expect.stringMatching(/^4:\d+: error: stages\.s\.env: must be object/)]);
+    expect(await errors('stages:\n  s: { extends: nope, run: [echo] }\n')).toEqual(['2:17: error: stages.s.extends: unknown template "nope"\n  hint: templates: none (declare them under templates:)']);
+    expect(await errors('stages: [a, b]\n')).toEqual([expect.stringMatching(/^1:9: error: stages: must be object/)]);
+  });
 });
