@@ -1,8 +1,9 @@
 // Vitest global setup, run once around the whole test run:
 // - compiles src/, stages/ and bench/ into dist/ first, because about twenty test files run the real CLI
 //   (bin/pipe.js imports dist/): without this, `npx vitest` after an edit would test the previous build.
-//   Skipped when no source is newer than the last compile this setup made (dist/.tests-built): even an
-//   incremental tsc that finds nothing to do costs ~10 s of CPU, on every `npx vitest run FILE`;
+//   Skipped when no source is newer than the last compile (tsc's dist/.tsbuildinfo, written by `npm ci`'s
+//   build too): even an incremental tsc that finds nothing to do costs ~10 s of CPU, on every
+//   `npx vitest run FILE`;
 // - with PIPE_TEST_TYPECHECK=1 (`npm test`), type-checks the sources and the tests (tsconfig.test.json)
 //   beside the tests instead of before them, and fails the run at the end if tsc found an error: tsc uses
 //   one core for 10-35 s, which the test files would otherwise wait for;
@@ -10,15 +11,18 @@
 //   subprocess they start) and removes it at the end, so no temporary directory outlives the run, whichever
 //   test or subprocess made it and however it ended.
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from './workspace.js';
 
 const TSC = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-/** Touched after every compile by this setup: dist/ is as new as every source older than it. */
-const STAMP = join(REPO_ROOT, 'dist', '.tests-built');
+/**
+ * tsconfig.json's tsBuildInfoFile: written by every build that changed something, and set here to when a
+ * compile started (tsc compares its content, not its time), so dist/ is as new as every older source.
+ */
+const STAMP = join(REPO_ROOT, 'dist', '.tsbuildinfo');
 
 /** The newest modification time under the compiled folders (src/, stages/, bench/; dot-folders such as bench/.work are not sources) and of tsconfig.json. */
 function newestSource(): number {
@@ -48,9 +52,8 @@ function compile(): void {
     if (!/error TS\d+/.test(out) || /error TS(5\d\d\d|6\d\d\d)/.test(out)) throw new Error(`tsc -p tsconfig.json failed:\n${out}`);
     process.stderr.write(`global setup: dist/ compiled with type errors (npm run typecheck):\n${out}`);
   }
-  // The stamp's time is when the compile started: a source saved while tsc ran is newer, and compiled next time.
-  closeSync(openSync(STAMP, 'w'));
-  utimesSync(STAMP, new Date(started), new Date(started));
+  // When the compile started: a source saved while tsc ran is newer, and compiled next time.
+  if (existsSync(STAMP)) utimesSync(STAMP, new Date(started), new Date(started));
 }
 
 /** `tsc -p tsconfig.test.json` started now; the promise rejects with tsc's output when it found errors. */
