@@ -88,14 +88,14 @@ describe('run instances', () => {
   it('keeps the optional columns, replaces a row of the same run and id, lists by id', () => {
     const s = fresh();
     const run = s.createRun('p.yaml', [], {});
-    s.recordRunInstance({ ...row(run, 'b', 'failed', 'kb'), error: 'boom', attempts: 2, executor: 'slurm', jobId: '12_3', logPath: 'l.log' });
+    s.recordRunInstance({ ...row(run, 'b', 'failed', 'kb'), error: 'boom', attempts: 2, executor: 'slurm', jobId: '12_3', logPath: 'l.log', cpuMs: 1200, peakRssKb: 51200 });
     s.recordRunInstances([row(run, 'a@x=1', 'cached', 'ka'), row(run, 'c', 'skipped')]);
     s.recordRunInstances([]);
     const rows = s.runInstances(run);
     expect(rows.map((r) => r.instanceId)).toEqual(['a@x=1', 'b', 'c']);
-    expect(rows[1]).toEqual({ ...row(run, 'b', 'failed', 'kb'), error: 'boom', attempts: 2, executor: 'slurm', jobId: '12_3', logPath: 'l.log' });
-    // Absent optional fields read back as absent attempts and null executor/job.
-    expect(rows[0]).toEqual({ ...row(run, 'a@x=1', 'cached', 'ka'), executor: null, jobId: null });
+    expect(rows[1]).toEqual({ ...row(run, 'b', 'failed', 'kb'), error: 'boom', attempts: 2, executor: 'slurm', jobId: '12_3', logPath: 'l.log', cpuMs: 1200, peakRssKb: 51200 });
+    // Absent optional fields read back as absent attempts and null executor/job/resource use.
+    expect(rows[0]).toEqual({ ...row(run, 'a@x=1', 'cached', 'ka'), executor: null, jobId: null, cpuMs: null, peakRssKb: null });
     expect('attempts' in rows[0]).toBe(false);
     s.recordRunInstance(row(run, 'b', 'ran', 'kb2'));
     expect(s.runInstances(run).find((r) => r.instanceId === 'b')).toMatchObject({ status: 'ran', key: 'kb2', error: null });
@@ -147,7 +147,8 @@ describe('committed instances', () => {
       [{ path: 'z', size: 1, mtimeNs: '5', sha256: 'hz' }],
     );
     const got = s.getCommitted('k1')!;
-    expect(got).toEqual({ ...committed('k1', 'a', run), artifacts: [arts[1], arts[0]] });
+    // Resource use not given: read back as null.
+    expect(got).toEqual({ ...committed('k1', 'a', run), cpuMs: null, peakRssKb: null, artifacts: [arts[1], arts[0]] });
     expect(s.storeFiles('k1')).toEqual([{ path: 'z', size: 1, mtimeNs: '5', sha256: 'hz' }]);
     expect(s.metricsForKey('k1')).toEqual([
       { runId: run, instanceId: 'a', stageKey: 'k1', name: 'acc', value: 0.5, step: null, tags: { split: 'test' }, detail: { n: 3 } },
