@@ -4,7 +4,7 @@
 // way are committed together (group commit): one wave of fsyncs, run in libuv's thread pool so the run
 // loop keeps starting commands meanwhile, and one database transaction for the batch.
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import type { Json, MetricRow } from '../stage-api.js';
@@ -55,18 +55,25 @@ async function fsyncPath(path: string): Promise<void> {
   }
 }
 
-/** Removes leftovers of attempts whose process died: `runs/tmp/<key>.<pid>.<rand>[.old]`. */
-export function cleanStaleTmp(layout: Layout): void {
+/**
+ * Removes leftovers of attempts whose process died: `runs/tmp/<key>.<pid>.<rand>[.old]`. In the background:
+ * a dead attempt of a large output can hold 300,000 files, minutes of unlinks (the full-scale rehearsal
+ * waited 15 minutes before its first line), and no new attempt can collide with those names (they carry a
+ * dead pid and a random part). The run awaits the promise before it returns; an error leaves the rest to
+ * the next run, which tries again.
+ */
+export async function cleanStaleTmp(layout: Layout): Promise<void> {
   let names: string[];
   try {
     names = readdirSync(layout.tmp);
   } catch {
     return;
   }
-  for (const n of names) {
+  const dead = names.filter((n) => {
     const pid = Number(n.split('.')[1]);
-    if (Number.isInteger(pid) && pid > 0 && !pidAlive(pid)) rmSync(join(layout.tmp, n), { recursive: true, force: true });
-  }
+    return Number.isInteger(pid) && pid > 0 && !pidAlive(pid);
+  });
+  await Promise.all(dead.map((n) => rm(join(layout.tmp, n), { recursive: true, force: true }).catch(() => undefined)));
 }
 
 /** Declared outputs of an instance: name -> path inside its output directory. */

@@ -59,7 +59,7 @@ export async function execPipeline(p: Pipeline, o: ExecOptions): Promise<RunResu
   const layout = new Layout(p.workspace, o.db);
   const reporter = o.reporter ?? silentReporter;
   mkdirSync(layout.tmp, { recursive: true });
-  cleanStaleTmp(layout);
+  const cleaning = cleanStaleTmp(layout);
   const fresh = !existsSync(layout.db);
   const store = openStore(layout.db);
   try {
@@ -69,6 +69,7 @@ export async function execPipeline(p: Pipeline, o: ExecOptions): Promise<RunResu
     return await new Run(p, o, sel, layout, store, reporter).go();
   } finally {
     store.close();
+    await cleaning;
   }
 }
 
