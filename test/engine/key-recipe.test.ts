@@ -65,8 +65,9 @@ stages:
     deps: { data: data.txt, dir: dir, up: "\${stages.up.outputs.out}", px: "dir/\${params.dfile}" }
     env: { MODE: "\${params.tag}", PLAIN: fixed }
     params: [m.other]
-    outs: { o: o.txt, scores: s.json }
+    outs: { o: o.txt, scores: s.json, hist: h.csv }
     metrics: [scores]
+    plots: [{ out: hist, x: step, y: loss }]
   sh:
     shell: true
     run: 'cat \${stages.up.outputs.out} > \${outs.o}'
@@ -88,6 +89,9 @@ stages:
   absolute:
     uses: t/plain
     with: { file: ABS/data.txt }
+  same:
+    matrix: { seed: "\${params.seeds}" }
+    run: [echo, hi]
   missing:
     run: [cat, "\${deps.x}"]
     deps: { x: gone.txt }
@@ -174,7 +178,7 @@ describe('the key recipe', () => {
     const r = await prep('cmd');
     const dirHash = new HashCache(noHashRows).hashPath(ws.path('dir'));
     expect(r.components).toEqual({
-      code: { argv: ['cat', 'artifact:up:out2', 'artifact:up:out', 'v', 'data.txt'], outs: { o: 'o.txt', scores: 's.json' }, metrics: ['scores'] },
+      code: { argv: ['cat', 'artifact:up:out2', 'artifact:up:out', 'v', 'data.txt'], outs: { o: 'o.txt', scores: 's.json', hist: 'h.csv' }, metrics: ['scores'], plots: [{ out: 'hist', x: 'step', y: 'loss' }] },
       params: { 'm.k': 'v', tag: 't', dfile: 'x.txt', 'm.other': 'o' },
       inputs: { 'up:out2': sha('B'), 'up:out': sha('A'), 'dep:data.txt': sha('DATA'), 'dep:dir': dirHash, 'dep:dir/x.txt': sha('X') },
       env: { MODE: `sha256:${sha('t')}`, PLAIN: `sha256:${sha('fixed')}` },
@@ -216,6 +220,12 @@ describe('the key recipe', () => {
     expect(one.key).not.toBe(two.key);
     expect(one.components.code).toEqual({ argv: ['cat', 'group:members', 't'], outs: {} });
     expect(one.argv).toEqual(['cat', GROUP_MARK, 't']);
+  });
+
+  it('an ungrouped matrix command that does not read its axis: one key for every instance (built once)', async () => {
+    const [one, two] = [await prep('same@seed=1'), await prep('same@seed=2')];
+    expect(one.components.params).toEqual({});
+    expect(two.key).toBe(one.key);
   });
 
   it("a matrix stage's outputs splice into argv, each by content; a list in deps is one input each", async () => {
