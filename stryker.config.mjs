@@ -19,7 +19,7 @@ export const MODULES = {
     tests: ['key-recipe', 'prepare'],
   },
   // The run loop. runner.test.ts drives it with built-in kinds that run in milliseconds, in the test
-  // process: a surviving mutant costs ~5 s, where the whole-engine tests (keys, selection: a pipe of
+  // process: a mutant costs ~6 s on the loaded machine, where the whole-engine tests (keys, selection: a pipe of
   // shell commands per test) cost ~30 s each. The steps split out of it (commit, lock, record) are
   // reached by the same tests but not mutated here: `--mutate src/engine/commit.ts` measures one.
   runner: {

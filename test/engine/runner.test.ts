@@ -283,6 +283,9 @@ stages:
     const r = await run('p.yaml', { signal: ctl.signal });
     expect(r.status).toBe('interrupted');
     expect(byId(r, 'a')).toMatchObject({ status: 'skipped', reason: 'interrupted' });
+    // No attempt started after the interrupt: the log holds the one attempt and the note of its failure.
+    const log = readFileSync(new Layout(ws.dir).log(r.run!, 'a'), 'utf8');
+    expect(log.split('\n').filter((l) => l.startsWith('run '))).toHaveLength(1);
   });
 
   it('a damaged store entry: skipped when not selected, moved aside and rebuilt when selected', async () => {
@@ -394,5 +397,17 @@ stages:
     expect(readFileSync(ws.path('results/a.txt'), 'utf8')).toBe('A');
     const dry = await run('p.yaml', { dryRun: true });
     expect(dry.published).toBeUndefined();
+  });
+  it('retry: a success ends the retries; the delay is noted in seconds; durations are within the run', async () => {
+    ws = tempWorkspace('pipe-runner-');
+    ws.write('p.yaml', 'stages:\n  a:\n    uses: t/step\n    with: { text: A, mode: flaky }\n    retry: { attempts: 3, delay_s: 0.001 }\n  b:\n    uses: t/step\n    with: { text: B, mode: stage-error }\n');
+    const t0 = Date.now();
+    const r = await run('p.yaml', { keepGoing: true });
+    const elapsed = Date.now() - t0;
+    const a = byId(r, 'a');
+    expect(a).toMatchObject({ status: 'ran', attempts: 2 });
+    expect(readFileSync(ws.path(a.log!), 'utf8')).toContain('[pipe] attempt 1 of 3 failed (first attempt fails); retrying in 0.001 s\n');
+    for (const i of r.instances) expect(i.duration_ms).toBeGreaterThanOrEqual(0);
+    for (const i of r.instances) expect(i.duration_ms).toBeLessThanOrEqual(elapsed);
   });
 });
