@@ -3,12 +3,12 @@
 // CLI's own tests (validate.test.ts, matrix-templates.test.ts) show the same through `pipe`; these reach
 // the loader where mutation testing can see it (docs/testing.md), at a few milliseconds a case.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDiagnostic, loadPipeline, MAX_ALIAS_COUNT, MAX_PIPELINE_BYTES } from '../../src/pipeline/load.js';
 import type { Pipeline } from '../../src/pipeline/types.js';
 import { defineStage, type StageKind } from '../../src/stage-api.js';
-import { tempWorkspace, type TempWorkspace } from '../support/index.js';
+import { openFilesUnder, tempWorkspace, type TempWorkspace } from '../support/index.js';
 
 // One workspace for the file: every case writes its own pipeline file name.
 let ws: TempWorkspace;
@@ -374,10 +374,7 @@ describe('located errors', () => {
 // Found unchecked by mutation testing (docs/testing.md): each case pins one behaviour the loader had
 // without a test in the test process.
 describe('more of the loader', () => {
-  const openFds = () => readdirSync('/proc/self/fd').length;
-
   it('a file of exactly the size limit is read whole, one byte more is refused; the file is closed either way', async () => {
-    const before = openFds();
     // Spaces, then an invalid byte as the very last one: its position proves the whole file was read.
     const full = Buffer.alloc(MAX_PIPELINE_BYTES, 0x20);
     full[MAX_PIPELINE_BYTES - 1] = 0xff;
@@ -395,7 +392,7 @@ describe('more of the loader', () => {
     ws.write('dir2/x', '');
     const dir = await loadPipeline('dir2', { workspace: ws.dir });
     expect(!dir.ok && dir.diagnostics[0]).toMatchObject({ message: 'dir2 is not a regular file', hint: 'pass the path of a YAML file' });
-    expect(openFds()).toBe(before);
+    expect(openFilesUnder(ws.dir)).toEqual([]);
   });
 
   it('invalid UTF-8: the first invalid byte is located, past any U+FFFD the file spells itself', async () => {

@@ -1,6 +1,6 @@
 // Test helpers: a throw-away workspace directory, and the real `pipe` CLI run as a subprocess.
 import { execa } from 'execa';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -111,4 +111,20 @@ export function filesContaining(dir: string, needles: readonly string[]): string
       const bytes = readFileSync(f);
       return needles.some((n) => bytes.includes(n));
     });
+}
+
+/**
+ * The files under `dir` that this process holds open (Linux /proc). By path, not by count: test files share
+ * a worker (vitest `isolate: false`), and an earlier file's streams and databases may close meanwhile.
+ */
+export function openFilesUnder(dir: string): string[] {
+  return readdirSync('/proc/self/fd')
+    .map((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        return ''; // closed between the listing and the readlink (e.g. the listing's own descriptor)
+      }
+    })
+    .filter((target) => target.startsWith(`${dir}/`));
 }
