@@ -177,4 +177,20 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE stage_instances ADD COLUMN cpu_ms INTEGER;
   ALTER TABLE stage_instances ADD COLUMN peak_rss_kb INTEGER;
   `,
+  // The hash cache keyed by path alone, without a rowid: the rowid table kept every path twice (the row and
+  // its primary-key index; 44 MB of a 176 MB database at the paper's 300k input files).
+  `
+  CREATE TABLE hash_cache_by_path (
+    path TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,              -- file | dir
+    ino TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns TEXT NOT NULL,
+    sig TEXT,
+    hash TEXT NOT NULL
+  ) WITHOUT ROWID;
+  INSERT INTO hash_cache_by_path SELECT path, kind, ino, size, mtime_ns, sig, hash FROM hash_cache;
+  DROP TABLE hash_cache;
+  ALTER TABLE hash_cache_by_path RENAME TO hash_cache;
+  `,
 ];

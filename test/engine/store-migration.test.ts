@@ -26,6 +26,15 @@ function schemaOf(file: string): { version: number; objects: unknown[] } {
   }
 }
 
+function rowsOf(file: string, table: string): unknown[] {
+  const db = new Database(file, { readonly: true });
+  try {
+    return db.prepare(`SELECT * FROM ${table} ORDER BY 1`).all();
+  } finally {
+    db.close();
+  }
+}
+
 function v1Workspace(): string {
   ws = tempWorkspace('pipe-v1-');
   cpSync(FIXTURE, ws.dir, { recursive: true });
@@ -39,6 +48,9 @@ describe('a store written by schema version 1', () => {
     openStore(join(dir, 'runs/pipe.db')).close();
     openStore(ws.path('fresh/pipe.db')).close();
     expect(schemaOf(join(dir, 'runs/pipe.db'))).toEqual(schemaOf(ws.path('fresh/pipe.db')));
+    // Rows carried across the tables a migration rebuilds (hash_cache became WITHOUT ROWID).
+    expect(rowsOf(join(dir, 'runs/pipe.db'), 'hash_cache')).toEqual(rowsOf(join(FIXTURE, 'runs/pipe.db'), 'hash_cache'));
+    expect(rowsOf(join(dir, 'runs/pipe.db'), 'hash_cache')).toHaveLength(1);
     // Opening again is a no-op.
     openStore(join(dir, 'runs/pipe.db')).close();
     expect(schemaOf(join(dir, 'runs/pipe.db'))).toEqual(schemaOf(ws.path('fresh/pipe.db')));
