@@ -124,7 +124,8 @@ export interface Finished {
   readonly tmp: string;
   readonly runId: number;
   readonly startedAt: number;
-  readonly finishedAt: number;
+  /** When the attempt's process or built-in ended, before its outputs were hashed. */
+  readonly attemptEndedAt: number;
   /** Relative to the workspace. */
   readonly logPath: string;
   readonly metrics: readonly MetricRow[];
@@ -173,11 +174,15 @@ interface Described {
 function describe(f: Finished, layout: Layout): Described {
   const { inst, prepared, runId, tmp } = f;
   const { key } = prepared;
+  const hashingFrom = Date.now();
   const files = recordFiles(tmp);
   const dest = layout.store(key);
   const artifacts = new Map<string, Artifact>();
   for (const [name, rel] of Object.entries(outputPaths(inst))) artifacts.set(name, { path: join(dest, rel), hash: outputHash(tmp, files, rel) });
-  const durationMs = f.finishedAt - f.startedAt;
+  // The duration covers the attempt and the hashing of its outputs (minutes for 300k files), not the
+  // time it waited for an earlier commit; the fsync and rename that follow are not in the manifest's figure.
+  const finishedAt = Date.now();
+  const durationMs = f.attemptEndedAt - f.startedAt + (finishedAt - hashingFrom);
   const usage = { cpuMs: f.usage?.cpuMs ?? null, peakRssKb: f.usage?.peakRssKb ?? null };
   const ci: CommittedInstance = {
     key,
@@ -186,7 +191,7 @@ function describe(f: Finished, layout: Layout): Described {
     components: prepared.components as unknown as Json,
     runId,
     startedAt: f.startedAt,
-    finishedAt: f.finishedAt,
+    finishedAt,
     durationMs,
     ...usage,
     logPath: f.logPath,
@@ -199,9 +204,15 @@ function describe(f: Finished, layout: Layout): Described {
   return { f, rows: { ci, metrics: f.metrics, link, files }, artifacts };
 }
 
+/** A committed attempt: its outputs in the store and the duration its rows record. */
+export interface Committed {
+  readonly artifacts: Map<string, Artifact>;
+  readonly durationMs: number;
+}
+
 interface Waiting {
   readonly f: Finished;
-  readonly resolve: (a: Map<string, Artifact>) => void;
+  readonly resolve: (c: Committed) => void;
   readonly reject: (e: unknown) => void;
 }
 
@@ -220,7 +231,7 @@ export class Committer {
     private readonly resume: ResumeDirs,
   ) {}
 
-  commit(f: Finished): Promise<Map<string, Artifact>> {
+  commit(f: Finished): Promise<Committed> {
     return new Promise((resolve, reject) => {
       this.queue.push({ f, resolve, reject });
       if (!this.busy) void this.drain();
@@ -269,6 +280,6 @@ export class Committer {
     // Checkpoints of a committed key are no longer needed; removed before its lock is released, so a
     // forced rebuild that starts next never finds its own resume directory deleted.
     await Promise.all(published.map(({ w }) => this.resume.release(this.layout.partial(w.f.prepared.key)).catch(() => undefined)));
-    for (const { w, p } of published) w.resolve(p.artifacts);
+    for (const { w, p } of published) w.resolve({ artifacts: p.artifacts, durationMs: p.rows.ci.durationMs });
   }
 }

@@ -319,11 +319,10 @@ class Run implements GroupHost {
     const runId = this.runId!;
     const logPath = this.layout.log(runId, inst.id);
     if (!('tmp' in r)) return this.fail(inst, prepared.key, Date.now() - startedAt, r.error, r.hint, logPath, n);
-    const finishedAt = Date.now();
     const relLog = relative(this.p.workspace, logPath);
-    const artifacts = await this.committer.commit({ inst, prepared, tmp: r.tmp, runId, startedAt, finishedAt, logPath: relLog, metrics: r.metrics, usage: r.usage, attempts: n, executor: this.executor.name, jobId: this.jobIds.get(inst.id) ?? null });
+    const { artifacts, durationMs } = await this.committer.commit({ inst, prepared, tmp: r.tmp, runId, startedAt, attemptEndedAt: Date.now(), logPath: relLog, metrics: r.metrics, usage: r.usage, attempts: n, executor: this.executor.name, jobId: this.jobIds.get(inst.id) ?? null });
     linkLatest(this.layout, inst.id, prepared.key);
-    return this.record.ran(inst, prepared.key, finishedAt - startedAt, relLog, artifacts, n, b.corrupt, r.usage);
+    return this.record.ran(inst, prepared.key, durationMs, relLog, artifacts, n, b.corrupt, r.usage);
   }
 
   /** Between attempts: the note in each instance's log, then the delay; false when the run is interrupted meanwhile. */

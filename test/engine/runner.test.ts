@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ENTRY_MANIFEST } from '../../src/engine/entry.js';
 import { Layout } from '../../src/engine/layout.js';
 import type { Reporter } from '../../src/engine/progress.js';
 import { defineStage, StageError, type StageKind } from '../../src/stage-api.js';
@@ -397,6 +398,18 @@ stages:
     expect(readFileSync(ws.path('results/a.txt'), 'utf8')).toBe('A');
     const dry = await run('p.yaml', { dryRun: true });
     expect(dry.published).toBeUndefined();
+  });
+  it("an instance's duration is one figure: in its result, its rows and its entry manifest", async () => {
+    // It covers the attempt and the hashing of its outputs (commit.ts), so all three are set in one place.
+    ws = tempWorkspace('pipe-runner-');
+    ws.write('p.yaml', 'stages:\n  a:\n    uses: t/step\n    with: { text: A }\n');
+    const a = byId(await run('p.yaml'), 'a');
+    const committed = openWsStore().getCommitted(a.key!)!;
+    const manifest = JSON.parse(readFileSync(join(new Layout(ws.dir).store(a.key!), ENTRY_MANIFEST), 'utf8')) as { durationMs: number; finishedAt: number; startedAt: number };
+    expect(committed.durationMs).toBe(a.duration_ms);
+    expect(store!.runInstances(committed.runId).find((i) => i.instanceId === 'a')?.durationMs).toBe(a.duration_ms);
+    expect(manifest).toMatchObject({ durationMs: a.duration_ms, startedAt: committed.startedAt, finishedAt: committed.finishedAt });
+    expect(committed.finishedAt - committed.startedAt).toBeGreaterThanOrEqual(a.duration_ms);
   });
   it('retry: a success ends the retries; the delay is noted in seconds; durations are within the run', async () => {
     ws = tempWorkspace('pipe-runner-');
