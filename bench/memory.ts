@@ -3,7 +3,8 @@
 // (another 547 MB of text embeddings), and the four evaluation datasets (34,920 images). Each step runs in
 // a fresh child process doing what the stage does before its first batch (the code of `train/contrastive`,
 // `train/cross-entropy` and `eval/zero-shot` up to training or scoring), and reports its peak RSS
-// (getrusage maxrss), wall and CPU time. The inputs are fabricated (random vectors, well-formed rows), so
+// (getrusage maxrss), wall and CPU time. `contrastive group` holds what one call training the five seeds of
+// an ablation together holds (`group_by: [seed]`). The inputs are fabricated (random vectors, well-formed rows), so
 // this costs seconds of CPU instead of the hours of embedding 300k images (BENCHMARKS.md, "Full-scale
 // rehearsal"). `--baseline DIR` runs the same steps with another built checkout's code (its dist/) in the
 // same run, for a before/after ratio.
@@ -25,7 +26,9 @@ const { values } = parseArgs({
   options: { dir: { type: 'string' }, baseline: { type: 'string' }, step: { type: 'string' }, code: { type: 'string' } },
 });
 const DIM = 512;
-const STEPS = ['contrastive', 'cross-entropy', 'zero-shot'] as const;
+const STEPS = ['contrastive', 'contrastive group', 'cross-entropy', 'zero-shot'] as const;
+/** Members of the `contrastive group` step: the five seeds of one ablation, as `group_by: [seed]` runs them. */
+const GROUP = 5;
 const here = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 interface Set {
@@ -92,9 +95,35 @@ function makeInputs(dir: string): void {
   writeFileSync(join(dir, 'ready'), '');
 }
 
+type Loader = <T>(rel: string) => Promise<T>;
+
+/**
+ * What a group call of GROUP contrastive heads holds before its first batch: each member's training data,
+ * prompts and task with its first epoch's examples (as `contrastiveJob` builds them), and the eval sets once.
+ * Members share their loaded inputs through `SharedInputs`; code from before it (no such export) loads a
+ * copy per member, as each member's job did then.
+ */
+async function contrastiveGroup(mod: Loader, train: object, promptFiles: object, evalSets: readonly object[]): Promise<unknown[]> {
+  const stage = await mod<typeof import('../src/train/stage.js') & { SharedInputs?: unknown }>('train/stage.js');
+  const { loadPromptTable } = await mod<typeof import('../src/eval/prompts.js')>('eval/prompts.js');
+  const { prepareEvalSets } = await mod<typeof import('../src/eval/evaluate.js')>('eval/evaluate.js');
+  const { contrastiveTask } = await mod<typeof import('../src/train/contrastive.js')>('train/contrastive.js');
+  const shared = stage.SharedInputs ? new stage.SharedInputs() : undefined;
+  const held: unknown[] = [];
+  for (let seed = 0; seed < GROUP; seed++) {
+    const data = stage.loadTrainingData(train as never, () => undefined, shared);
+    const prompts = shared ? shared.get(['prompts', promptFiles], () => loadPromptTable(promptFiles as never)) : loadPromptTable(promptFiles as never);
+    const setup = { images: data.table, train: data.train, val: data.val, taxonomy: data.taxonomy, hidden: 512, seed, training: {} };
+    const task = contrastiveTask({ ...setup, prompts, captions: ['sc', 'ssc', 'ic'], loss: 'soft', tau: 1 } as never);
+    held.push(data, task, task.epochExamples(1));
+  }
+  held.push(prepareEvalSets(evalSets as never));
+  return held;
+}
+
 /** One step in this process, with the code of checkout `code`; prints its figures as JSON. */
 async function runStep(step: string, dir: string, code: string): Promise<void> {
-  const mod = async <T>(rel: string): Promise<T> => (await import(pathToFileURL(join(code, 'dist', 'src', rel)).href)) as T;
+  const mod: Loader = async <T>(rel: string): Promise<T> => (await import(pathToFileURL(join(code, 'dist', 'src', rel)).href)) as T;
   const t0 = process.hrtime.bigint();
   const evalSets = SETS.map((s) => ({ dataset: s.dataset, taxonomies: s.taxonomies, manifest: join(dir, s.dataset, 'manifest.jsonl'), embeddings: join(dir, s.dataset, 'embeddings.npy'), index: join(dir, s.dataset, 'index.jsonl'), split: 'test' }));
   const promptFiles = { prompts: join(dir, 'prompts', 'prompts.jsonl'), embeddings: join(dir, 'prompts', 'embeddings.npy'), index: join(dir, 'prompts', 'index.jsonl') };
@@ -107,6 +136,8 @@ async function runStep(step: string, dir: string, code: string): Promise<void> {
     // The stage's scoring prompts (SCORING_KINDS; undefined in code before it, which loaded every kind).
     const { SCORING_KINDS } = await mod<{ SCORING_KINDS?: readonly PromptKind[] }>('eval/prompts.js');
     held = [loadPromptTable(promptFiles, SCORING_KINDS), prepareEvalSets(evalSets)];
+  } else if (step === 'contrastive group') {
+    held = await contrastiveGroup(mod, train, promptFiles, evalSets);
   } else {
     // The stage's order: training data, (prompts,) the task with its first epoch's examples, eval sets.
     const data = loadTrainingData(train as never, () => undefined);
