@@ -16,7 +16,7 @@ import { REPO_ROOT as ROOT, runPipe as pipe } from '../support/index.js';
 
 const ws = mkdtempSync(join(tmpdir(), 'pipe-e2e-demo-'));
 const DEMO = join(ROOT, 'pipelines', 'demo.yaml');
-const SETS = ['--set', 'seeds=[0, 1]', '--set', 'epochs=2', '--set', 'webemo_images=300'];
+const SETS = ['--set', 'seeds=[0, 1]', '--set', 'epochs=2', '--set', 'webemo_images=150'];
 /** The cells no head can compute: a WEBEmo CE head has neither EmotionROI's Ekman 6 nor FI's 8 classes. */
 const NOT_COMPUTABLE = new Set(['clipe_cross_entropy/emotionroi6', 'clipe_cross_entropy/fi8']);
 const NUMBER = /^(\*\*)?(\d{1,3}\.\d\d)( ± \d{1,3}\.\d\d)?( \(e\d+\))?(\*\*|\*)?$/;
@@ -205,7 +205,7 @@ describe('pipe run pipelines/demo.yaml', () => {
 
   it('shows this run and one with other --set values on the experiment page in chromium, and takes the README screenshot', async () => {
     // Only the heads retrain: more epochs, and one contrastive ablation instead of five (to keep it short).
-    const other = await pipe(['run', DEMO, '--workspace', ws, '--set', 'seeds=[0, 1]', '--set', 'epochs=3', '--set', 'webemo_images=300', '--set', 'ablations=[[sc, ssc, ic]]'], {
+    const other = await pipe(['run', DEMO, '--workspace', ws, '--set', 'seeds=[0, 1]', '--set', 'epochs=3', '--set', 'webemo_images=150', '--set', 'ablations=[[sc, ssc, ic]]'], {
       cwd: ws,
       timeoutMs: 240_000,
     });
