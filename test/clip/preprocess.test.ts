@@ -10,6 +10,7 @@ import { decodeRgb, ImageDecodeError } from '../../src/clip/decode.js';
 import { normalize, parsePreprocessConfig, resizeAndCrop } from '../../src/clip/preprocess.js';
 import { resizeBicubic } from '../../src/clip/resample.js';
 import { readNpy } from '../../src/io/npy.js';
+import { expectSameBytes } from '../support/bytes.js';
 
 const ROOT = join(import.meta.dirname, '..', 'golden', 'clip');
 /** `crop`/`norm` arrays for the preprocessing cases; every case has the hashes of Pillow's decode and crop. */
@@ -106,7 +107,7 @@ describe('CLIP preprocessing parity with Pillow', () => {
       const part = resizeBicubic(src, ow, oh, box);
       for (let y = 0; y < box.height; y++) {
         const a = full.data.subarray(((y + box.top) * ow + box.left) * ch, ((y + box.top) * ow + box.left + box.width) * ch);
-        expect(part.data.subarray(y * box.width * ch, (y + 1) * box.width * ch)).toEqual(a);
+        expectSameBytes(part.data.subarray(y * box.width * ch, (y + 1) * box.width * ch), a, `row ${y}`);
       }
     }
   });
@@ -117,7 +118,7 @@ describe('CLIP preprocessing parity with Pillow', () => {
       const out = resizeBicubic(rgb, ow, oh);
       for (let c = 0; c < 3; c++) {
         const plane = { width: w, height: h, channels: 1, data: rgb.data.filter((_, i) => i % 3 === c) };
-        expect(out.data.filter((_, i) => i % 3 === c)).toEqual(resizeBicubic(plane, ow, oh).data);
+        expectSameBytes(out.data.filter((_, i) => i % 3 === c), resizeBicubic(plane, ow, oh).data, `channel ${c}`);
       }
     }
   });

@@ -10,7 +10,7 @@ import type { EmbeddingIndexRow, PromptRow } from '../../src/formats.js';
 import { readJsonl, writeJsonl } from '../../src/io/jsonl.js';
 import { readMatrix } from '../../src/io/npy.js';
 import embedTexts from '../../stages/clip/embed-texts.js';
-import { runKind } from '../support/index.js';
+import { expectSameBytes, runKind } from '../support/index.js';
 import { tempDir } from './support.js';
 
 let dir: string;
@@ -68,30 +68,30 @@ describe('clip/embed-texts per-text cache', () => {
     expect(first.index).toEqual(PROMPTS.map((p, row) => ({ id: p.id, row, text: p.text })));
     const m = readMatrix(first.run.outputs.embeddings);
     expect([m.rows, m.cols]).toEqual([PROMPTS.length, 512]);
-    expect(m.data).toEqual(await uncached(PROMPTS));
+    expectSameBytes(m.data, await uncached(PROMPTS));
 
     const again = await embed('p1', PROMPTS);
     expect([again.embedded, again.restored]).toEqual([0, PROMPTS.length]);
-    expect(again.bytes).toEqual(first.bytes);
+    expectSameBytes(again.bytes, first.bytes);
 
     // One more synonym in the middle of the list: exactly one text is embedded, the rest restored.
     const grown = [...PROMPTS.slice(0, 3), prompt('sc/delight', 'a photo that seems to express delight'), ...PROMPTS.slice(3)];
     const g = await embed('p2', grown);
     expect([g.embedded, g.restored]).toEqual([1, grown.length - 1]);
-    expect(readMatrix(g.run.outputs.embeddings).data).toEqual(await uncached(grown));
+    expectSameBytes(readMatrix(g.run.outputs.embeddings).data, await uncached(grown));
   });
 
   it('a different model, or a different context length, embeds every text again', async () => {
     await embed('p1', PROMPTS);
     const other = await embed('p1', PROMPTS, modelB);
     expect(other.embedded).toBe(PROMPTS.length - 1);
-    expect(readMatrix(other.run.outputs.embeddings).data).toEqual(await uncached(PROMPTS, modelB));
+    expectSameBytes(readMatrix(other.run.outputs.embeddings).data, await uncached(PROMPTS, modelB));
 
     // Same ONNX file and tokenizer.json, shorter context (truncates the long caption differently).
     const cfg = join(modelB, 'tokenizer_config.json');
     writeFileSync(cfg, JSON.stringify({ ...(JSON.parse(readFileSync(cfg, 'utf8')) as object), model_max_length: 16 }));
     const shorter = await embed('p1', PROMPTS, modelB);
     expect(shorter.embedded).toBe(PROMPTS.length - 1);
-    expect(readMatrix(shorter.run.outputs.embeddings).data).toEqual(await uncached(PROMPTS, modelB));
+    expectSameBytes(readMatrix(shorter.run.outputs.embeddings).data, await uncached(PROMPTS, modelB));
   });
 });

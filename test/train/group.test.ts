@@ -17,6 +17,7 @@ import { Rng } from '../../src/train/rng.js';
 import { epochDir } from '../../src/train/checkpoint.js';
 import { train, trainGroup, type GroupMember, type TrainOptions, type TrainResult, type TrainTask } from '../../src/train/trainer.js';
 import { groupOutputs, headOutputs } from '../../src/eval/predict.js';
+import { expectSameBytes } from '../support/bytes.js';
 
 const N = 96;
 const VAL = 24;
@@ -192,7 +193,7 @@ describe('grouped evaluation', () => {
     const grouped = await groupOutputs(ort, heads, x, n);
     for (let h = 0; h < heads.length; h++) {
       const alone = await headOutputs(ort, heads[h], x, n);
-      expect(grouped.data[h]).toEqual(alone.data);
+      expectSameBytes(grouped.data[h], alone.data, `head ${h}`);
     }
   });
 });
