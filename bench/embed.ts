@@ -15,7 +15,6 @@ import { availableParallelism, cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { createHash } from 'node:crypto';
 import { decodeRgb, loadSharp } from '../src/clip/decode.js';
 import { generateClipModel, VIT_B32 } from '../src/clip/generate.js';
 import { loadClipModel } from '../src/clip/model.js';
@@ -23,8 +22,8 @@ import { normalize, parsePreprocessConfig, resizeAndCrop, resizedSize, type Prep
 import { resizeBicubic } from '../src/clip/resample.js';
 import type { ManifestRow } from '../src/formats.js';
 import { writeJsonl } from '../src/io/jsonl.js';
-import type { StageContext } from '../src/stage-api.js';
-import embedImagesStage, { type EmbedImagesParams } from '../stages/clip/embed-images.js';
+import embedImagesStage from '../stages/clip/embed-images.js';
+import { benchStageContext, hashOnce } from './stage-context.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: number): number => {
@@ -75,36 +74,6 @@ async function makeImages(set: ImageSet): Promise<string[]> {
   return out;
 }
 
-/** Content hashes as the engine's stat-keyed cache serves them: computed once, before any timing. */
-const hashes = new Map<string, string>();
-function hashOnce(path: string): string {
-  let h = hashes.get(path);
-  if (!h) hashes.set(path, (h = createHash('sha256').update(readFileSync(path)).digest('hex')));
-  return h;
-}
-
-function stageContext(params: EmbedImagesParams, dir: string): StageContext<EmbedImagesParams> {
-  mkdirSync(join(dir, 'out'), { recursive: true });
-  return {
-    params,
-    matrix: {},
-    instanceId: 'bench-embed',
-    workspace: dir,
-    run: { id: 0, pipelineFile: '(bench)', pipelineHash: '', codeVersion: '(bench)' },
-    output: (name) => join(dir, 'out', embedImagesStage.outputs[name].path),
-    resumeDir: join(dir, 'resume'),
-    kindCacheDir: join(dir, 'cache'),
-    signal: new AbortController().signal,
-    log: () => undefined,
-    progress: () => undefined,
-    metric: () => undefined,
-    hashFiles: async (paths) => paths.map(hashOnce),
-    secret: (name) => {
-      throw new Error(`the embedding benchmark has no secret ${name}`);
-    },
-  };
-}
-
 /** Wall-clock rate, and CPU seconds per image over all threads of this process (ORT, workers, main). */
 interface Rate {
   readonly perSec: number;
@@ -140,7 +109,7 @@ async function stage(files: string[]): Promise<Rate> {
   hashOnce(join(MODEL, 'onnx', 'vision_model.onnx'));
   hashOnce(join(MODEL, 'preprocessor_config.json'));
   writeJsonl(join(dir, 'manifest.jsonl'), rows);
-  const ctx = stageContext({ manifest: join(dir, 'manifest.jsonl'), model: MODEL, dtype: 'fp32', provider: 'cpu', batch_size: B, on_error: 'fail', workers: WORKERS, exif_transpose: false }, dir);
+  const ctx = benchStageContext(embedImagesStage, { manifest: join(dir, 'manifest.jsonl'), model: MODEL, dtype: 'fp32', provider: 'cpu', batch_size: B, on_error: 'fail', workers: WORKERS, exif_transpose: false }, dir, 'bench-embed');
   const rate = await measure(N, () => embedImagesStage.run(ctx));
   rmSync(dir, { recursive: true, force: true });
   return rate;

@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { EmbeddingCache, textHash } from '../../src/clip/cache.js';
 import { configEmbedDim, loadClipModel, towerHash, validateModelFolder } from '../../src/clip/model.js';
 import { MODEL_PARAM_SCHEMA, modelFingerprint, type ModelParams } from '../../src/clip/stage-common.js';
-import { textInputVersion } from '../../src/clip/tokenizer.js';
+import { byTokenCount, textInputVersion } from '../../src/clip/tokenizer.js';
 import type { EmbeddingIndexRow, PromptRow } from '../../src/formats.js';
 import { readJsonl, writeJsonl } from '../../src/io/jsonl.js';
 import { writeNpy } from '../../src/io/npy.js';
@@ -16,7 +16,8 @@ export interface EmbedTextsParams extends ModelParams {
 
 export default defineStage<EmbedTextsParams>({
   kind: 'clip/embed-texts',
-  // Unchanged by the cache: the outputs are byte-identical with and without it (test/clip/text-cache.test.ts).
+  // Unchanged by the cache and by the batching order: a row's floats do not depend on its batch (the outputs
+  // are byte-identical with and without the cache, whose batches differ; test/clip/text-cache.test.ts).
   version: '1',
   description: 'CLIP text embeddings (unnormalised text_embeds) of every prompt, cached per text',
   params: {
@@ -58,7 +59,7 @@ export default defineStage<EmbedTextsParams>({
       if (todo.size) {
         const model = await loadClipModel(p.model, { dtype: p.dtype, provider: p.provider, towers: ['text'] });
         try {
-          const pending = [...todo];
+          const pending = byTokenCount([...todo], ([, text]) => text, model.tokenizer!);
           // One batch per call, each put in the cache at once: a killed run keeps every flushed shard.
           for (let start = 0; start < pending.length; start += p.batch_size) {
             ctx.signal.throwIfAborted();

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadClipTokenizer, padBatch, type ClipTokenizer } from '../../src/clip/tokenizer.js';
+import { byTokenCount, loadClipTokenizer, padBatch, type ClipTokenizer } from '../../src/clip/tokenizer.js';
 import { REPO_ROOT } from '../support/index.js';
 
 interface Oracle {
@@ -69,5 +69,12 @@ describe('CLIP tokenizer against the openai/CLIP oracle', () => {
       expect(new Set(r.input_ids.slice(width))).toEqual(width < 77 ? new Set([49407]) : new Set());
       expect(r.attention_mask.slice(width).every((m) => m === 0)).toBe(true);
     });
+  });
+
+  it('orders texts by token count for batching, shortest first, ties in their given order', () => {
+    const texts = ['a photo that contains a kid sledding in snow at the mountain', 'joy', 'a photo', 'sadness', 'a photo that evokes joy'];
+    const ordered = byTokenCount(texts.map((text, i) => ({ text, i })), (t) => t.text, tok);
+    expect(ordered.map((t) => t.i)).toEqual([1, 3, 2, 4, 0]);
+    expect(ordered.map((t) => tok.encode(t.text).length)).toEqual([3, 3, 4, 8, 15]);
   });
 });
