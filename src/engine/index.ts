@@ -1,7 +1,7 @@
 // The programmatic API: what the CLI calls, and what in-process tests and tools use.
 import { resolve } from 'node:path';
 import { loadPipeline } from '../pipeline/load.js';
-import type { Diagnostic, Pipeline } from '../pipeline/types.js';
+import type { Pipeline } from '../pipeline/types.js';
 import type { StageKind } from '../stage-api.js';
 import { backupDatabase } from '../store/backup.js';
 import { PipelineInvalidError } from './errors.js';

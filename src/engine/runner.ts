@@ -1,22 +1,20 @@
 // The run loop: every considered instance waits for its upstream, computes its key, and is restored
 // from the store (hit), skipped, or executed under the resource pool and a per-key lock (lock.ts), then
 // committed (commit.ts). What happened to each instance is reported and recorded by record.ts.
-import { appendFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { StageError, type Json, type MetricRow, type RunInfo } from '../stage-api.js';
+import { StageError, type Json, type RunInfo } from '../stage-api.js';
 import { HashCache } from '../hash/cache.js';
-import { commandResources } from '../pipeline/resolve.js';
-import type { Instance, Pipeline, SlurmOptions, StageDecl } from '../pipeline/types.js';
+import type { Instance, Pipeline, SlurmOptions } from '../pipeline/types.js';
 import { openStore, type Store } from '../store/index.js';
 import { cleanStaleTmp, Committer, restore } from './commit.js';
-import { confine, moveAside } from './entry.js';
+import { moveAside } from './entry.js';
 import { LocalExecutor, type Executor, type ExecutorName, type Job } from './executor.js';
 import { prepare, PrepareError, type Artifact, type Prepared } from './keys.js';
 import { publishRun } from './publish.js';
 import { Layout, linkLatest } from './layout.js';
 import { KeyLocks } from './lock.js';
-import type { Demand } from './pool.js';
 import { reindex, storeHasEntries } from './reindex.js';
 import { ResumeDirs } from './resume.js';
 import { stopSpawner } from './spawner.js';

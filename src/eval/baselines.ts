@@ -6,7 +6,7 @@ import { evaluateSets, type PreparedSet } from './evaluate.js';
 export async function baselineRows(sets: readonly PreparedSet[]): Promise<StudyMetric[]> {
   const rows: StudyMetric[] = [];
   for (const set of sets) {
-    for (const { tax, truth } of set.taxonomies) {
+    for (const { tax } of set.taxonomies) {
       const c = tax.classes.length;
       rows.push({
         method: 'random', dataset: set.spec.dataset, taxonomy: tax.id, seed: null, epoch: null,

@@ -15,7 +15,7 @@
 // `loss` is [K]: one value per head.
 //
 // Every graph is built for float32 (training) or float64 (the gradient checks in test/train/).
-import { float, GraphBuilder, modelBytes, type DType } from '../onnx/builder.js';
+import { GraphBuilder, modelBytes, type DType } from '../onnx/builder.js';
 import { GRAD_NAMES, WEIGHT_NAMES, type CeOutput, type ContrastiveLoss, type HeadType, type MlpDims } from './head-spec.js';
 
 export { GRAD_NAMES, WEIGHT_NAMES, type CeOutput, type ContrastiveLoss, type HeadType, type MlpDims };

@@ -20,7 +20,6 @@
 import type { StudyMetric } from '../formats.js';
 import { cpSync, existsSync, rmSync } from 'node:fs';
 import type { InferenceSession } from 'onnxruntime-node';
-import { StageError } from '../stage-api.js';
 import { Adam, KERAS_ADAM, type AdamConfig } from './adam.js';
 import { epochDir, loadHead, loadResume, resumeEpochs, saveHead, saveResume, type Head, type HeadMeta, type LoadedResume } from './checkpoint.js';
 import type { StepBuilder } from './graphs.js';

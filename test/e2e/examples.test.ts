@@ -4,7 +4,7 @@ import { cpSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
-import { REPO_ROOT, byStatus, runPipe, runPipeJson, tempWorkspace, type TempWorkspace } from '../support/index.js';
+import { REPO_ROOT, byStatus, runPipeJson, tempWorkspace, type TempWorkspace } from '../support/index.js';
 
 let ws: TempWorkspace;
 afterEach(() => ws?.cleanup());
