@@ -2,7 +2,7 @@
 // study runs on generated data and a generated tiny CLIP; Tables I and II come out complete; a second run
 // executes nothing; `pipe tables` and `pipe predict` work on the recorded run; the experiment page of it and a
 // run with other --set values renders in chromium (the README screenshot). Two seeds, two epochs
-// and 300 WEBEmo images instead of 5, 5 and 600 keep it well under a minute on 2 cores; same DAG.
+// and 150 WEBEmo images instead of 5, 5 and 600 keep it well under a minute on 2 cores; same DAG.
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
