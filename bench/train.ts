@@ -13,8 +13,8 @@
 // onnxruntime intra-op threads (default 2).
 //
 // Training a sweep together (issue 14): K = `--group K` (default 5) heads of one kind, differing in seed,
-// trained by one `trainGroup` (stacked: one session.run per step for all K; or taking turns: one head per
-// run, the CPU default) against the same K heads trained one after the other by K `train` calls, in the
+// trained by one `trainGroup` (stacked: one session.run per step for all K, the default; or taking turns: one
+// head per run) against the same K heads trained one after the other by K `train` calls, in the
 // same interleaved rounds; pairs/s counts the pairs of all K heads, and the ratios are of CPU time (this
 // process, all threads) as well as wall time. `--group-only` runs just that comparison.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -290,10 +290,10 @@ function tinyGraph(): Uint8Array {
 
 /**
  * K heads trained together against the same K heads one after the other, both heads, same rounds: the
- * group stacked in every session.run (headsPerRun K) and the heads taking turns (headsPerRun 1, the CPU
- * default). Beside them, what explains the difference: the step graph alone at K stacked heads, at one
- * head, and at one head whose K weight sets take turns run by run (a stacked step's cache footprint
- * without stacking), and the fixed cost of a session.run (a one-Identity graph).
+ * group stacked in every session.run (headsPerRun K, the default) and the heads taking turns (headsPerRun
+ * 1). Beside them, what explains the difference: the step graph alone at K stacked heads, at one head, and
+ * at one head whose K weight sets take turns run by run (a stacked step's cache footprint without
+ * stacking), and the fixed cost of a session.run (a one-Identity graph).
  */
 async function groupComparison(ceN: number, coN: number, ceHead: HeadSpec, coHead: HeadSpec): Promise<void> {
   const k = groupSize;

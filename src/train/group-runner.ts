@@ -4,14 +4,17 @@
 // shuffle and draws, so their epochs must have the same length), and the lanes take turns, each running
 // its whole epoch before the next one starts (lanes may differ in epoch length).
 // Learning rate, Adam step count and epoch are per head. Buffers, tensors and fetches are reused: nothing
-// is allocated per step.
+// is allocated per step on our side.
 //
-// Why lanes, and why one head per lane on CPU (docs/heads.md, "Training heads together"): a step's
-// arithmetic is K independent GEMM chains that share nothing but the ~30 µs fixed cost of a session.run,
-// while stacking K heads makes every step touch K heads' weights, gradients and Adam moments (4 MB per CE
-// head, 8 MB per contrastive head), which then no longer stay in cache from one step to the next. A head
-// that runs its whole epoch alone keeps them hot; stacking pays only where a call costs more than its
-// arithmetic (an accelerator).
+// Why lanes, and why all heads in one lane by default (docs/heads.md, "Training heads together"): a step's
+// arithmetic is K independent GEMM chains. Stacked, every step touches K heads' weights, gradients and
+// Adam moments (4 MB per CE head, 8 MB per contrastive head), which then no longer stay in cache from one
+// step to the next, so in a bare process one head per run (the heads taking turns) can be faster per head.
+// But every session.run also costs a garbage-collected allocation: onnxruntime-node returns a fresh copy
+// of every output, pre-allocated or not (2.1 MB of gradients per contrastive head-step), and in the
+// engine's process, whose heap is larger, V8 answers that external memory with full mark-compacts. In a
+// training stage under the engine, taking turns measured 1.19x the CPU of stacking (BENCHMARKS.md, "Demo
+// pipeline"), so stacking is the default; one head per run stays an option (bench/train.ts compares them).
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { StageError } from '../stage-api.js';
 import type { Adam } from './adam.js';

@@ -11,7 +11,7 @@ import { evaluateVariants, prepareEvalSets, EVAL_SET_SCHEMA, type EvalSetSpec, t
 import type { HeadFeatures } from '../eval/scorers.js';
 import { epochDir, loadHead, saveHead, type Head } from './checkpoint.js';
 import { labelledSplit, loadEmbeddingTable, readManifest, type EmbeddingTable, type LabelledSplit } from './data.js';
-import { groupKey, headsPerRun, trainGroup, type GroupEvaluation, type GroupMember, type TrainOptions, type TrainResult, type TrainTask } from './trainer.js';
+import { groupKey, trainGroup, type GroupEvaluation, type GroupMember, type TrainOptions, type TrainResult, type TrainTask } from './trainer.js';
 
 export interface CommonTrainParams {
   readonly embeddings: string;
@@ -237,11 +237,10 @@ function recordResult(job: TrainingJob, result: TrainResult): void {
 
 /**
  * What heads must share to train in one group: the graph and session configuration (trainer.ts
- * `groupKey`) and, when they are stacked in one session.run (not on the CPU), the number of training
- * pairs per epoch: an ablation with other captions (3 vs 1 pairs per image) then trains in its own group.
+ * `groupKey`) and, as they are stacked in one session.run, the number of training pairs per epoch: an
+ * ablation with other captions (3 vs 1 pairs per image) trains in its own group of the same call.
  */
-const compatibility = (job: TrainingJob, member: GroupMember): string =>
-  `${groupKey(member)}|${headsPerRun(member.opts) > 1 ? job.task.epochExamples(1).xRows.length : ''}`;
+const compatibility = (job: TrainingJob, member: GroupMember): string => `${groupKey(member)}|${job.task.epochExamples(1).xRows.length}`;
 
 /**
  * Trains every job's head, evaluating `eval_sets` after every epoch, and records each one's rows and heads

@@ -14,9 +14,9 @@
 // Heads train in GROUPS (`trainGroup`; `train` is a group of one): the heads of a seed sweep share their
 // inputs, sessions and per-epoch evaluation, each with its own initialisation, data order, draws,
 // learning-rate schedule, early stopping, checkpoints and resume directory. `headsPerRun` of them are
-// stacked in one session.run of the step graph (graphs.ts); on the CPU one, the heads taking turns epoch
-// by epoch (why: group-runner.ts). A head's numbers are the same in any group and at any `headsPerRun`:
-// the graphs never mix heads and Adam updates each head's part alone (test/train/group.test.ts).
+// stacked in one session.run of the step graph (graphs.ts); by default all of them (why: group-runner.ts).
+// A head's numbers are the same in any group and at any `headsPerRun`: the graphs never mix heads and
+// Adam updates each head's part alone (test/train/group.test.ts).
 import type { StudyMetric } from '../formats.js';
 import { cpSync, existsSync, rmSync } from 'node:fs';
 import type { InferenceSession } from 'onnxruntime-node';
@@ -76,16 +76,16 @@ export interface TrainOptions {
   readonly threads?: number;
   readonly executionProviders?: readonly string[];
   /**
-   * Heads of a group stacked in one session.run (`headsPerRun` default). On the CPU 1: the heads of a group
-   * take turns, each running a whole epoch alone, because stacked heads' state no longer stays in cache
-   * (group-runner.ts); with an accelerator, all of them. The numbers are the same either way.
+   * Heads of a group stacked in one session.run (`headsPerRun` default: all of them, on every provider;
+   * group-runner.ts says why). 1: the heads take turns, each running a whole epoch alone. The numbers are
+   * the same either way.
    */
   readonly headsPerRun?: number;
 }
 
-/** Heads per session.run when `headsPerRun` is not given (see TrainOptions). */
+/** Heads per session.run: `headsPerRun`, or all the heads of the group (see TrainOptions). */
 export function headsPerRun(opts: TrainOptions): number {
-  return opts.headsPerRun ?? ((opts.executionProviders ?? ['cpu']).every((p) => p === 'cpu') ? 1 : Number.MAX_SAFE_INTEGER);
+  return opts.headsPerRun ?? Number.MAX_SAFE_INTEGER;
 }
 
 export interface EpochReport {

@@ -48,7 +48,7 @@ function files(doc: RunDoc, id: string): Map<string, Buffer> {
 }
 
 describe('group_by: [seed] on train/contrastive through the CLI', () => {
-  it('caption ablations of a seed (epochs of different lengths) train in one group, with the bytes of each trained alone', async () => {
+  it('caption ablations of a seed (epochs of different lengths) train in one call, with the bytes of each trained alone', async () => {
     using ws = tempWorkspace('pipe-train-group-captions-');
     const world = makeWorld(ws.path('data'));
     const grouped = await runPipeJson(['run', ws.write('grouped/p.yaml', pipeline(world, true, true)), '--workspace', ws.path('grouped')], { cwd: ws.dir });
