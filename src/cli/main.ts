@@ -13,19 +13,18 @@ Docs: docs/engine.md, docs/pipeline-format.md`;
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
-    const list = async (group: typeof COMMANDS) =>
-      (await Promise.all(Object.entries(group).map(async ([name, load]) => `  ${name.padEnd(10)} ${(await load()).summary}`))).join('\n');
-    const text = `${HELP}\n\npipeline commands:\n${await list(ENGINE_COMMANDS)}\n\nCLIP-E study commands:\n${await list(STUDY_COMMANDS)}\n`;
+    const list = (group: typeof COMMANDS) => Object.entries(group).map(([name, { summary }]) => `  ${name.padEnd(10)} ${summary}`).join('\n');
+    const text = `${HELP}\n\npipeline commands:\n${list(ENGINE_COMMANDS)}\n\nCLIP-E study commands:\n${list(STUDY_COMMANDS)}\n`;
     (cmd === undefined ? process.stderr : process.stdout).write(text);
     return cmd === undefined ? 2 : 0;
   }
-  const load = COMMANDS[cmd];
-  if (!load) {
+  const command = COMMANDS[cmd];
+  if (!command) {
     process.stderr.write(`pipe: unknown command "${cmd}"\n  hint: commands: ${Object.keys(COMMANDS).join(', ')}\n`);
     return 2;
   }
   try {
-    return await (await load()).run(rest);
+    return await (await command.load()).run(rest);
   } catch (e) {
     const env = asEnvironmentError(e);
     if (!env) throw e;

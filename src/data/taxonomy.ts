@@ -5,8 +5,9 @@
 // (or on PIPE_TAXONOMY_PATH); no code changes.
 import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import Ajv2020 from 'ajv/dist/2020.js';
+import type { ValidateFunction } from 'ajv/dist/2020.js';
 import { parse as parseYaml } from 'yaml';
+import { compiledValidator } from '../pipeline/validators.js';
 import { dataError } from './errors.js';
 import { projectFile } from './project-files.js';
 
@@ -122,8 +123,10 @@ const FILE_SCHEMA = {
   },
 } as const;
 
-const ajv = new Ajv2020.default({ allErrors: true });
-const validateFile = ajv.compile<TaxonomyFile>(FILE_SCHEMA);
+// Compiled on first use and cached across processes (src/pipeline/validators.ts): compiling it at import
+// loaded ajv into every process that imports this module, `pipe taxonomy --help` included.
+let fileValidator: ValidateFunction<TaxonomyFile> | undefined;
+const validateFile = (): ValidateFunction<TaxonomyFile> => (fileValidator ??= compiledValidator(FILE_SCHEMA) as ValidateFunction<TaxonomyFile>);
 
 /** Directories searched for `<id>.yaml`, first match wins. */
 export function taxonomyDirs(extra: readonly string[] = []): string[] {
@@ -153,8 +156,9 @@ function readFile(file: string, id: string): TaxonomyFile {
   } catch (e) {
     throw dataError(file, `invalid YAML (${(e as Error).message})`);
   }
-  if (!validateFile(raw)) {
-    const errs = (validateFile.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ');
+  const validate = validateFile();
+  if (!validate(raw)) {
+    const errs = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ');
     throw dataError(file, `not a valid taxonomy file: ${errs}`, 'See docs/datasets.md#taxonomy-files for the format.');
   }
   if (raw.id !== id) throw dataError(file, `id "${raw.id}" does not match the file name (${id}.yaml)`);

@@ -9,8 +9,6 @@ import { globRegex } from '../../engine/select.js';
 import { runPublished } from '../../store/published.js';
 import { EXIT_FAILED, EXIT_OK, WORKSPACE_OPTION, guard, parse, withRecordedRun, workspaceOf } from '../common.js';
 
-export const summary = "publish a recorded run's outputs to their workspace paths (from the store, nothing re-runs)";
-
 const USAGE = 'usage: pipe checkout [RUN] [--only PATH|ID|GLOB]... [--force] [--json] [--workspace DIR]';
 const OPTIONS = { ...WORKSPACE_OPTION, only: { type: 'string', multiple: true }, force: { type: 'boolean', short: 'f' }, json: { type: 'boolean' } } as const;
 

@@ -3,8 +3,6 @@ import { openPipeline } from '../../engine/index.js';
 import type { Pipeline } from '../../pipeline/types.js';
 import { EXIT_OK, WORKSPACE_OPTION, guard, parse, requireFile, workspaceOf } from '../common.js';
 
-export const summary = 'print the stage graph (text, or Mermaid with --mermaid)';
-
 const USAGE = 'usage: pipe dag FILE [--mermaid] [--instances] [--set name=value]... [--workspace DIR]';
 const OPTIONS = {
   ...WORKSPACE_OPTION,

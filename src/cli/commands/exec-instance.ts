@@ -4,8 +4,6 @@ import { UsageError } from '../../engine/errors.js';
 import { execInstance } from '../../engine/slurm/worker.js';
 import { guard, parse } from '../common.js';
 
-export const summary = '(internal) run one resolved instance inside a Slurm job';
-
 const USAGE = `usage: pipe exec-instance REQUEST.json
 
 Internal: what a Slurm job runs for a built-in stage (pipe run --executor slurm writes the request).`;

@@ -7,8 +7,6 @@ import { renderExpTable } from '../../results/format.js';
 import { EXIT_OK, WORKSPACE_OPTION, guard, parse, workspaceOf } from '../common.js';
 import { formatOf, parseStep, selectRuns, withStore } from '../results.js';
 
-export const summary = 'compare runs: params that differ and metrics, one row per run (exp show)';
-
 const USAGE = `usage: pipe exp show [FILE] [--runs A,B,..|--last N] [--metrics GLOB] [--params GLOB] [--drop GLOB]
                      [--keep GLOB] [--sort NAME] [--sort-order asc|desc] [--step final|best|N] [--instances]
                      [--width N] [--json|--csv|--md] [--html FILE]

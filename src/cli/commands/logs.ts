@@ -8,8 +8,6 @@ import { UsageError } from '../../engine/errors.js';
 import type { Store } from '../../store/index.js';
 import { EXIT_OK, WORKSPACE_OPTION, guard, parse, withRecordedRun, workspaceOf } from '../common.js';
 
-export const summary = 'print one stage instance\'s log (-f follows it while it runs)';
-
 const USAGE = `usage: pipe logs INSTANCE [-f|--follow] [--run N|latest] [--workspace DIR]
 
 Prints the log of INSTANCE (an id as \`pipe status\` lists it, e.g. map@sample=a) in the latest run, or in

@@ -1,6 +1,4 @@
 // `pipe metrics diff A B`: metrics that differ between two runs (final step), with the numeric change.
 import { diffCommand } from '../diff-command.js';
 
-export const summary = 'metrics that differ between two runs (metrics diff A B)';
-
 export const run = (argv: string[]): Promise<number> => diffCommand('metrics', argv);

@@ -3,8 +3,6 @@ import { parseArgs } from 'node:util';
 import { CLIP_DTYPES, type ClipDtype } from '../../clip/model.js';
 import { defaultCacheDir, fetchModel, FetchError } from '../../clip/fetch.js';
 
-export const summary = 'download a CLIP model folder (pipe model fetch Xenova/clip-vit-base-patch32)';
-
 const USAGE = `usage: pipe model fetch REPO [--dtype fp32[,fp16,q8,...]] [--revision REV] [--cache-dir DIR] [--endpoint URL]
                        [--allow-unverified]
 

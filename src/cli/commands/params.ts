@@ -1,6 +1,4 @@
 // `pipe params diff A B`: params that differ between two runs, with the numeric change.
 import { diffCommand } from '../diff-command.js';
 
-export const summary = 'params that differ between two runs (params diff A B)';
-
 export const run = (argv: string[]): Promise<number> => diffCommand('params', argv);

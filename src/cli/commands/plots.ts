@@ -8,8 +8,6 @@ import { fileNameOf, runSeries } from '../../results/series.js';
 import { EXIT_OK, WORKSPACE_OPTION, guard, parse, workspaceOf } from '../common.js';
 import { withStore } from '../results.js';
 
-export const summary = 'per-step metric series of runs overlaid, as SVG files (Vega-Lite)';
-
 const USAGE = `usage: pipe plots [RUN...] [--out DIR] [--metrics GLOB] [--workspace DIR]
 
 Writes one SVG per metric that has steps (name{tags}.svg), the runs overlaid in colours, into --out

@@ -6,8 +6,6 @@ import { join, relative } from 'node:path';
 import { UsageError } from '../../engine/errors.js';
 import { EXIT_OK, WORKSPACE_OPTION, failed, guard, parse, withRecordedRun, workspaceOf } from '../common.js';
 
-export const summary = "class distribution of images from a run's trained head (the paper's Fig. 3)";
-
 const USAGE = `usage: pipe predict IMAGE|FOLDER [--run RUN|latest] [--head ce|contrastive] [--taxonomy NAME] [--top K]
                     [--weights final|best|EPOCH] [--seed N] [--model DIR] [--json] [--workspace DIR]
 

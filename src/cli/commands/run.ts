@@ -1,12 +1,12 @@
 // `pipe run FILE`: runs a pipeline, restoring every instance whose key is already in the store.
 import { resolve } from 'node:path';
-import { PlainReporter, TtyReporter, UsageError, runPipeline, type Reporter } from '../../engine/index.js';
-import { printPublished } from './checkout.js';
+// The engine (and checkout's publishing) load only once the arguments are valid: `pipe run --help` and a
+// usage error stay as cheap as a bare node start.
+import type { Reporter } from '../../engine/index.js';
+import { UsageError } from '../../engine/errors.js';
 import { workspaceConfig } from '../../engine/config.js';
 import type { ExecutorName } from '../../engine/executor.js';
 import { EXIT_FAILED, EXIT_OK, WORKSPACE_OPTION, guard, parse, requireFile, workspaceOf } from '../common.js';
-
-export const summary = 'run a pipeline (cached stages are restored, not re-run)';
 
 const USAGE = `usage: pipe run FILE [--only ID|GLOB] [--from ID] [--until ID] [--downstream ID] [--force[=ID|GLOB]]
                 [--dry-run] [--set name=value]... [--jobs N] [--gpus N] [--memory MB] [--keep-going]
@@ -46,7 +46,8 @@ function executorOf(v: string | undefined): { executor?: ExecutorName } {
   return { executor: v };
 }
 
-export function pickReporter(json: boolean): Reporter {
+export async function pickReporter(json: boolean): Promise<Reporter> {
+  const { PlainReporter, TtyReporter } = await import('../../engine/progress.js');
   // --json keeps stdout for the one JSON document; events then go to stderr as plain lines.
   if (json) return new PlainReporter((s) => process.stderr.write(s));
   if (process.stdout.isTTY && !process.env.CI) return new TtyReporter(process.stdout);
@@ -59,6 +60,7 @@ export async function run(argv: string[]): Promise<number> {
   return guard(async () => {
     const { values, positionals } = parse(args, OPTIONS, USAGE);
     const file = requireFile(positionals, USAGE, workspaceOf(values));
+    const [{ runPipeline }, { printPublished }] = await Promise.all([import('../../engine/index.js'), import('./checkout.js')]);
     const controller = new AbortController();
     const onSignal = (sig: NodeJS.Signals) => {
       if (controller.signal.aborted) process.exit(130);
@@ -88,7 +90,7 @@ export async function run(argv: string[]): Promise<number> {
         keepGoing: !!values['keep-going'],
         verify: !!values.verify,
         verbose: !!values.verbose,
-        reporter: pickReporter(!!values.json),
+        reporter: await pickReporter(!!values.json),
         signal: controller.signal,
         argv: ['run', ...argv],
       });

@@ -5,8 +5,6 @@ import { Layout } from '../../engine/layout.js';
 import { openStore } from '../../store/index.js';
 import { EXIT_OK, WORKSPACE_OPTION, guard, parse, workspaceOf } from '../common.js';
 
-export const summary = 'list earlier runs (when, pipeline, status, counts, duration)';
-
 const USAGE = 'usage: pipe runs [--limit N] [--json] [--workspace DIR] [--db PATH]';
 const OPTIONS = { ...WORKSPACE_OPTION, db: { type: 'string' }, limit: { type: 'string', short: 'n' }, json: { type: 'boolean' } } as const;
 

@@ -9,8 +9,6 @@ import { EXIT_OK, WORKSPACE_OPTION, guard, parse, workspaceOf } from '../common.
 import { fmtDuration, fmtMemory, fmtTime } from './runs.js';
 import type { RunInstanceRow } from '../../store/index.js';
 
-export const summary = 'show one run (by number) or the history of a stage instance (by id or stage name)';
-
 const USAGE = 'usage: pipe show RUN|INSTANCE|STAGE [--json] [--workspace DIR] [--db PATH]';
 const OPTIONS = { ...WORKSPACE_OPTION, db: { type: 'string' }, json: { type: 'boolean' } } as const;
 

@@ -3,8 +3,6 @@ import { openPipeline } from '../../engine/index.js';
 import { pipelineStatus } from '../../engine/status.js';
 import { EXIT_OK, WORKSPACE_OPTION, guard, parse, requireFile, workspaceOf } from '../common.js';
 
-export const summary = 'show which stage instances are up to date, and why the others are not';
-
 const USAGE = 'usage: pipe status FILE [--set name=value]... [--verify] [--json] [--workspace DIR]';
 const OPTIONS = { ...WORKSPACE_OPTION, set: { type: 'string', multiple: true, short: 's' }, verify: { type: 'boolean' }, json: { type: 'boolean' } } as const;
 

@@ -10,8 +10,6 @@ import { asEnvironmentError, shown } from '../../store/environment.js';
 import { openStore, type Store } from '../../store/index.js';
 import { EXIT_OK, WORKSPACE_OPTION, guard, parse, workspaceOf } from '../common.js';
 
-export const summary = 'maintain the results store (reindex: rebuild the database index from runs/store/)';
-
 const USAGE = `usage: pipe store reindex [--json] [--workspace DIR] [--db PATH]
 
   reindex   index every committed result in runs/store/ that the database lacks (each verified in full

@@ -9,8 +9,6 @@ import { buildDocument, writeReport } from '../../report/report.js';
 import { ReportDataError } from '../../report/series.js';
 import { EXIT_OK, WORKSPACE_OPTION, failed, guard, parse, withRecordedRun, workspaceOf } from '../common.js';
 
-export const summary = 'Tables I and II of a run (markdown, CSV, JSON, figures) from the results store';
-
 const USAGE = `usage: pipe tables RUN|latest [--format md|csv|json] [--out DIR] [--metric NAME] [--tag key=value]... [--workspace DIR]
 
 Prints the tables of run RUN (\`pipe runs\` lists them) to stdout in --format (default md). --out DIR also

@@ -7,8 +7,6 @@ import { EXIT_FAILED, EXIT_OK, guard, parse } from '../common.js';
 import { StageError } from '../../stage-api.js';
 import { loadTaxonomy, taxonomyDirs, type Taxonomy } from '../../data/taxonomy.js';
 
-export const summary = 'list taxonomies, or show and check the classes and parent maps of some';
-
 const USAGE = 'usage: pipe taxonomy [ID...] [--confusion sadness|own] [--dir DIR] [--json]';
 const OPTIONS = { confusion: { type: 'string' }, dir: { type: 'string' }, json: { type: 'boolean' } } as const;
 

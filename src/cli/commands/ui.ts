@@ -7,8 +7,6 @@ import { EXIT_OK, WORKSPACE_OPTION, guard, parse, workspaceOf } from '../common.
 import { experimentPage } from '../page.js';
 import { selectRuns, withStore } from '../results.js';
 
-export const summary = 'serve the experiment page live on 127.0.0.1 (read-only, refreshes as runs progress)';
-
 const USAGE = `usage: pipe ui [FILE] [--port N] [--last N] [--metrics GLOB] [--workspace DIR]
 
 Serves the page of \`pipe exp show --html\` at http://127.0.0.1:PORT/ (default port 8765; 0 picks a free

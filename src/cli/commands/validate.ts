@@ -2,8 +2,6 @@
 import { openPipeline } from '../../engine/index.js';
 import { EXIT_OK, WORKSPACE_OPTION, guard, parse, requireFile, workspaceOf } from '../common.js';
 
-export const summary = 'check a pipeline file (schema, kinds, references, cycles) and report every error';
-
 const USAGE = 'usage: pipe validate FILE [--set name=value]... [--workspace DIR]';
 const OPTIONS = { ...WORKSPACE_OPTION, set: { type: 'string', multiple: true, short: 's' } } as const;
 
