@@ -7,7 +7,7 @@ import { backupDatabase } from '../store/backup.js';
 import { PipelineInvalidError } from './errors.js';
 import { Layout } from './layout.js';
 import { missingInputs } from './preflight.js';
-import { execPipeline, type ExecOptions } from './runner.js';
+import type { ExecOptions } from './runner.js';
 import { select } from './select.js';
 import type { RunResult } from './results.js';
 
@@ -45,6 +45,9 @@ export async function runPipeline(o: RunPipelineOptions): Promise<RunResult> {
   // Every missing outside input at once, before any stage starts (see preflight.ts).
   const missing = missingInputs(p, select(p, o).considered, o.env);
   if (missing.length) throw new PipelineInvalidError(missing);
+  // The runner (executors, Slurm, the stage pool, metric-file parsers) loads only for a run: `pipe status`,
+  // `validate` and `dag` open the pipeline without it.
+  const { execPipeline } = await import('./runner.js');
   const result = await execPipeline(p, o);
   // A run that committed new results is followed by a backup of the database (a no-op re-run adds
   // nothing worth a copy, and must stay cheap).
