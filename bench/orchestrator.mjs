@@ -2,9 +2,11 @@
 //   noop       the no-op re-run (everything cached) of a 1,001-instance pipeline over 100,000 small files
 //   tutorial   the cold (first) run of examples/snakemake-tutorial at 200 samples, against its Snakefile
 //   overhead   pipe's per-instance engine overhead (spawn, hash, commit): 1,000 instances of `true`
-// Usage: npm run bench:orchestrator [-- --repeat N] [--parts noop,tutorial,overhead] [--before DIR]
-//   --before DIR   overhead: also time another build of pipe (DIR/bin/pipe.js, e.g. an older checkout),
-//                  interleaved with this one, for before/after figures from the same run
+//   startup    CPU of one CLI call (--help, run --help, status and a cached run of a 1-stage pipeline)
+//              against a bare `node -e 0`, over --calls N calls each (default 20)
+// Usage: npm run bench:orchestrator [-- --repeat N] [--parts noop,tutorial,overhead,startup] [--before DIR]
+//   --before DIR   overhead, startup: also time another build of pipe (DIR/bin/pipe.js, e.g. an older
+//                  checkout), interleaved with this one, for before/after figures from the same run
 // (needs `npm run build` and Debian's snakemake)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { arg, machine, median, timed as timedIn } from './lib.mjs';
@@ -19,7 +21,8 @@ const PIPE = join(ROOT, 'bin', 'pipe.js');
 const SHARDS = 1000;
 const FILES_PER_SHARD = 100;
 const REPEAT = Number(arg('repeat', 5));
-const PARTS = new Set(arg('parts', 'noop,tutorial,overhead').split(','));
+const PARTS = new Set(arg('parts', 'noop,tutorial,overhead,startup').split(','));
+const CALLS = Number(arg('calls', 20));
 const BEFORE = arg('before') === undefined ? undefined : join(resolve(arg('before')), 'bin', 'pipe.js');
 const TUTORIAL_SAMPLES = 200;
 const OVERHEAD_INSTANCES = 1000;
@@ -210,6 +213,33 @@ await Promise.all(Array.from({ length: ${jobs} }, one));
   };
 }
 
+/**
+ * CPU seconds of single CLI calls: what every user command and every CLI call of the test suite pays
+ * before any work. Builds alternate call by call, so load from other processes hits both alike.
+ */
+function startup() {
+  const dir = join(WORK, 'startup');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'p.yaml'), 'stages:\n  hello:\n    run: [sh, -c, \'echo done > "$0"\', "${outs.o}"]\n    outs: { o: o.txt }\n');
+  timed('node', [PIPE, 'run', 'p.yaml'], dir);
+  const cases = { '--help': ['--help'], 'run --help': ['run', '--help'], status: ['status', 'p.yaml'], 'run, cached 1-stage pipeline': ['run', 'p.yaml'] };
+  const bins = { after: PIPE, ...(BEFORE ? { before: BEFORE } : {}) };
+  const cpu = {};
+  const load = [loadavg()[0]];
+  for (let i = 0; i < CALLS; i++) {
+    for (const [name, args] of Object.entries(cases)) {
+      for (const [build, bin] of Object.entries(bins)) (cpu[`${name}|${build}`] ??= []).push(timed('node', [bin, ...args], dir).cpu);
+    }
+    (cpu.bare ??= []).push(timed('node', ['-e', '0'], dir).cpu);
+    load.push(loadavg()[0]);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  const med = (k) => cpu[k] && Number(median(cpu[k]).toFixed(3));
+  const calls = Object.fromEntries(Object.keys(cases).map((name) => [name, { cpu_s: med(`${name}|after`), ...(BEFORE ? { cpu_s_before: med(`${name}|before`), ratio_after_over_before: Number((med(`${name}|after`) / med(`${name}|before`)).toFixed(2)) } : {}) }]));
+  return { calls_each: CALLS, load_average_1min: load.map((x) => Number(x.toFixed(1))), bare_node_cpu_s: med('bare'), ...(BEFORE ? { before_bin: BEFORE } : {}), calls };
+}
+
 function main() {
   if (!existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js'))) throw new Error('run `npm run build` first');
   const snakemake = spawnSync('snakemake', ['--version'], { encoding: 'utf8' });
@@ -235,6 +265,15 @@ ${row('pipe run', o.pipe)}
 ${o.pipe_before ? `${row('pipe run, before (--before)', o.pipe_before)}\n` : ''}${row('bare spawn of `true` from Node', o.bare_spawn)}
 | engine overhead beyond the spawn | | ${o.engine_ms_per_instance} ms${o.pipe_before ? ` (before: ${o.engine_ms_per_instance_before} ms)` : ''} | |
 | pipe / bare spawn | ${o.ratio_pipe_over_bare}x | | ${o.cpu_ratio_pipe_over_bare}x |`);
+  }
+  if (PARTS.has('startup')) {
+    const st = startup();
+    console.log(JSON.stringify({ machine: machine(), startup: st }, null, 2));
+    console.log(`
+| one CLI call, CPU (user+sys), median of ${st.calls_each} | after | before | after / before |
+|---|---:|---:|---:|
+${Object.entries(st.calls).map(([name, c]) => `| pipe ${name} | ${c.cpu_s.toFixed(3)} s | ${c.cpu_s_before === undefined ? '' : `${c.cpu_s_before.toFixed(3)} s`} | ${c.ratio_after_over_before === undefined ? '' : `${c.ratio_after_over_before}x`} |`).join('\n')}
+| bare \`node -e 0\` | ${st.bare_node_cpu_s.toFixed(3)} s | | |`);
   }
   if (!PARTS.has('noop')) return;
   const t0 = Date.now();
