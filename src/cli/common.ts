@@ -6,6 +6,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { formatDiagnostic } from '../pipeline/diagnostic.js';
 import { PipelineInvalidError, UsageError } from '../engine/errors.js';
 import { Layout } from '../engine/layout.js';
+import type { Pipeline } from '../pipeline/types.js';
 import type { Store } from '../store/index.js';
 
 export const EXIT_OK = 0;
@@ -83,6 +84,18 @@ export function requireFile(positionals: string[], usage: string, workspace: str
     `no pipeline file "${arg}" (looked for ${arg} and pipelines/${arg}[.yaml] in ${workspace})`,
     known.length ? `pipelines here: ${known.join(', ')}` : 'pass the path of a pipeline file',
   );
+}
+
+/**
+ * The pipeline named by a command's positionals, with its `--set`s. The engine and the pipeline loader
+ * (yaml, the schema) are imported here, not by the command module, so that `--help` and usage errors
+ * cost little more than a bare node start.
+ */
+export async function openPipelineArg(positionals: string[], values: { workspace?: unknown; set?: string[] }, usage: string): Promise<Pipeline> {
+  const workspace = workspaceOf(values);
+  const file = requireFile(positionals, usage, workspace);
+  const { openPipeline } = await import('../engine/index.js');
+  return openPipeline({ file, workspace, sets: values.set ?? [] });
 }
 
 function isFile(path: string): boolean {

@@ -1,7 +1,6 @@
 // `pipe dag FILE`: the stage graph as text, or as a Mermaid flowchart (`--mermaid`).
-import { openPipeline } from '../../engine/index.js';
 import type { Pipeline } from '../../pipeline/types.js';
-import { EXIT_OK, WORKSPACE_OPTION, guard, parse, requireFile, workspaceOf } from '../common.js';
+import { EXIT_OK, WORKSPACE_OPTION, guard, openPipelineArg, parse } from '../common.js';
 
 const USAGE = 'usage: pipe dag FILE [--mermaid] [--instances] [--set name=value]... [--workspace DIR]';
 const OPTIONS = {
@@ -35,7 +34,7 @@ function graph(p: Pipeline, instances: boolean): { nodes: { id: string; label: s
 export async function run(argv: string[]): Promise<number> {
   return guard(async () => {
     const { values, positionals } = parse(argv, OPTIONS, USAGE);
-    const p = await openPipeline({ file: requireFile(positionals, USAGE, workspaceOf(values)), workspace: workspaceOf(values), sets: values.set ?? [] });
+    const p = await openPipelineArg(positionals, values, USAGE);
     const g = graph(p, !!values.instances);
     if (values.mermaid) {
       const ids = new Map(g.nodes.map((n, i) => [n.id, `n${i}`]));

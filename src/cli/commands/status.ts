@@ -1,7 +1,5 @@
 // `pipe status FILE`: which instances are up to date, and why the others are not.
-import { openPipeline } from '../../engine/index.js';
-import { pipelineStatus } from '../../engine/status.js';
-import { EXIT_OK, WORKSPACE_OPTION, guard, parse, requireFile, workspaceOf } from '../common.js';
+import { EXIT_OK, WORKSPACE_OPTION, guard, openPipelineArg, parse } from '../common.js';
 
 const USAGE = 'usage: pipe status FILE [--set name=value]... [--verify] [--json] [--workspace DIR]';
 const OPTIONS = { ...WORKSPACE_OPTION, set: { type: 'string', multiple: true, short: 's' }, verify: { type: 'boolean' }, json: { type: 'boolean' } } as const;
@@ -11,7 +9,8 @@ const LABEL = { 'up-to-date': 'up to date', stale: 'stale', new: 'new', pending:
 export async function run(argv: string[]): Promise<number> {
   return guard(async () => {
     const { values, positionals } = parse(argv, OPTIONS, USAGE);
-    const p = await openPipeline({ file: requireFile(positionals, USAGE, workspaceOf(values)), workspace: workspaceOf(values), sets: values.set ?? [] });
+    const p = await openPipelineArg(positionals, values, USAGE);
+    const { pipelineStatus } = await import('../../engine/status.js');
     const states = await pipelineStatus(p, { verify: !!values.verify });
     if (values.json) {
       process.stdout.write(`${JSON.stringify({ pipeline: p.relFile, instances: states }, null, 2)}\n`);

@@ -1,6 +1,5 @@
 // `pipe validate FILE`: every problem of a pipeline file, located, with a fix; exit 2 when invalid.
-import { openPipeline } from '../../engine/index.js';
-import { EXIT_OK, WORKSPACE_OPTION, guard, parse, requireFile, workspaceOf } from '../common.js';
+import { EXIT_OK, WORKSPACE_OPTION, guard, openPipelineArg, parse } from '../common.js';
 
 const USAGE = 'usage: pipe validate FILE [--set name=value]... [--workspace DIR]';
 const OPTIONS = { ...WORKSPACE_OPTION, set: { type: 'string', multiple: true, short: 's' } } as const;
@@ -8,7 +7,7 @@ const OPTIONS = { ...WORKSPACE_OPTION, set: { type: 'string', multiple: true, sh
 export async function run(argv: string[]): Promise<number> {
   return guard(async () => {
     const { values, positionals } = parse(argv, OPTIONS, USAGE);
-    const p = await openPipeline({ file: requireFile(positionals, USAGE, workspaceOf(values)), workspace: workspaceOf(values), sets: values.set ?? [] });
+    const p = await openPipelineArg(positionals, values, USAGE);
     process.stdout.write(`${p.relFile}: ok (${p.stages.length} stages, ${p.instances.length} instances)\n`);
     return EXIT_OK;
   });
