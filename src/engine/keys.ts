@@ -8,7 +8,7 @@ import type { Json } from '../stage-api.js';
 import type { HashCache } from '../hash/cache.js';
 import { collectRefs, InterpolationError } from '../pipeline/interpolate.js';
 import { mapPathParams, paramsValidator } from '../pipeline/kinds.js';
-import { depEntries, paramValue, resolveInstance, resolveShellCommand, type ResolveScope } from '../pipeline/resolve.js';
+import { depEntries, paramValue, resolveInstance, resolveShellCommand, type OutputLookups, type ResolveScope } from '../pipeline/resolve.js';
 import type { Instance, StageDecl } from '../pipeline/types.js';
 import { canonicalJson, sha256 } from './canonical.js';
 
@@ -117,6 +117,7 @@ function flattenArgv(v: Json): string[] {
   return v.flatMap((x) => (Array.isArray(x) ? x.map((y) => String(y)) : [String(x)]));
 }
 
+/** Resolves an instance and computes its key: a built-in kind's params, or a command's argv/env. */
 export async function prepare(
   inst: Instance,
   scope: ResolveScope,
@@ -124,115 +125,162 @@ export async function prepare(
   hashes: HashCache,
   workspace: string,
 ): Promise<Prepared> {
-  const inputs: { [label: string]: string } = {};
-  // Upstream output label -> content hash: what the key sees instead of the label.
-  const upstreamInputs = new Map<string, string>();
-  const artifact = (u: Instance, name: string): Artifact => {
-    const a = upstream.get(u.id)?.get(name);
-    if (!a) throw new PrepareError(`${u.id} has no recorded output "${name}"`, `re-run ${u.id}`);
-    return a;
-  };
-  const keyLookups = {
-    output: (u: Instance, name: string): Json => {
-      const label = artifactLabel(u.id, name);
-      inputs[label] = artifact(u, name).hash;
-      upstreamInputs.set(label, inputs[label]);
-      return `artifact:${artifactLabel(u.id, name)}`;
-    },
-    outs: (name: string): Json => `outs:${name}`,
-    group: (): Json => 'group:members',
-  };
-  const runLookups = {
-    output: (u: Instance, name: string): Json => artifact(u, name).path,
-    outs: (name: string): Json => `${OUTS_MARK}${name}\u0000`,
-    group: (): Json => GROUP_MARK,
-  };
-  const hashInput = (abs: string, label: string): void => {
-    try {
-      inputs[label] = hashes.hashPath(abs);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new PrepareError(`input ${label} cannot be read (${code ?? (e as Error).message}): ${abs}`, code === 'ENOENT' ? 'create it, or fix the path in the pipeline' : undefined);
-    }
-  };
-  const abs = (p: string): string => (isAbsolute(p) ? p : resolve(workspace, p));
-  const hashDeps = (): void => {
-    for (const d of depEntries(inst.stage)) {
-      // Upstream outputs named in deps are already inputs, by content hash.
-      if (String(resolveInstance(scope, inst, d.path, keyLookups)).includes('artifact:')) continue;
-      for (const p of flattenArgv(resolveInstance(scope, inst, d.path, runLookups))) hashInput(abs(p), `dep:${relative(workspace, abs(p)) || '.'}`);
-    }
-  };
-
+  const ins = new KeyInputs(inst, scope, upstream, hashes, workspace);
   try {
-    const s = inst.stage;
-    if (inst.kind) {
-      const kind = inst.kind;
-      const validate = paramsValidator(kind);
-      const keyParams = resolveInstance(scope, inst, s.with ?? {}, keyLookups);
-      const runParams = resolveInstance(scope, inst, s.with ?? {}, runLookups);
-      // Defaults (ajv useDefaults) become part of both, so a changed default is a changed param.
-      if (!validate(keyParams) || !validate(runParams))
-        throw new PrepareError(`${inst.id}: params do not match the schema of ${kind.kind}: ${validate.errors?.map((e) => `${e.instancePath} ${e.message}`).join('; ')}`, 'run pipe validate');
-      const keyed = mapPathParams(kind.params, keyParams, (p) => {
-        if (p.startsWith('artifact:')) return p;
-        const rel = relative(workspace, abs(p)) || '.';
-        hashInput(abs(p), `path:${rel}`);
-        return rel;
-      });
-      const params = mapPathParams(kind.params, runParams, (p) => abs(p));
-      hashDeps();
-      const fingerprint = kind.fingerprint ? await kind.fingerprint(params) : {};
-      const components: Components = {
-        code: { kind: kind.kind, version: kind.version },
-        params: keyed,
-        inputs,
-        env: { ...fingerprint },
-      };
-      return { key: keyOf(components, upstreamInputs), components, params, secrets: secretNames(inst, params) };
-    }
-
-    // An external command.
-    // A shell command line gets every interpolated value shell-quoted; an argv needs no quoting.
-    const resolveRun = (lookups: typeof keyLookups): Json =>
-      typeof s.run === 'string' ? resolveShellCommand(scope, inst, s.run, lookups) : resolveInstance(scope, inst, s.run ?? [], lookups);
-    const keyArgv = resolveRun(keyLookups);
-    const runArgv = resolveRun(runLookups);
-    const keyEnv = resolveInstance(scope, inst, s.env ?? {}, keyLookups) as { [k: string]: Json };
-    const runEnv = resolveInstance(scope, inst, s.env ?? {}, runLookups) as { [k: string]: Json };
-    hashDeps();
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(runEnv)) env[k] = String(v);
-    const code: { [k: string]: Json } =
-      typeof keyArgv === 'string'
-        ? { shell: keyArgv, outs: { ...(s.outs ?? {}) }, ...ingested(s) }
-        : { argv: flattenArgv(keyArgv), outs: { ...(s.outs ?? {}) }, ...ingested(s) };
-    // The pipeline params the command reads: those it references (already inside argv, but named here so
-    // that `pipe status` can say "param n: 4 -> 5" rather than only "argv[4] changed"), and the keys of a
-    // params file it reads itself (`params: [train.lr]`). Only the referenced key's value, so a change
-    // to another key of the same map re-runs nothing.
-    const used: { [k: string]: Json } = {};
-    for (const { ref } of collectRefs([s.run ?? null, (s.env ?? null) as Json, (s.deps ?? null) as Json]).refs)
-      if (ref.root === 'params') used[[ref.name, ...ref.path].join('.')] = paramValue(scope.params, ref.name, ref.path);
-    for (const dotted of s.params ?? []) {
-      const [name, ...path] = dotted.split('.');
-      used[dotted] = paramValue(scope.params, name, path);
-    }
-    // A grouped command's line is the same for every member (the loader refuses their grouped axes in
-    // it), and the command reads every member's matrix values from the members file: they are its params.
-    if (s.group_by) for (const [axis, v] of Object.entries(inst.matrix)) used[`matrix.${axis}`] = v;
-    const declaredEnv: { [k: string]: string } = {};
-    for (const [k, v] of Object.entries(keyEnv)) declaredEnv[k] = hashedEnvValue(String(v));
-    const components: Components = { code, params: used, inputs, env: declaredEnv };
-    const key = keyOf(components, upstreamInputs);
-    const secrets = secretNames(inst, undefined);
-    return typeof runArgv === 'string'
-      ? { key, components, shellCommand: runArgv, env, secrets }
-      : { key, components, argv: flattenArgv(runArgv), env, secrets };
+    return inst.kind ? await prepareBuiltin(inst, inst.kind, ins) : prepareCommand(inst, ins);
   } catch (e) {
     if (e instanceof InterpolationError) throw new PrepareError(`${inst.id}: ${e.message}`, e.hint);
     throw e;
   }
+}
+
+/**
+ * The inputs of one instance's key as they are resolved: every upstream output and workspace path it
+ * reads, by content hash. Each value is resolved twice, through `keyLookups` (symbols: what the key
+ * hashes) and `runLookups` (real paths: what the stage runs with).
+ */
+class KeyInputs {
+  /** Input label -> content hash. */
+  readonly inputs: { [label: string]: string } = {};
+  /** Upstream output label -> content hash: what the key sees instead of the label. */
+  readonly upstreamInputs = new Map<string, string>();
+  readonly keyLookups: OutputLookups;
+  readonly runLookups: OutputLookups;
+
+  constructor(
+    readonly inst: Instance,
+    readonly scope: ResolveScope,
+    private readonly upstream: UpstreamOutputs,
+    private readonly hashes: HashCache,
+    readonly workspace: string,
+  ) {
+    this.keyLookups = {
+      output: (u, name) => {
+        const label = artifactLabel(u.id, name);
+        this.inputs[label] = this.artifact(u, name).hash;
+        this.upstreamInputs.set(label, this.inputs[label]);
+        return `artifact:${label}`;
+      },
+      outs: (name) => `outs:${name}`,
+      group: () => 'group:members',
+    };
+    this.runLookups = {
+      output: (u, name) => this.artifact(u, name).path,
+      outs: (name) => `${OUTS_MARK}${name}\u0000`,
+      group: () => GROUP_MARK,
+    };
+  }
+
+  private artifact(u: Instance, name: string): Artifact {
+    const a = this.upstream.get(u.id)?.get(name);
+    if (!a) throw new PrepareError(`${u.id} has no recorded output "${name}"`, `re-run ${u.id}`);
+    return a;
+  }
+
+  abs(p: string): string {
+    return isAbsolute(p) ? p : resolve(this.workspace, p);
+  }
+
+  /** Hashes a workspace file or directory into the key under `label`. */
+  hashInput(abs: string, label: string): void {
+    try {
+      this.inputs[label] = this.hashes.hashPath(abs);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new PrepareError(`input ${label} cannot be read (${code ?? (e as Error).message}): ${abs}`, code === 'ENOENT' ? 'create it, or fix the path in the pipeline' : undefined);
+    }
+  }
+
+  /** The stage's `deps:`: workspace paths by content; upstream outputs named there are already inputs. */
+  hashDeps(): void {
+    const { scope, inst, workspace } = this;
+    for (const d of depEntries(inst.stage)) {
+      if (String(resolveInstance(scope, inst, d.path, this.keyLookups)).includes('artifact:')) continue;
+      for (const p of flattenArgv(resolveInstance(scope, inst, d.path, this.runLookups))) {
+        const path = this.abs(p);
+        this.hashInput(path, `dep:${relative(workspace, path) || '.'}`);
+      }
+    }
+  }
+
+  key(components: Components): string {
+    return keyOf(components, this.upstreamInputs);
+  }
+}
+
+async function prepareBuiltin(inst: Instance, kind: NonNullable<Instance['kind']>, ins: KeyInputs): Promise<Prepared> {
+  const { scope, workspace } = ins;
+  const decl = inst.stage.with ?? {};
+  const validate = paramsValidator(kind);
+  const keyParams = resolveInstance(scope, inst, decl, ins.keyLookups);
+  const runParams = resolveInstance(scope, inst, decl, ins.runLookups);
+  // Defaults (ajv useDefaults) become part of both, so a changed default is a changed param.
+  if (!validate(keyParams) || !validate(runParams))
+    throw new PrepareError(`${inst.id}: params do not match the schema of ${kind.kind}: ${validate.errors?.map((e) => `${e.instancePath} ${e.message}`).join('; ')}`, 'run pipe validate');
+  const keyed = mapPathParams(kind.params, keyParams, (p) => {
+    if (p.startsWith('artifact:')) return p;
+    const rel = relative(workspace, ins.abs(p)) || '.';
+    ins.hashInput(ins.abs(p), `path:${rel}`);
+    return rel;
+  });
+  const params = mapPathParams(kind.params, runParams, (p) => ins.abs(p));
+  ins.hashDeps();
+  const fingerprint = kind.fingerprint ? await kind.fingerprint(params) : {};
+  const components: Components = {
+    code: { kind: kind.kind, version: kind.version },
+    params: keyed,
+    inputs: ins.inputs,
+    env: { ...fingerprint },
+  };
+  return { key: ins.key(components), components, params, secrets: secretNames(inst, params) };
+}
+
+/** An external command. A shell command line gets every interpolated value shell-quoted; an argv needs no quoting. */
+function prepareCommand(inst: Instance, ins: KeyInputs): Prepared {
+  const { scope } = ins;
+  const s = inst.stage;
+  const resolveRun = (lookups: OutputLookups): Json =>
+    typeof s.run === 'string' ? resolveShellCommand(scope, inst, s.run, lookups) : resolveInstance(scope, inst, s.run ?? [], lookups);
+  const keyArgv = resolveRun(ins.keyLookups);
+  const runArgv = resolveRun(ins.runLookups);
+  const keyEnv = resolveInstance(scope, inst, s.env ?? {}, ins.keyLookups) as { [k: string]: Json };
+  const runEnv = resolveInstance(scope, inst, s.env ?? {}, ins.runLookups) as { [k: string]: Json };
+  ins.hashDeps();
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(runEnv)) env[k] = String(v);
+  const code: { [k: string]: Json } =
+    typeof keyArgv === 'string'
+      ? { shell: keyArgv, outs: { ...(s.outs ?? {}) }, ...ingested(s) }
+      : { argv: flattenArgv(keyArgv), outs: { ...(s.outs ?? {}) }, ...ingested(s) };
+  const declaredEnv: { [k: string]: string } = {};
+  for (const [k, v] of Object.entries(keyEnv)) declaredEnv[k] = hashedEnvValue(String(v));
+  const components: Components = { code, params: commandParams(inst, scope), inputs: ins.inputs, env: declaredEnv };
+  const key = ins.key(components);
+  const secrets = secretNames(inst, undefined);
+  return typeof runArgv === 'string'
+    ? { key, components, shellCommand: runArgv, env, secrets }
+    : { key, components, argv: flattenArgv(runArgv), env, secrets };
+}
+
+/**
+ * The pipeline params a command reads: those it references (already inside argv, but named here so that
+ * `pipe status` can say "param n: 4 -> 5" rather than only "argv[4] changed"), and the keys of a params
+ * file it reads itself (`params: [train.lr]`). Only the referenced key's value, so a change to another key
+ * of the same map re-runs nothing.
+ */
+function commandParams(inst: Instance, scope: ResolveScope): { [k: string]: Json } {
+  const s = inst.stage;
+  const used: { [k: string]: Json } = {};
+  for (const { ref } of collectRefs([s.run ?? null, (s.env ?? null) as Json, (s.deps ?? null) as Json]).refs)
+    if (ref.root === 'params') used[[ref.name, ...ref.path].join('.')] = paramValue(scope.params, ref.name, ref.path);
+  for (const dotted of s.params ?? []) {
+    const [name, ...path] = dotted.split('.');
+    used[dotted] = paramValue(scope.params, name, path);
+  }
+  // A grouped command's line is the same for every member (the loader refuses their grouped axes in
+  // it), and the command reads every member's matrix values from the members file: they are its params.
+  if (s.group_by) for (const [axis, v] of Object.entries(inst.matrix)) used[`matrix.${axis}`] = v;
+  return used;
 }
 
 /** The metrics and plots a command stage declares: part of its key, since they decide the stored rows. */
