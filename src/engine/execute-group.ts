@@ -6,7 +6,7 @@
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { GroupFailure, StageError, type Json, type MetricRow } from '../stage-api.js';
-import { builtinContext, checkCommandOutputs, declaredMetrics, finishBuiltin, groupCommandSpec, masked, prepareCommandDirs, secretsOf, spawnCommand, type Attempt, type Executed, type Secrets } from './execute.js';
+import { callKind, checkCommandOutputs, declaredMetrics, finishBuiltin, groupCommandSpec, masked, prepareCommandDirs, secretsOf, spawnCommand, type Attempt, type Executed, type Secrets } from './execute.js';
 import { measureInProcess, type Usage } from './usage.js';
 
 /** A member's outcome: its metric rows (outputs written into its outDir) and the call's resource use, or why it failed. */
@@ -57,12 +57,11 @@ async function builtinGroup(members: readonly Attempt[], fds: number[], secrets:
   const kind = members[0].inst.kind!;
   if (!kind.runGroup) throw new StageError(`${kind.kind} cannot run instances together (it has no runGroup)`, `remove group_by: from stage ${members[0].inst.stage.name}`);
   const metrics = members.map((): MetricRow[] => []);
-  const ctxs = members.map((a, i) => builtinContext(a, fds[i], secrets[i], metrics[i]));
   let failed: ReadonlyMap<string, Error> = new Map();
   const measured = measureInProcess();
   let usage: Usage;
   try {
-    await kind.runGroup(ctxs);
+    await callKind('runGroup', members, fds, secrets, metrics);
   } catch (e) {
     if (!(e instanceof GroupFailure)) throw e;
     failed = e.failed;

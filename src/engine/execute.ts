@@ -1,5 +1,6 @@
-// Runs one attempt of a stage instance into its private output directory: built-in kinds in-process,
-// external commands as child processes (an argv without a shell unless the pipeline asks for one).
+// Runs one attempt of a stage instance into its private output directory: built-in kinds in-process (on
+// this thread, or in a worker thread of their own: kind-worker.ts), external commands as child processes
+// (an argv without a shell unless the pipeline asks for one).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -7,11 +8,13 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { dirname, join } from 'node:path';
 import { quote } from 'shell-quote';
-import { StageError, type MetricRow, type TagValue, type Progress, type RunInfo, type StageContext } from '../stage-api.js';
+import { StageError, type MetricRow, type TagValue, type Progress, type RunInfo } from '../stage-api.js';
 import type { HashCache } from '../hash/cache.js';
 import type { Instance } from '../pipeline/types.js';
 import { GROUP_MARK, OUTS_MARK, type Prepared } from './keys.js';
 import { endGroup, GRACE_MS, signalGroup, trackGroup } from './group.js';
+import { stageContext, type Channels, type MemberData } from './kind-context.js';
+import { runInWorker } from './kind-worker.js';
 import { readMetricsOutput, readPlotOutput } from './metric-files.js';
 import { spawnByHelper, type Exit, type Started } from './spawner.js';
 import { measureInProcess, measureTree, type Usage } from './usage.js';
@@ -38,6 +41,11 @@ export interface Attempt {
   readonly env: NodeJS.ProcessEnv;
   /** Called with the process group of a command as soon as it is spawned. */
   readonly onSpawn?: (pgid: number) => void;
+  /**
+   * Run a built-in kind on this thread even when it declares `isolation` (a Slurm job's exec-instance:
+   * its process runs this one attempt and nothing else, so a worker thread would only add its start-up).
+   */
+  readonly sameThread?: boolean;
 }
 
 /** The secret values of an attempt, and a mask that replaces each of them in a text. */
@@ -97,16 +105,30 @@ async function runBuiltin(a: Attempt, fd: number, secrets: Secrets): Promise<Exe
   const measured = measureInProcess();
   let usage: Usage;
   try {
-    await a.inst.kind!.run(builtinContext(a, fd, secrets, metrics));
+    await callKind('run', [a], [fd], [secrets], [metrics]);
   } finally {
     usage = measured();
   }
   return { ...finishBuiltin(a, fd, metrics), usage };
 }
 
-/** What `run` (or `runGroup`, one per member) gets; `metrics` collects the rows it records. */
-export function builtinContext(a: Attempt, fd: number, secrets: Secrets, metrics: MetricRow[]): StageContext<unknown> {
-  const kind = a.inst.kind!;
+/**
+ * Calls a built-in kind's `run` (one attempt) or `runGroup` (one per member): on this thread, or in a
+ * worker thread when the kind declares `isolation` (kind-worker.ts) and the attempt allows it.
+ * `metrics[i]` collects the rows member i records.
+ */
+export async function callKind(call: 'run' | 'runGroup', attempts: readonly Attempt[], fds: readonly number[], secrets: readonly Secrets[], metrics: MetricRow[][]): Promise<void> {
+  const kind = attempts[0].inst.kind!;
+  const members = attempts.map((a, i) => memberData(a, secrets[i]));
+  const channels = attempts.map((a, i) => engineChannels(a, fds[i], secrets[i], metrics[i]));
+  const signal = attempts[0].signal;
+  if (kind.isolation && !attempts[0].sameThread) return runInWorker({ kind, call, members, channels, signal });
+  const ctxs = members.map((m, i) => stageContext(kind, m, channels[i], signal));
+  return call === 'run' ? kind.run(ctxs[0]) : kind.runGroup!(ctxs);
+}
+
+/** The plain data of an attempt's context (its resume and kind cache directories are made here). */
+function memberData(a: Attempt, secrets: Secrets): MemberData {
   mkdirSync(a.resumeDir, { recursive: true });
   mkdirSync(a.kindCacheDir, { recursive: true });
   return {
@@ -115,14 +137,16 @@ export function builtinContext(a: Attempt, fd: number, secrets: Secrets, metrics
     instanceId: a.inst.id,
     workspace: a.workspace,
     run: a.run,
-    output(name: string): string {
-      const spec = kind.outputs[name];
-      if (!spec) throw new StageError(`${kind.kind} has no declared output "${name}"`, `declared: ${Object.keys(kind.outputs).join(', ')}`);
-      return join(a.outDir, spec.path);
-    },
+    outDir: a.outDir,
     resumeDir: a.resumeDir,
     kindCacheDir: a.kindCacheDir,
-    signal: a.signal,
+    secrets: secrets.values,
+  };
+}
+
+/** Where an attempt's log lines, progress, metric rows and hash requests end, whichever thread the kind runs on. */
+function engineChannels(a: Attempt, fd: number, secrets: Secrets, metrics: MetricRow[]): Channels {
+  return {
     log(line: string): void {
       const masked = secrets.mask(line);
       writeSync(fd, `${masked}\n`);
@@ -133,11 +157,6 @@ export function builtinContext(a: Attempt, fd: number, secrets: Secrets, metrics
       metrics.push(row);
     },
     hashFiles: async (paths: readonly string[]) => paths.map((p) => a.hashes.hashPath(p)),
-    secret(name: string): string {
-      const v = secrets.values[name];
-      if (v === undefined) throw new StageError(`${kind.kind}: secret ${name} was not declared`, `return it from the kind's secrets(), or list it under the stage's secrets:`);
-      return v;
-    },
   };
 }
 

@@ -4,7 +4,9 @@
 // - A built-in kind runs in this process, so its figures are this process's over the attempt: CPU from
 //   process.resourceUsage(), peak RSS its high-water mark, reset at the start of the attempt through
 //   /proc/self/clear_refs when no other built-in attempt is running here. They include the engine's own
-//   work meanwhile, and overlapping built-in attempts (--jobs > 1) share one figure.
+//   work meanwhile, and overlapping built-in attempts (--jobs > 1) share one figure. A kind run in a worker
+//   thread (kind-worker.ts) is measured the same way: resourceUsage() and RSS are process-wide, so they
+//   include the worker; a thread's own CPU (/proc/thread-self) would miss onnxruntime's threads.
 // - A command runs in its own process tree. Node exposes neither wait4()'s rusage nor
 //   getrusage(RUSAGE_CHILDREN), and the child is reaped by libuv before anyone could read its
 //   /proc/<pid>, so the tree is sampled from /proc while it runs: CPU is the sum over its live processes

@@ -1,13 +1,14 @@
 // The training stages through the real CLI (`pipe run`, a subprocess on dist/): a pipeline trains a CE
 // head over a seed matrix with per-epoch evaluation plus the baselines, is cached on the second run, and a
-// training run killed with SIGKILL after its second epoch resumes from that epoch's checkpoint.
+// training run killed with SIGKILL, or interrupted with SIGINT, after its second epoch resumes from that
+// epoch's checkpoint.
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { MetricRow } from '../../src/stage-api.js';
 import { studyRows, type StudyMetric } from '../../src/formats.js';
-import { byStatus, PIPE_BIN, runPipeJson, tempWorkspace } from '../support/workspace.js';
+import { byStatus, PIPE_BIN, runPipe, runPipeJson, tempWorkspace } from '../support/workspace.js';
 import { makeWorld } from './fixtures.js';
 
 function pipeline(world: ReturnType<typeof makeWorld>, epochs: number, seeds: number[]): string {
@@ -58,27 +59,34 @@ describe('pipe run with train/cross-entropy and eval/baselines', () => {
     expect(byStatus(second.doc)).toEqual({ cached: ['baselines', 'train-ce@seed=0', 'train-ce@seed=1'] });
   });
 
-  it('resumes a SIGKILLed training stage from its last finished epoch', async () => {
+  // SIGINT: the training runs in a worker thread (the kind's isolation), which the engine stops through
+  // its abort and records as interrupted; SIGKILL: nothing is recorded, the next run finds the checkpoints.
+  it.each(['SIGKILL', 'SIGINT'] as const)('resumes a training stage stopped by %s from its last finished epoch', async (sig) => {
     using ws = tempWorkspace('pipe-train-kill-');
     // Enough data for an epoch to take a noticeable time.
     const world = makeWorld(ws.path('data'), [240, 8, 8]);
     const file = ws.write('pipelines/ce.yaml', pipeline(world, 12, [0]));
     const child = spawn(process.execPath, [PIPE_BIN, 'run', file, '--only', 'train-ce@*', '--workspace', ws.dir], { cwd: ws.dir, env: { ...process.env, CI: '1' }, stdio: 'ignore' });
-    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const partial = ws.path('runs/partial');
     const deadline = Date.now() + 60_000;
     let killed = false;
     while (Date.now() < deadline) {
       const dirs = existsSync(partial) ? readdirSync(partial) : [];
       if (dirs.some((d) => existsSync(join(partial, d, 'epoch-002', 'state.json')))) {
-        child.kill('SIGKILL');
+        child.kill(sig);
         killed = true;
         break;
       }
       await new Promise((r) => setTimeout(r, 10));
     }
-    await exited;
+    const code = await exited;
     expect(killed).toBe(true);
+    if (sig === 'SIGINT') {
+      expect(code).toBe(1);
+      const runs = JSON.parse((await runPipe(['runs', '--json'], { cwd: ws.dir })).stdout) as { status: string }[];
+      expect(runs.map((r) => r.status)).toEqual(['interrupted']);
+    }
     const again = await runPipeJson(['run', file, '--only', 'train-ce@*', '--workspace', ws.dir], { cwd: ws.dir });
     expect(again.exitCode, again.stderr).toBe(0);
     const inst = again.doc.instances.find((i) => i.id === 'train-ce@seed=0');

@@ -120,6 +120,8 @@ function attempt(p: Pipeline, req: JobRequest, m: MemberRequest, signal: AbortSi
     // --export=ALL: the job's environment is the controller's (secrets included, never written to disk).
     env: process.env,
     onProgress: () => undefined,
+    // This process runs one attempt (or one group) and holds no DAG: a worker thread would only add its start-up.
+    sameThread: true,
   };
 }
 
