@@ -3,7 +3,8 @@
 //   (bin/pipe.js imports dist/): without this, `npx vitest` after an edit would test the previous build.
 //   Skipped when no source is newer than the last compile (tsc's dist/.tsbuildinfo, written by `npm ci`'s
 //   build too): even an incremental tsc that finds nothing to do costs ~10 s of CPU, on every
-//   `npx vitest run FILE`;
+//   `npx vitest run FILE`. Then bundles the CLI (tools/bundle-cli.mjs) when dist/cli/ is older than that
+//   compile, as `npm run build` does: bin/pipe.js runs the bundle only when it is fresh;
 // - with PIPE_TEST_TYPECHECK=1 (`npm test`), type-checks the sources and the tests (tsconfig.test.json)
 //   beside the tests instead of before them, and fails the run at the end if tsc found an error: tsc uses
 //   one core for 10-35 s, which the test files would otherwise wait for;
@@ -56,6 +57,13 @@ function compile(): void {
   if (existsSync(STAMP)) utimesSync(STAMP, new Date(started), new Date(started));
 }
 
+/** dist/cli/, the CLI bundle bin/pipe.js runs, rebuilt when older than the last compile (about 1 s of CPU). */
+function bundleCli(): void {
+  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'tools', 'bundle-cli.mjs'), '--if-stale'], { cwd: REPO_ROOT, encoding: 'utf8' });
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`node tools/bundle-cli.mjs failed:\n${r.stdout}${r.stderr}`);
+}
+
 /** `tsc -p tsconfig.test.json` started now; the promise rejects with tsc's output when it found errors. */
 function typecheck(): Promise<void> {
   const child = spawn(process.execPath, [TSC, '-p', 'tsconfig.test.json'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -70,6 +78,7 @@ function typecheck(): Promise<void> {
 
 export default function setup(): () => Promise<void> {
   compile();
+  bundleCli();
   const checked = process.env.PIPE_TEST_TYPECHECK === '1' ? typecheck() : undefined;
   // Rejections are awaited in the teardown; until then they are expected, not unhandled.
   checked?.catch(() => undefined);
