@@ -62,8 +62,12 @@ export async function execPipeline(p: Pipeline, o: ExecOptions): Promise<RunResu
   const store = openStore(layout.db);
   try {
     // A new database beside a non-empty store (pipe.db deleted or moved aside): index the store first, so
-    // the lost history costs no recomputation.
-    if (fresh && !o.dryRun && storeHasEntries(layout)) reporter.reindexed?.(reindex(layout, store));
+    // the lost history costs no recomputation. Not as the argument of `reporter.reindexed?.()`: an optional
+    // call skips its arguments, and a reporter that does not listen would leave the store unindexed.
+    if (fresh && !o.dryRun && storeHasEntries(layout)) {
+      const report = reindex(layout, store);
+      reporter.reindexed?.(report);
+    }
     return await new Run(p, o, sel, layout, store, reporter).go();
   } finally {
     store.close();

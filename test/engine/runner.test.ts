@@ -153,7 +153,8 @@ describe('the run loop', () => {
     expect(verbose.events).toContain(`log a: run ${third.run} of p.yaml (${pipelineHash})`);
 
     openWsStore();
-    expect(store!.getRun(first.run!)).toMatchObject({ status: 'succeeded', pipeline: 'p.yaml' });
+    expect(store!.getRun(first.run!)).toMatchObject({ status: 'succeeded', pipeline: 'p.yaml', argv: ['run', 'p.yaml'] });
+    expect(store!.getRun(second.run!)?.argv).toEqual([]);
     expect(store!.runInstances(second.run!).map((r) => `${r.instanceId} ${r.status}`).sort()).toEqual(['a cached', 'b cached', 'c cached']);
     expect(store!.runInstances(third.run!).map((r) => `${r.instanceId} ${r.status}`).sort()).toEqual(['a ran', 'b cached', 'c cached']);
   });
@@ -367,8 +368,10 @@ stages:
     rmSync(layout.db);
     rmSync(layout.latest('a'));
     // A dry run indexes nothing and links nothing.
-    const dry = await run('p.yaml', { dryRun: true });
+    const dryRep = recording();
+    const dry = await run('p.yaml', { dryRun: true, reporter: dryRep });
     expect(statuses(dry)).toEqual({ skipped: ['a', 'b', 'c'] });
+    expect(dryRep.events.filter((e) => e.startsWith('reindexed'))).toEqual([]);
     rmSync(layout.db);
     const rep = recording();
     const r = await run('p.yaml', { reporter: rep });
@@ -378,6 +381,12 @@ stages:
     rmSync(layout.latest('a'));
     await run('p.yaml', { dryRun: true });
     expect(existsSync(layout.latest('a'))).toBe(false);
+    // Only a new database is indexed; and a reporter need not listen for it (the CLI's --json does not).
+    const again = recording();
+    await run('p.yaml', { reporter: again });
+    expect(again.events.filter((e) => e.startsWith('reindexed'))).toEqual([]);
+    rmSync(layout.db);
+    expect(statuses(await run('p.yaml'))).toEqual({ cached: ['a', 'b', 'c'] });
   });
 
   it('a dry run: an instance needed by a selected one but not selected itself would not run', async () => {
@@ -422,5 +431,30 @@ stages:
     expect(readFileSync(ws.path(a.log!), 'utf8')).toContain('[pipe] attempt 1 of 3 failed (first attempt fails); retrying in 0.001 s\n');
     for (const i of r.instances) expect(i.duration_ms).toBeGreaterThanOrEqual(0);
     for (const i of r.instances) expect(i.duration_ms).toBeLessThanOrEqual(elapsed);
+  });
+  it('a lone failed stage fails the run, in its result and its history', async () => {
+    ws = tempWorkspace('pipe-runner-');
+    ws.write('p.yaml', 'stages:\n  a:\n    uses: t/step\n    with: { text: A, mode: stage-error }\n');
+    const r = await run('p.yaml');
+    expect(statuses(r)).toEqual({ failed: ['a'] });
+    expect(r.status).toBe('failed');
+    expect(openWsStore().getRun(r.run!)?.status).toBe('failed');
+  });
+
+  it('a command stage: interpolated from the environment the run was given, with its resume directory made', async () => {
+    ws = tempWorkspace('pipe-runner-');
+    // PIPE_T_WORD is in the run's environment only, not in this process's.
+    ws.write('p.yaml', `
+stages:
+  cmd:
+    run: [sh, -c, 'test -d "$PIPE_RESUME_DIR" && printf %s "$0" > "$1"', "\${env.PIPE_T_WORD}", "\${outs.o}"]
+    outs: { o: o.txt }
+  step:
+    uses: t/step
+    with: { text: "\${env.PIPE_T_WORD}", input: "\${stages.cmd.outputs.o}" }
+`);
+    const r = await run('p.yaml', { env: { PIPE_T_WORD: 'word' } });
+    expect(statuses(r)).toEqual({ ran: ['cmd', 'step'] });
+    expect(readFileSync(byId(r, 'step').outputs!.out, 'utf8')).toBe('wordword');
   });
 });
