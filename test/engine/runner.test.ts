@@ -401,8 +401,11 @@ stages:
 
   it('a published output is copied to its workspace path and listed with the run', async () => {
     ws = tempWorkspace('pipe-runner-');
-    ws.write('p.yaml', 'stages:\n  a:\n    uses: t/step\n    with: { text: A }\n    publish: { out: results/a.txt }\n');
-    const r = await run('p.yaml');
+    ws.write('p.yaml', 'stages:\n  a:\n    uses: t/step\n    with: { text: A }\n    publish: { out: results/a.txt }\n  b:\n    uses: t/step\n    with: { text: B, mode: stage-error }\n    publish: { out: results/b.txt }\n');
+    // A failed instance publishes nothing; the others' files are still published.
+    const r = await run('p.yaml', { keepGoing: true });
+    expect(statuses(r)).toEqual({ failed: ['b'], ran: ['a'] });
+    expect(existsSync(ws.path('results/b.txt'))).toBe(false);
     expect(r.published?.map((f) => f.path)).toEqual(['results/a.txt']);
     expect(readFileSync(ws.path('results/a.txt'), 'utf8')).toBe('A');
     const dry = await run('p.yaml', { dryRun: true });
