@@ -1,7 +1,7 @@
 // Runs one attempt of a stage instance into its private output directory: built-in kinds in-process (on
 // this thread, or in a worker thread of their own: kind-worker.ts), external commands as child processes
 // (an argv without a shell unless the pipeline asks for one).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
@@ -16,7 +16,7 @@ import { endGroup, GRACE_MS, signalGroup, trackGroup } from './group.js';
 import { stageContext, type Channels, type MemberData } from './kind-context.js';
 import { runInWorker } from './kind-worker.js';
 import { readMetricsOutput, readPlotOutput } from './metric-files.js';
-import { spawnByHelper, type Exit, type Started } from './spawner.js';
+import { exited, startCommand, type Exit, type Started } from './spawner.js';
 import { measureInProcess, measureTree, type Usage } from './usage.js';
 
 export interface Attempt {
@@ -261,7 +261,7 @@ export async function spawnCommand(spec: CommandSpec, a: Pick<Attempt, 'workspac
     log: a.logPath,
   };
   // The command writes straight into the log: its stdout and stderr are the log file (O_APPEND, so the
-  // engine's lines and the command's stay in order), and the helper process starts it (spawner.ts). With
+  // engine's lines and the command's stay in order), started by spawner.ts (a helper process, or this one). With
   // secrets, or when someone watches the output (--verbose, the terminal view, a group's other logs), its
   // output comes through pipes instead, line by line: masked, handed on, appended. node:child_process
   // rather than execa: execa's per-spawn option handling and stream plumbing cost more than the spawn of a
@@ -276,7 +276,7 @@ export async function spawnCommand(spec: CommandSpec, a: Pick<Attempt, 'workspac
     const child = spawn(req.file, req.args, { cwd: req.cwd, env: req.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, shell: req.shell });
     readers = [child.stdout!, child.stderr!].map((stream) => copyLines(stream, fd!, secrets, onLine));
     started = { pid: child.pid, exit: exited(child) };
-  } else started = await spawnByHelper(req);
+  } else started = await startCommand(req);
   try {
     const { exit: res, usage } = await inGroup(started, a);
     // The group has ended: nothing writes into the pipes any more.
@@ -299,14 +299,6 @@ function copyLines(stream: Readable, fd: number, secrets: Secrets, onLine: ((lin
     onLine?.(masked);
   });
   return new Promise((resolve) => lines.once('close', resolve));
-}
-
-/** How a child process of this one ended. */
-function exited(child: ChildProcess): Promise<Exit> {
-  return new Promise((resolve) => {
-    child.once('error', (error) => resolve({ error }));
-    child.once('exit', (code, signal) => resolve({ exitCode: code ?? undefined, signal: signal ?? undefined }));
-  });
 }
 
 /** The rows of the outputs a command stage declares under `metrics:` and `plots:`, tagged with its matrix. */

@@ -4,7 +4,9 @@
 // every page the caller writes faults and is copied. From the engine's large process that costs several
 // times what it costs from a bare Node process (BENCHMARKS.md, per-instance overhead), and the run loop
 // stalls meanwhile. The helper only spawns and reports: each pid at once, each exit when it happens.
+// A process's first few commands, while it is small, start from it directly (startCommand, below).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 
 /** How a command ended: its exit code or signal, or why it could not be started. */
 export type Exit = { exitCode: number | undefined; signal: string | undefined } | { error: NodeJS.ErrnoException };
@@ -130,8 +132,51 @@ class Helper {
 
 let current: Helper | undefined;
 
-/** Starts a command by the helper process (started on first use, and again after it ended), as the leader of its own process group. */
-export function spawnByHelper(req: SpawnRequest): Promise<Started> {
+/**
+ * Commands this process starts itself before it leaves the rest to the helper, and the resident size up
+ * to which it does. The helper is a Node process: its start costs ~0.1 s of CPU, more than a `pipe run` of
+ * a few commands (most runs; hundreds in the test suite) spends on forking a ~60 MB engine (~2 ms of CPU
+ * a command here, ~10 ms at 200 MB). A run that starts more, or an engine already large (a big DAG, a
+ * large hash cache), goes through the helper, where its cost is amortised.
+ */
+const DIRECT_STARTS = 8;
+const DIRECT_MAX_RSS = 160 * 1024 * 1024;
+let directStarts = 0;
+
+/** How a child process of this one ended. */
+export function exited(child: ChildProcess): Promise<Exit> {
+  return new Promise((resolve) => {
+    child.once('error', (error) => resolve({ error }));
+    child.once('exit', (code, signal) => resolve({ exitCode: code ?? undefined, signal: signal ?? undefined }));
+  });
+}
+
+/** What the helper does for a request, done in this process. */
+function spawnHere(r: SpawnRequest): Started {
+  let fd: number;
+  try {
+    fd = openSync(r.log, 'a');
+  } catch (e) {
+    return { pid: undefined, exit: Promise.resolve({ error: e as NodeJS.ErrnoException }) };
+  }
+  try {
+    const child = spawn(r.file, r.args, { cwd: r.cwd, env: r.env, stdio: ['ignore', fd, fd], detached: true, shell: r.shell });
+    return { pid: child.pid, exit: exited(child) };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Starts a command, its log file as stdout and stderr, as the leader of its own process group: by this
+ * process while it has started fewer than DIRECT_STARTS and is small, else by the helper process (started
+ * on first use, and again after it ended).
+ */
+export function startCommand(req: SpawnRequest): Promise<Started> {
+  if (!current && directStarts < DIRECT_STARTS && process.memoryUsage.rss() < DIRECT_MAX_RSS) {
+    directStarts++;
+    return Promise.resolve(spawnHere(req));
+  }
   current ??= new Helper((h) => {
     if (current === h) current = undefined;
   });
