@@ -2,7 +2,7 @@
 //   noop       the no-op re-run (everything cached) of a 1,001-instance pipeline over 100,000 small files
 //   tutorial   the cold (first) run of examples/snakemake-tutorial at 200 samples, against its Snakefile
 //   overhead   pipe's per-instance engine overhead (spawn, hash, commit): 1,000 instances of `true`
-//   startup    CPU of one CLI call (--help, run --help, status and a cached run of a 1-stage pipeline)
+//   startup    CPU of one CLI call (--help, run --help, status, a cached and a forced run of a 1-stage pipeline)
 //              against a bare `node -e 0`, over --calls N calls each (default 20)
 // Usage: npm run bench:orchestrator [-- --repeat N] [--parts noop,tutorial,overhead,startup] [--before DIR]
 //   --before DIR   overhead, startup: also time another build of pipe (DIR/bin/pipe.js, e.g. an older
@@ -223,7 +223,7 @@ function startup() {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'p.yaml'), 'stages:\n  hello:\n    run: [sh, -c, \'echo done > "$0"\', "${outs.o}"]\n    outs: { o: o.txt }\n');
   timed('node', [PIPE, 'run', 'p.yaml'], dir);
-  const cases = { '--help': ['--help'], 'run --help': ['run', '--help'], status: ['status', 'p.yaml'], 'run, cached 1-stage pipeline': ['run', 'p.yaml'] };
+  const cases = { '--help': ['--help'], 'run --help': ['run', '--help'], status: ['status', 'p.yaml'], 'run, cached 1-stage pipeline': ['run', 'p.yaml'], 'run --force, 1-stage pipeline (its command included)': ['run', 'p.yaml', '--force'] };
   const bins = { after: PIPE, ...(BEFORE ? { before: BEFORE } : {}) };
   const cpu = {};
   const load = [loadavg()[0]];
