@@ -151,6 +151,8 @@ describe('the run loop', () => {
     const third = await run('p.yaml', { force: ['a'], reporter: verbose, verbose: true });
     expect(statuses(third)).toEqual({ cached: ['b', 'c'], ran: ['a'] });
     expect(verbose.events).toContain(`log a: run ${third.run} of p.yaml (${pipelineHash})`);
+    // --verbose with a reporter that takes no output lines (the API's silent default).
+    expect(statuses(await run('p.yaml', { force: ['c'], verbose: true }))).toEqual({ cached: ['a', 'b'], ran: ['c'] });
 
     openWsStore();
     expect(store!.getRun(first.run!)).toMatchObject({ status: 'succeeded', pipeline: 'p.yaml', argv: ['run', 'p.yaml'] });
@@ -225,6 +227,8 @@ describe('the run loop', () => {
     // Before its key exists: the failure has no key and no log.
     const c = byId(r, 'c');
     expect(c).toMatchObject({ status: 'failed', key: null, error: 'TypeError: fingerprint exploded', hint: expect.stringMatching(/^ {4}at /) });
+    // Where it was thrown: the stack's first three frames, one a line.
+    expect(c.hint!.split('\n')).toEqual([expect.stringMatching(/^ {4}at /), expect.stringMatching(/^ {4}at /), expect.stringMatching(/^ {4}at /)]);
     expect(c.log).toBeUndefined();
   });
 
