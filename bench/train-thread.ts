@@ -25,11 +25,15 @@ const ROUNDS = Number(args.rounds ?? 2);
 interface Isolate {
   markCompacts: number;
   gcMs: number;
+  /** Live heap after its last collection, MB. */
+  liveMb: number;
 }
 interface Window {
   readonly epochs: number;
   readonly cpuS: number;
+  /** By V8 isolate address; the engine's thread is the first isolate the trace names. */
   readonly isolates: Map<string, Isolate>;
+  readonly engine: string;
 }
 
 /** CPU seconds (user + system, every thread) of a live process. */
@@ -39,7 +43,7 @@ function cpuOf(pid: number): number {
   return (Number(rest[11]) + Number(rest[12])) / 100;
 }
 
-const GC_LINE = /^\[\d+:(0x[0-9a-f]+)\]\s+\d+ ms: (Scavenge|Mark-Compact|Mark-Compact \(reduce\)|Minor Mark-Sweep)[^,]*, ([\d.]+) \/ /;
+const GC_LINE = /^\[\d+:(0x[0-9a-f]+)\]\s+\d+ ms: (Scavenge|Mark-Compact|Mark-Compact \(reduce\)|Minor Mark-Sweep) [\d.]+ \([\d.]+\) -> ([\d.]+) [^,]*, ([\d.]+) \/ /;
 const PROGRESS_LINE = /^progress \S+ ([\d.]+)\/\d+ epochs/;
 
 /** One stopped run of `checkout`'s CLI in `workspace`: the window between its first and last progress line. */
@@ -51,6 +55,7 @@ function measure(checkout: string, workspace: string): Promise<Window> {
   let first: { epochs: number; cpu: number } | undefined;
   let last: { epochs: number; cpu: number } | undefined;
   const isolates = new Map<string, Isolate>();
+  let engine = '';
   // --trace-gc writes to stdout, the CLI's progress lines to stderr: both are read alike.
   const onLine = (line: string): void => {
     const p = PROGRESS_LINE.exec(line);
@@ -62,22 +67,26 @@ function measure(checkout: string, workspace: string): Promise<Window> {
       } else last = point;
     }
     const m = GC_LINE.exec(line);
-    if (!m || !first) return;
-    const iso = isolates.get(m[1]) ?? { markCompacts: 0, gcMs: 0 };
+    if (!m) return;
+    engine ||= m[1];
+    if (!first) return;
+    const iso = isolates.get(m[1]) ?? { markCompacts: 0, gcMs: 0, liveMb: 0 };
     if (m[2].startsWith('Mark-Compact')) iso.markCompacts++;
-    iso.gcMs += Number(m[3]);
+    iso.gcMs += Number(m[4]);
+    iso.liveMb = Number(m[3]);
     isolates.set(m[1], iso);
   };
   for (const stream of [child.stdout!, child.stderr!]) createInterface({ input: stream }).on('line', onLine);
   return new Promise((res, rej) =>
-    child.on('exit', () => (first && last ? res({ epochs: last.epochs - first.epochs, cpuS: last.cpu - first.cpu, isolates }) : rej(new Error(`${checkout}: no two progress lines`)))),
+    child.on('exit', () => (first && last ? res({ epochs: last.epochs - first.epochs, cpuS: last.cpu - first.cpu, isolates, engine }) : rej(new Error(`${checkout}: no two progress lines`)))),
   );
 }
 
 function report(name: string, w: Window): void {
-  const iso = [...w.isolates.values()].sort((a, b) => b.gcMs - a.gcMs);
-  const gc = iso.map((i) => `${i.markCompacts} mark-compacts, ${(i.gcMs / 1000).toFixed(1)} s GC`).join(' | ');
-  console.log(`${name.padEnd(9)} ${(w.cpuS / w.epochs).toFixed(0).padStart(6)} CPU s/epoch  (${w.epochs.toFixed(3)} epochs in ${w.cpuS.toFixed(1)} CPU s)  by isolate: ${gc}`);
+  const gc = [...w.isolates]
+    .map(([id, i]) => `${id === w.engine ? 'engine' : 'worker'}: ${i.markCompacts} mark-compacts, ${(i.gcMs / 1000).toFixed(1)} s GC, ${i.liveMb.toFixed(0)} MB live`)
+    .join(' | ');
+  console.log(`${name.padEnd(9)} ${(w.cpuS / w.epochs).toFixed(0).padStart(6)} CPU s/epoch  (${w.epochs.toFixed(3)} epochs in ${w.cpuS.toFixed(1)} CPU s)  ${gc}`);
 }
 
 const builds = [...(args.baseline ? [['baseline', resolve(args.baseline)]] : []), ['this', root]] as const;

@@ -125,9 +125,8 @@ export interface StageKind<P> {
   resources?(params: P): Resources;
   /**
    * Run `run` and `runGroup` in a worker thread of their own instead of on the engine's thread: for a
-   * kind whose work is long and synchronous on its thread (an onnxruntime training loop), so that it
-   * can share the machine's cores with other stages and its garbage is collected in a small heap, not
-   * the engine's. `module` is the URL of the module whose default export is this kind: its own
+   * kind whose work is long and synchronous on its thread (an onnxruntime training loop), so that two
+   * of them use two cores and its data and garbage stay out of the engine's heap. `module` is the URL of the module whose default export is this kind: its own
    * `import.meta.url`. The context is the same (its log, progress, metric, hashFiles and signal are
    * relayed to the engine); what a kind keeps in module-level state is not shared with the engine.
    * Errors keep their kind (StageError with hint, GroupFailure by member); a crash of the worker fails

@@ -1,8 +1,8 @@
 // Runs a built-in kind's `run` or `runGroup` in a worker thread (the kind declares `isolation`, see
 // stage-api.ts). Why: a kind whose work is synchronous on its thread (onnxruntime's session.run) holds the
-// engine's thread for the whole stage, so two such stages under --jobs 2 share one core; and each step's
-// fresh output buffers (external memory) make V8 collect the engine's large heap (the DAG, the hash
-// cache) with full mark-compacts, where a worker's own small heap is cheap to collect.
+// engine's thread for the whole stage, so two such stages under --jobs 2 share one core, and the stage's
+// data and garbage share the engine's heap. A fresh Worker per call: its start-up (~0.3 s with
+// onnxruntime) is small next to a training, and nothing of one attempt outlives it.
 //
 // The worker gets the members' plain data; its log lines, progress, metric rows and hash requests come
 // back as messages and go through the same channels as an in-process kind's (execute.ts). The run's

@@ -31,8 +31,8 @@ export function contrastiveMethod(captions: readonly PromptKind[]): string {
 export default defineStage<ContrastiveParams>({
   kind: 'train/contrastive',
   version: '5',
-  // Training holds its thread for the whole stage (onnxruntime's session.run is synchronous): a worker
-  // thread lets two trainings use two cores and keeps its garbage out of the engine's heap.
+  // Training holds its thread for the whole stage (onnxruntime's session.run is synchronous): in a worker
+  // thread two trainings use two cores, and their data and garbage stay out of the engine's heap.
   isolation: { module: import.meta.url },
   description: 'CLIP-E contrastive head on onnxruntime (soft-target or CLIP loss), with per-epoch evaluation from prompts',
   params: {

@@ -13,8 +13,8 @@ export interface CrossEntropyParams extends CommonTrainParams {
 export default defineStage<CrossEntropyParams>({
   kind: 'train/cross-entropy',
   version: '5',
-  // Training holds its thread for the whole stage (onnxruntime's session.run is synchronous): a worker
-  // thread lets two trainings use two cores and keeps its garbage out of the engine's heap.
+  // Training holds its thread for the whole stage (onnxruntime's session.run is synchronous): in a worker
+  // thread two trainings use two cores, and their data and garbage stay out of the engine's heap.
   isolation: { module: import.meta.url },
   description: 'CLIP-E cross-entropy head on onnxruntime, with per-epoch cross-dataset evaluation',
   params: {
