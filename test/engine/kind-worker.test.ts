@@ -70,21 +70,23 @@ describe('a kind with isolation runs in a worker thread', () => {
     expect(worker.instances.map((i) => i.key)).toEqual(engine.instances.map((i) => i.key));
   });
 
-  it('errors cross with their kind; a crash or process.exit fails the attempt with a clear message', async () => {
+  it('errors cross with their kind, both ways; a crash or process.exit fails the attempt with a clear message', async () => {
     const r = await run(
       `stages:
   s:
     uses: test/isolated
-    matrix: { mode: [stage-error, error, crash, exit] }
+    matrix: { mode: [stage-error, error, hash-missing, crash, exit] }
     with: { mode: "\${matrix.mode}", input: data/in.txt }
 `,
       isolated,
     );
     const failure = (mode: string) => r.instances.find((i) => i.id === `s@mode=${mode}`)!;
-    expect(r.instances.map((i) => i.status)).toEqual(['failed', 'failed', 'failed', 'failed']);
+    expect(r.instances.map((i) => i.status)).toEqual(['failed', 'failed', 'failed', 'failed', 'failed']);
     expect(failure('stage-error')).toMatchObject({ error: 'seed 0: the input is unusable', hint: 'give it a better input' });
     expect(failure('error').error).toBe('TypeError: seed 0: boom');
     expect(failure('error').hint).toMatch(/isolated-kind\.mjs/);
+    // The engine's hash cache failed the request: its error is the kind's, as on the engine's thread.
+    expect(failure('hash-missing').error).toMatch(/^Error: ENOENT: no such file or directory, \w+ '.*missing\.txt'$/);
     expect(failure('crash').error).toBe('test/isolated crashed in its worker thread: lost in a timer');
     expect(failure('exit').error).toBe('test/isolated ended its worker thread (exit code 3) before it finished');
   });
