@@ -28,7 +28,7 @@ const NATIVE = ['better-sqlite3', 'onnxruntime-node', 'sharp'];
 const MODULE_URL = '__pipe_module_url';
 
 /** Whether dist/cli/ is missing or older than tsc's last build (the test global setup's check too). */
-export function bundleStale() {
+function bundleStale() {
   const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : undefined);
   const built = mtime(join(OUT, 'main.js'));
   const compiled = mtime(join(DIST, '.tsbuildinfo'));
@@ -47,7 +47,7 @@ const moduleUrls = {
   },
 };
 
-export async function bundle() {
+async function bundle() {
   const tmp = join(DIST, `.cli-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
   await build({
@@ -70,6 +70,4 @@ export async function bundle() {
   renameSync(tmp, OUT);
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  if (!process.argv.includes('--if-stale') || bundleStale()) await bundle();
-}
+if (!process.argv.includes('--if-stale') || bundleStale()) await bundle();
