@@ -1,6 +1,7 @@
 // The per-instance path of a run through the real CLI: attempts that finish together are committed in one
 // batch (group commit) with every entry complete, resume directories exist for each attempt, keep a failed
-// attempt's checkpoints and are reused once empty, and commands are started by the helper process.
+// attempt's checkpoints and are reused once empty, and commands start (the wide matrix's first 8 from the
+// engine itself, the rest by the helper process: spawner.ts).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
