@@ -3,7 +3,6 @@
 // never be run from an older bundle. The real launcher, copied into a folder laid out like the repository
 // whose two entry points say which of them ran (the repository's own dist/ is shared by every test file).
 import { copyFileSync, mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PIPE_BIN, tempWorkspace, type TempWorkspace } from '../support/index.js';
