@@ -3,8 +3,9 @@
 // pinned down on rows chosen to tell the right answer from a plausible wrong one (mutation testing,
 // docs/testing.md).
 import Database from 'better-sqlite3';
-import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backupDatabase, BACKUPS_KEPT } from '../../src/store/backup.js';
@@ -302,6 +303,7 @@ describe('published outputs', () => {
     const s = fresh();
     const p = (path: string, key: string) => ({ path, pipeline: 'p.yaml', instanceId: 'a', output: 'o', key, hash: `h${key}` });
     updatePublished(s, [p('out/b', 'k1'), p('out/a', 'k1')], []);
+    expect([...publishedRows(s).values()].sort((x, y) => x.path.localeCompare(y.path))).toEqual([p('out/a', 'k1'), p('out/b', 'k1')]);
     updatePublished(s, [], []);
     updatePublished(s, [p('out/b', 'k2')], ['out/a']);
     expect([...publishedRows(s).values()]).toEqual([p('out/b', 'k2')]);
@@ -354,18 +356,27 @@ describe('the database file', () => {
   it('the recovery hint names only what exists', () => {
     ws = tempWorkspace();
     expect(recoveryHint(ws.path('runs/pipe.db'))).toMatch(/^move .*pipe\.db aside to start a new history$/);
+    // An empty store and a backups folder without a backup: still nothing to restore from.
+    mkdirSync(ws.path('runs/store'), { recursive: true });
     ws.write('runs/backups/notes.txt', '');
+    expect(recoveryHint(ws.path('runs/pipe.db'))).toBe(`move ${ws.path('runs/pipe.db')} aside to start a new history`);
     ws.write('runs/store/.keep', '');
-    expect(recoveryHint(ws.path('runs/pipe.db'))).toMatch(/^run `pipe store reindex`/);
+    expect(recoveryHint(ws.path('runs/pipe.db'))).toBe(
+      `run \`pipe store reindex\` to rebuild the index from ${ws.path('runs/store')}/ (no result is recomputed), or move ${ws.path('runs/pipe.db')} aside to start a new history`,
+    );
+    ws.write('runs/backups/pipe-run000001.db', 'x');
+    expect(recoveryHint(ws.path('runs/pipe.db'))).toMatch(new RegExp(`^restore the newest backup from ${ws.path('runs/backups')}/ `));
   });
 
   it('backs up after a run, keeping the newest copies', async () => {
     const s = fresh();
     s.createRun('p.yaml', [], {});
     const made: string[] = [];
+    // A file of the user's in the folder is not a backup: never deleted.
+    ws.write('runs/backups/a-note.txt', 'mine');
     for (const id of [1, 2, 3, 4, 10]) made.push(await backupDatabase(ws.path('runs/pipe.db'), id));
     expect(made.at(-1)).toBe(ws.path('runs/backups/pipe-run000010.db'));
-    expect(readdirSync(ws.path('runs/backups')).sort()).toEqual(['pipe-run000003.db', 'pipe-run000004.db', 'pipe-run000010.db']);
+    expect(readdirSync(ws.path('runs/backups')).sort()).toEqual(['a-note.txt', 'pipe-run000003.db', 'pipe-run000004.db', 'pipe-run000010.db']);
     expect(BACKUPS_KEPT).toBe(3);
     const copy = new Database(made.at(-1)!, { readonly: true });
     expect(copy.prepare('SELECT COUNT(*) AS n FROM runs').get()).toEqual({ n: 1 });
@@ -428,7 +439,52 @@ describe('process identity', () => {
     await exited;
     expect(groupAlive(pgid)).toBe(false);
   });
+
+  it('an exited process its parent has not reaped (a zombie) is not alive, nor is a group of zombies only', async () => {
+    const { line } = await startPrinting(UNREAPED(false));
+    await zombie(Number(line));
+    expect(pidAlive(Number(line))).toBe(false);
+    const { line: own } = await startPrinting(UNREAPED(true));
+    const z = Number(own);
+    await zombie(z);
+    expect(procStat(z)?.pgrp).toBe(z);
+    expect(groupAlive(z)).toBe(false);
+  });
+
+  it('a group outlives its leader while a member runs (a command that left a background job)', async () => {
+    const { child: leader, line: member } = await startPrinting(['sh', '-c', 'sleep 60 & echo $!'], true);
+    if (leader.exitCode === null) await once(leader, 'exit'); // it may have ended while its line was read
+    expect(pidAlive(Number(member))).toBe(true);
+    expect(groupAlive(leader.pid!)).toBe(true);
+    process.kill(Number(member), 'SIGKILL');
+  });
 });
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
+/** Starts `argv` (in its own process group when `group`) and resolves with it and the first line it prints. */
+async function startPrinting(argv: string[], group = false): Promise<{ child: ChildProcess; line: string }> {
+  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'], detached: group });
+  children.push(child);
+  const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
+  return { child, line: chunk.toString().trim() };
+}
+
+/**
+ * A parent that never reaps: its child exits at once and stays a zombie while the parent sleeps; it prints
+ * the child's pid. With `ownGroup` the child first moves to a process group of its own, which then holds
+ * only the zombie. (perl: part of every Debian system, perl-base is essential.)
+ */
+const UNREAPED = (ownGroup: boolean) => ['perl', '-e', `$| = 1; my $p = fork(); if ($p == 0) { ${ownGroup ? 'setpgrp(0, 0); ' : ''}exit 0 } print "$p\n"; sleep 60`];
+
+/** Waits until `pid` is a zombie (it exited and its parent has not reaped it). */
+async function zombie(pid: number): Promise<void> {
+  for (let i = 0; i < 200 && procStat(pid)?.state !== 'Z'; i++) await new Promise((r) => setTimeout(r, 25));
+  expect(procStat(pid)?.state).toBe('Z');
+}
 
 /** A pid no process has: one past the highest in use that does not exist. */
 function deadPid(): number {
