@@ -1,5 +1,12 @@
 // Versioned schema migrations, applied in order; `PRAGMA user_version` records the last one applied.
 // Append new migrations; never edit one that has shipped.
+//
+// The engine knows no study, yet the first migration names one's columns (method, dataset, taxonomy, seed
+// in `metrics`): that is the schema v0.1 shipped, and databases written by it exist. The migration that
+// made metric rows generic carries those columns into each row's `tags`; from then on no code reads them.
+// Rewriting the shipped SQL would not remove the knowledge (that migration must still name the columns
+// it carries), and would risk the upgrade of those databases (test/engine/store-migration.test.ts
+// migrates a v1 database made by the released code).
 export const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE runs (
