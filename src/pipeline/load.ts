@@ -9,7 +9,7 @@ import type { Json, StageKind } from '../stage-api.js';
 import { forEachAxesAt } from './for-each.js';
 import { collectRefs, hasRefs, InterpolationError, resolveValue } from './interpolate.js';
 import { knownKinds, loadKind, outputNames, paramsValidator } from './kinds.js';
-import { Locator, type JsonPath } from './locate.js';
+import { dotted, Locator, type JsonPath } from './locate.js';
 import { compiledValidator } from './validators.js';
 import { cartesian, instanceId, matrixValueProblem, type MatrixValue } from './matrix.js';
 import { checkOutsConfined } from './outs.js';
@@ -38,10 +38,6 @@ export type LoadResult =
   | { readonly ok: false; readonly diagnostics: Diagnostic[] };
 
 let validatePipeline: ValidateFunction | undefined;
-
-function dotted(path: JsonPath): string {
-  return path.map((s, i) => (typeof s === 'number' ? `[${s}]` : i ? `.${s}` : s)).join('');
-}
 
 function decodePointer(p: string): string[] {
   return p === '' ? [] : p.slice(1).split('/').map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'));

@@ -3,6 +3,11 @@ import { LineCounter, isMap, isPair, isScalar, isSeq, type Document, type Node }
 
 export type JsonPath = readonly (string | number)[];
 
+/** A path as messages write it: `stages.train.run[2]`. */
+export function dotted(path: JsonPath): string {
+  return path.map((s, i) => (typeof s === 'number' ? `[${s}]` : i ? `.${s}` : s)).join('');
+}
+
 export class Locator {
   constructor(
     private readonly doc: Document,

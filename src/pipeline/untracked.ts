@@ -15,7 +15,7 @@ import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { parse as shellParse } from 'shell-quote';
 import type { Json } from '../stage-api.js';
 import { InterpolationError } from './interpolate.js';
-import type { JsonPath } from './locate.js';
+import { dotted, type JsonPath } from './locate.js';
 import { depEntries, resolveInstance, resolveShellCommand, type OutputLookups, type ResolveScope } from './resolve.js';
 import type { Instance } from './types.js';
 
@@ -32,17 +32,29 @@ function strings(v: Json): string[] {
   return Array.isArray(v) ? v.flatMap(strings) : v === null || typeof v === 'object' ? [] : [String(v)];
 }
 
+/**
+ * Resolves one value of an instance (at `at` in the file); undefined when it cannot be, which `failed`
+ * has reported there.
+ */
+type ResolveAt = <T>(inst: Instance, at: JsonPath, fn: () => T) => T | undefined;
+
 /** The words of an instance's `run:` with where each sits in the file; programs marked. */
-function words(scope: ResolveScope, inst: Instance): { word: string; program: boolean; at: JsonPath }[] {
+function words(scope: ResolveScope, inst: Instance, resolveAt: ResolveAt): { word: string; program: boolean; at: JsonPath }[] {
   const run = inst.stage.run;
   const base: JsonPath = ['stages', inst.stage.name, 'run'];
   if (Array.isArray(run))
-    return run.flatMap((arg, i) => strings(resolveInstance(scope, inst, arg, lookups)).map((word) => ({ word, program: i === 0, at: [...base, i] })));
+    return run.flatMap((arg, i) => {
+      const at = [...base, i];
+      const value = resolveAt(inst, at, () => resolveInstance(scope, inst, arg, lookups));
+      return value === undefined ? [] : strings(value).map((word) => ({ word, program: i === 0, at }));
+    });
   if (typeof run !== 'string') return [];
+  const line = resolveAt(inst, base, () => resolveShellCommand(scope, inst, run, lookups));
+  if (line === undefined) return [];
   const out: { word: string; program: boolean; at: JsonPath }[] = [];
   let program = true;
   // shell-quote's parse turns operators (|, &&, ;) into objects: the next word starts a command again.
-  for (const t of shellParse(resolveShellCommand(scope, inst, run, lookups), (name) => `$${name}`)) {
+  for (const t of shellParse(line, (name) => `$${name}`)) {
     if (typeof t === 'string') {
       out.push({ word: t, program, at: base });
       program = false;
@@ -51,9 +63,9 @@ function words(scope: ResolveScope, inst: Instance): { word: string; program: bo
   return out;
 }
 
-function candidates(scope: ResolveScope, inst: Instance): Candidate[] {
+function candidates(scope: ResolveScope, inst: Instance, resolveAt: ResolveAt): Candidate[] {
   const out: Candidate[] = [];
-  for (const { word, program, at } of words(scope, inst)) {
+  for (const { word, program, at } of words(scope, inst, resolveAt)) {
     if (program && !word.includes('/')) continue;
     if (!word.startsWith('-')) out.push({ word, at });
     const eq = word.indexOf('=');
@@ -88,34 +100,44 @@ export function checkUntracked(instances: readonly Instance[], o: UntrackedOptio
   const runs = abs('runs');
   const inside = (p: string, dir: string) => p === dir || p.startsWith(dir.endsWith(sep) ? dir : dir + sep);
   const reported = new Set<string>();
+  // The loader's reference check has passed, so what fails to resolve here is a value only resolution
+  // sees: a for_each of the wrong shape or on an axis of the stage, a map in a shell line, no instance of
+  // an upstream stage at this matrix point. Without this the file would validate and every instance fail
+  // when it runs. Reported once per place and message (a matrix stage would repeat it per instance).
+  const failed = new Set<string>();
+  const resolveAt: ResolveAt = (inst, at, fn) => {
+    try {
+      return fn();
+    } catch (e) {
+      if (!(e instanceof InterpolationError)) throw e;
+      const once = `${dotted(at)}\n${e.message}`;
+      if (!failed.has(once)) o.report(at, false, `${dotted(at)}: ${inst.id}: ${e.message}`, e.hint);
+      failed.add(once);
+      return undefined;
+    }
+  };
   for (const inst of instances) {
     if (inst.kind || inst.stage.run === undefined) continue;
-    try {
-      const tracked = [
-        ...depEntries(inst.stage).flatMap((d) => strings(resolveInstance(o.scope, inst, d.path, lookups))),
-        ...(inst.stage.untracked ?? []).flatMap((u) => strings(resolveInstance(o.scope, inst, u, lookups))),
-        ...(inst.stage.params?.length ? o.paramsFiles : []),
-      ].map(abs);
-      for (const c of candidates(o.scope, inst)) {
-        const p = abs(c.word);
-        if (p === o.workspace || !inside(p, o.workspace) || inside(p, runs) || tracked.some((t) => inside(p, t))) continue;
-        const kind = statOf(p);
-        if (!kind) continue;
-        const rel = relative(o.workspace, p);
-        const once = `${inst.stage.name}\n${rel}`;
-        if (reported.has(once)) continue;
-        reported.add(once);
-        const where = c.at.map((s, i) => (typeof s === 'number' ? `[${s}]` : i ? `.${s}` : s)).join('');
-        o.report(
-          c.at,
-          false,
-          `${where}: "${rel}" is a ${kind} of the workspace that is neither a dep nor an upstream output: editing it would not re-run ${inst.stage.name}`,
-          `add it to deps: (e.g. deps: { NAME: ${rel} }, then \${deps.NAME} in run:), or list it under untracked: [${rel}] to say it is deliberate`,
-        );
-      }
-    } catch (e) {
-      // An unresolvable reference is reported, located, by the loader's reference check.
-      if (!(e instanceof InterpolationError)) throw e;
+    const tracked = [
+      ...depEntries(inst.stage).flatMap((d) => resolveAt(inst, ['stages', inst.stage.name, 'deps', d.at], () => strings(resolveInstance(o.scope, inst, d.path, lookups))) ?? []),
+      ...(inst.stage.untracked ?? []).flatMap((u, i) => resolveAt(inst, ['stages', inst.stage.name, 'untracked', i], () => strings(resolveInstance(o.scope, inst, u, lookups))) ?? []),
+      ...(inst.stage.params?.length ? o.paramsFiles : []),
+    ].map(abs);
+    for (const c of candidates(o.scope, inst, resolveAt)) {
+      const p = abs(c.word);
+      if (p === o.workspace || !inside(p, o.workspace) || inside(p, runs) || tracked.some((t) => inside(p, t))) continue;
+      const kind = statOf(p);
+      if (!kind) continue;
+      const rel = relative(o.workspace, p);
+      const once = `${inst.stage.name}\n${rel}`;
+      if (reported.has(once)) continue;
+      reported.add(once);
+      o.report(
+        c.at,
+        false,
+        `${dotted(c.at)}: "${rel}" is a ${kind} of the workspace that is neither a dep nor an upstream output: editing it would not re-run ${inst.stage.name}`,
+        `add it to deps: (e.g. deps: { NAME: ${rel} }, then \${deps.NAME} in run:), or list it under untracked: [${rel}] to say it is deliberate`,
+      );
     }
   }
 }

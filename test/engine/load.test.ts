@@ -9,6 +9,7 @@ import { formatDiagnostic, loadPipeline, MAX_ALIAS_COUNT, MAX_PIPELINE_BYTES } f
 import type { Pipeline } from '../../src/pipeline/types.js';
 import { defineStage, type StageKind } from '../../src/stage-api.js';
 import { openFilesUnder, tempWorkspace, type TempWorkspace } from '../support/index.js';
+import { loader } from '../support/load.js';
 
 // One workspace for the file: every case writes its own pipeline file name.
 let ws: TempWorkspace;
@@ -32,25 +33,7 @@ const KIND = defineStage<{ lr: number; data?: string }>({
 }) as unknown as StageKind<unknown>;
 const KINDS = { 'test/train': KIND };
 
-let n = 0;
-async function load(yaml: string, opts: { sets?: string[]; env?: NodeJS.ProcessEnv } = {}) {
-  const file = `p${n++}.yaml`;
-  ws.write(file, yaml);
-  return loadPipeline(file, { workspace: ws.dir, kinds: KINDS, env: { HOME: '/home/x', ...opts.env }, ...(opts.sets ? { sets: opts.sets } : {}) });
-}
-
-/** The diagnostics of an invalid file as `pipe validate` prints them, without the file name. */
-async function errors(yaml: string, opts: { sets?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<string[]> {
-  const r = await load(yaml, opts);
-  if (r.ok) throw new Error('expected diagnostics, the file loaded');
-  return r.diagnostics.map((d) => formatDiagnostic(d).replace(/^p\d+\.yaml:/, ''));
-}
-
-async function ok(yaml: string, opts: { sets?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<Pipeline> {
-  const r = await load(yaml, opts);
-  if (!r.ok) throw new Error(r.diagnostics.map(formatDiagnostic).join('\n'));
-  return r.pipeline;
-}
+const { ok, errors } = loader(() => ws, KINDS);
 
 const ids = (p: Pipeline) => p.instances.map((i) => i.id);
 const ups = (p: Pipeline) => Object.fromEntries(p.instances.map((i) => [i.id, i.upstream]));
