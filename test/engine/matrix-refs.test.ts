@@ -59,11 +59,12 @@ describe('per-instance references and lists', () => {
     expect(await validate(PIPELINE.replace('prep@set=b', 'prep@sett=b'))).toMatch(/p\.yaml:\d+:\d+.*stage "prep" has no matrix axis "sett"[\s\S]*axes of prep: set/);
     expect(await validate(PIPELINE.replace('outputs[matrix.set.name]', 'outputs[matrix.sett.name]'))).toMatch(/p\.yaml:\d+:\d+.*unknown matrix axis "sett"/);
     expect(await validate(PIPELINE.replace('item: "${matrix.set.name}=', 'item: "${matrix.other.name}='))).toMatch(/unknown matrix axis "other"/);
-    // A command's references resolve when it is about to run: that instance fails, saying why.
+    // A command's run: is resolved per instance at load: a value that names no output is refused before
+    // anything runs, located on the argument.
     ws.write('p.yaml', PIPELINE.replace('{ name: b, n: 2 }', '{ name: c, n: 2 }').replace('prep@set=b', 'prep@set=a'));
     const run = await runPipe(['run', 'p.yaml'], { cwd: ws.dir });
-    expect(run.exitCode).toBe(1);
-    expect(run.all).toMatch(/prep@set=c: \$\{stages\.data\.outputs\[matrix\.set\.name\]\}: "c" is not an output of "data"[\s\S]*its outputs: a, b/);
+    expect(run.exitCode).toBe(2);
+    expect(run.all).toMatch(/p\.yaml:10:64: error: stages\.prep\.run\[4\]: prep@set=c: \$\{stages\.data\.outputs\[matrix\.set\.name\]\}: "c" is not an output of "data"\n {2}hint: its outputs: a, b/);
     expect(await validate(PIPELINE.replace('}, item:', '}, extra: 1, item:'))).toMatch(/p\.yaml:\d+:\d+/);
   });
 
