@@ -11,7 +11,9 @@ type Report = (path: JsonPath, key: boolean, message: string, hint?: string) => 
 
 /** What is wrong with an `outs:` path, and the fix; undefined when it is a normalised relative path. */
 export function outPathProblem(rel: string): { message: string; hint: string } | undefined {
-  const base = posix.basename(rel.replace(/\\/g, '/')) || 'out';
+  // The suggestion keeps the file's name; `..` or `/` has none worth keeping.
+  const name = posix.basename(rel.replace(/\\/g, '/'));
+  const base = name && name !== '..' ? name : 'out';
   if (posix.isAbsolute(rel) || /^[A-Za-z]:[\\/]/.test(rel) || rel.startsWith('\\'))
     return { message: `"${rel}" is an absolute path, outside the stage's output directory`, hint: `write a path relative to the output directory, e.g. "${base}" (publish: copies an output to a workspace path)` };
   const norm = posix.normalize(rel);
