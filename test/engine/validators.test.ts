@@ -1,11 +1,11 @@
 // Compiled schema validators cached as ajv standalone code (src/pipeline/validators.ts): a validator read
 // back from the cache validates, fills defaults and reports errors exactly as one compiled in the process.
-import { readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import schema from '../../src/pipeline/schema.json' with { type: 'json' };
 import { compiledValidator, newAjv } from '../../src/pipeline/validators.js';
-import { tempWorkspace, type TempWorkspace } from '../support/index.js';
+import { REPO_ROOT, tempWorkspace, type TempWorkspace } from '../support/index.js';
 
 let ws: TempWorkspace;
 afterEach(() => ws?.cleanup());
@@ -36,7 +36,9 @@ function outcomes(validate: ReturnType<typeof compiledValidator>): unknown[] {
 
 describe('cached schema validators', () => {
   it('a validator written to the cache and read back behaves as one compiled in the process', () => {
-    ws = tempWorkspace();
+    // Inside node_modules, as the real cache is: the cached code requires ajv's runtime helpers by package
+    // name (from a folder outside it the pipeline schema's code cannot load, and is compiled every time).
+    ws = tempWorkspace('pipe-validators-test-', join(REPO_ROOT, 'node_modules', '.cache'));
     for (const s of [schema, PARAMS]) {
       const fresh = newAjv().compile(s);
       const first = compiledValidator(s, ws.dir);
@@ -44,11 +46,31 @@ describe('cached schema validators', () => {
       const again = compiledValidator(s, ws.dir);
       expect(readdirSync(ws.dir)).toEqual(cachedFiles);
       expect(again).not.toBe(first);
+      // Read from the cache, not written again (a rewrite is a new file renamed over it).
+      const inodes = () => readdirSync(ws.dir).map((f) => statSync(join(ws.dir, f)).ino);
+      const was = inodes();
+      compiledValidator(s, ws.dir);
+      expect(inodes()).toEqual(was);
       expect(outcomes(again)).toEqual(outcomes(fresh));
       expect(outcomes(first)).toEqual(outcomes(fresh));
     }
     // One file per schema, named by its content: both schemas are cached.
     expect(readdirSync(ws.dir).filter((f) => f.endsWith('.cjs'))).toHaveLength(2);
+  });
+
+  it('caches in node_modules/.cache/pipe-validators of the ajv installation by default, one file named by a hash', () => {
+    const dir = join(REPO_ROOT, 'node_modules', '.cache', 'pipe-validators');
+    // A schema no earlier run has cached, and its file removed after.
+    const own = { ...PARAMS, title: `validators.test.ts ${process.pid} ${Date.now()}` };
+    const before = new Set(existsSync(dir) ? readdirSync(dir) : []);
+    const v = compiledValidator(own);
+    const added = readdirSync(dir).filter((f) => !before.has(f));
+    try {
+      expect(added).toEqual([expect.stringMatching(/^[0-9a-f]{32}\.cjs$/)]);
+      expect(outcomes(compiledValidator(own, dir))).toEqual(outcomes(v));
+    } finally {
+      for (const f of added) rmSync(join(dir, f));
+    }
   });
 
   it('where the cache cannot be written, the validator is compiled in the process', () => {

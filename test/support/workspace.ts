@@ -19,9 +19,10 @@ export interface TempWorkspace {
   [Symbol.dispose](): void;
 }
 
-/** A fresh temporary directory; `cleanup()` (or `using`) removes it. */
-export function tempWorkspace(prefix = 'pipe-test-'): TempWorkspace {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
+/** A fresh temporary directory (in `parent`, the system's by default); `cleanup()` (or `using`) removes it. */
+export function tempWorkspace(prefix = 'pipe-test-', parent = tmpdir()): TempWorkspace {
+  mkdirSync(parent, { recursive: true });
+  const dir = mkdtempSync(join(parent, prefix));
   const ws: TempWorkspace = {
     dir,
     write(rel, content) {
