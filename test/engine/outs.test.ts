@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkOutsConfined, outPathProblem } from '../../src/pipeline/outs.js';
 import type { JsonPath } from '../../src/pipeline/locate.js';
+import type { StageDecl } from '../../src/pipeline/types.js';
 import { tempWorkspace, type TempWorkspace } from '../support/index.js';
 import { loader } from '../support/load.js';
 
@@ -78,7 +79,7 @@ stages:
 
   it('locates on the output itself where the stage as written has no outs: (a template gave it)', () => {
     const seen: [JsonPath, boolean, string][] = [];
-    const stages = [
+    const stages: StageDecl[] = [
       { name: 's', outs: { a: '/x', b: 'y' } },
       { name: 't', outs: { c: '..' } },
       { name: 'u' },
