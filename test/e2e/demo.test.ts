@@ -204,8 +204,8 @@ describe('pipe run pipelines/demo.yaml', () => {
   });
 
   it('shows this run and one with other --set values on the experiment page in chromium, and takes the README screenshot', async () => {
-    // Only the heads retrain: more epochs, and one contrastive ablation instead of five (to keep it short).
-    const other = await pipe(['run', DEMO, '--workspace', ws, '--set', 'seeds=[0, 1]', '--set', 'epochs=3', '--set', 'webemo_images=150', '--set', 'ablations=[[sc, ssc, ic]]'], {
+    // Only the heads retrain: more epochs, one seed and the lightest contrastive ablation (to keep it short).
+    const other = await pipe(['run', DEMO, '--workspace', ws, '--set', 'seeds=[0]', '--set', 'epochs=3', '--set', 'webemo_images=150', '--set', 'ablations=[[sc]]'], {
       cwd: ws,
       timeoutMs: 240_000,
     });
