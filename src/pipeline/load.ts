@@ -450,16 +450,19 @@ async function matrixKinds(
       ctx.report(at, false, `stages.${s.name}.uses: a kind chosen by the matrix cannot be combined with group_by: (a group is one call of one kind)`, 'remove group_by:, or write one stage per kind');
       continue;
     }
+    // The kind is picked before any instance exists (a reference to a stage would find none): only
+    // params, matrix values and the environment can pick it.
+    const late = collectRefs(s.uses).refs.find(({ ref }) => ref.root !== 'params' && ref.root !== 'matrix' && ref.root !== 'env');
+    if (late) {
+      ctx.report(at, false, `stages.${s.name}.uses: can reference params, matrix values and the environment, not \${${late.ref.root}...}`, 'pick the kind with ${matrix.AXIS.KEY} or ${params.NAME}');
+      continue;
+    }
     const byId = new Map<string, StageKind<unknown>>();
     for (const matrix of matrices.get(s.name) ?? []) {
       const id = instanceId(s.name, matrix);
       let name: Json;
       try {
-        name = resolveInstance(scope, { id, stage: s, matrix, upstream: [] }, s.uses, {
-          output: () => {
-            throw new InterpolationError('uses: can reference params and matrix values, not stage outputs', 'pick the kind with ${matrix.AXIS.KEY} or ${params.NAME}');
-          },
-        });
+        name = resolveInstance(scope, { id, stage: s, matrix, upstream: [] }, s.uses, { output: () => null });
       } catch (e) {
         if (!(e instanceof InterpolationError)) throw e;
         ctx.report(at, false, `stages.${s.name}.uses: ${id}: ${e.message}`, e.hint);
@@ -717,7 +720,7 @@ function checkKindParams(instances: readonly Instance[], scope: ResolveScope, ct
       });
     } catch (e) {
       if (!(e instanceof InterpolationError)) throw e;
-      ctx.report(base, true, `${inst.id}: ${e.message}`, e.hint);
+      ctx.report(base, true, `${dotted(base)}: ${inst.id}: ${e.message}`, e.hint);
       continue;
     }
     const validate = paramsValidator(inst.kind);
