@@ -67,6 +67,7 @@ describe('mapPathParams', () => {
     expect(mapPathParams(true as unknown as JsonSchema, 'a', mark)).toBe('a');
     const obj = { a: 'x' };
     expect(mapPathParams(undefined, obj, mark)).toBe(obj);
+    expect(mapPathParams(true as unknown as JsonSchema, obj, mark)).toBe(obj);
   });
 
   it('descends into properties, additionalProperties and items, returning new values', () => {
@@ -82,7 +83,14 @@ describe('mapPathParams', () => {
     expect(mapPathParams({ type: 'object', additionalProperties: true as unknown as JsonSchema }, { a: 'x' }, mark)).toEqual({ a: 'x' });
     expect(mapPathParams({ type: 'object', additionalProperties: [path] as unknown as JsonSchema }, { a: 'x' }, mark)).toEqual({ a: 'x' });
     expect(mapPathParams({ type: 'object', additionalProperties: path }, { a: 'x', b: 1 }, mark)).toEqual({ a: '<x>', b: 1 });
-    expect(mapPathParams({ type: 'array' }, ['x'], mark)).toEqual(['x']);
+    // What no schema describes is left as it is (the same value, not a copy).
+    const list = ['x'];
+    expect(mapPathParams({ type: 'array' }, list, mark)).toBe(list);
+    expect(mapPathParams({ type: 'array', items: true as unknown as JsonSchema }, list, mark)).toBe(list);
+    expect(mapPathParams({ type: 'array', items: [path] as unknown as JsonSchema }, list, mark)).toBe(list);
+    const inner = { file: 'f' };
+    expect((mapPathParams({ type: 'object', additionalProperties: true as unknown as JsonSchema }, { a: inner }, mark) as { a: object }).a).toBe(inner);
+    expect((mapPathParams({ type: 'object' }, { a: inner }, mark) as { a: object }).a).toBe(inner);
     expect(mapPathParams({ type: 'array', items: path }, 'x', mark)).toBe('x');
     expect(mapPathParams({ type: 'object', properties: { a: path } }, null, mark)).toBeNull();
   });

@@ -13,6 +13,8 @@ beforeAll(() => {
   for (const f of ['data/x.csv', 'data/y.csv', 'data/x', 'tools/run.sh', 'tools/other.sh', 'runs/old.txt', 'runsfoo/z.txt', 'lib/a.py', 'eq.txt', '-flag.txt'])
     ws.write(f, 'content');
   ws.write('params.yaml', 'e: 1\n');
+  // What a map would be as text: a map in run: is not a word.
+  ws.write('[object Object]', '');
 });
 afterAll(() => ws.cleanup());
 const { ok, errors } = loader(() => ws);
@@ -46,8 +48,11 @@ stages:
     run: [data, ., /etc/hostname, runs/old.txt, runs, data/none.csv, ../x, "--x=", "-", "", "${ws.dir}", "${ws.dir}/runs/old.txt"]
   k:
     run: [tools, "-data/x.csv"]
+  sh:
+    shell: true
+    run: "data -x | lib -y && tools; data"
 `);
-    expect(p.instances.map((i) => i.id)).toEqual(['s', 'k']);
+    expect(p.instances.map((i) => i.id)).toEqual(['s', 'k', 'sh']);
   });
 
   it('counts a path as tracked inside a dep (list or map), an untracked: entry, or a params file of a stage with params:', async () => {

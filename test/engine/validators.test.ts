@@ -73,6 +73,12 @@ describe('cached schema validators', () => {
     }
   });
 
+  it('accepts any string as format "path" (it marks file inputs, it does not constrain them)', () => {
+    const v = newAjv().compile({ type: 'string', format: 'path' });
+    expect(['x', '/a/b', '', 'a b\n'].map((p) => v(p))).toEqual([true, true, true, true]);
+    expect(v(3)).toBe(false);
+  });
+
   it('where the cache cannot be written, the validator is compiled in the process', () => {
     ws = tempWorkspace();
     const blocked = join(ws.dir, 'not-a-dir');
