@@ -36,7 +36,7 @@ export const MODULES = {
   },
   pipeline: {
     mutate: ['src/pipeline/**/*.ts'],
-    tests: ['load', 'interpolate', 'validate', 'for-each', 'group-by', 'outs', 'publish-targets', 'kinds', 'validators', 'untracked', 'resolve', 'load-checks', 'glob-axis'],
+    tests: ['load', 'interpolate', 'validate', 'for-each', 'group-by', 'outs', 'publish-targets', 'kinds', 'validators', 'untracked', 'resolve', 'load-checks', 'glob-axis', 'params-files', 'matrix-values'],
   },
 };
 
