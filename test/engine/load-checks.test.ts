@@ -266,3 +266,90 @@ stages:
     ]);
   });
 });
+
+describe('params, --set, stage forms and secrets', () => {
+  it('reports each bad --set, a param referencing more than the environment, and each stage of the wrong form', async () => {
+    const e = await errors(
+      `
+params: { p: { a: 1, l: [1] }, s: x, q: "\${params.s}" }
+stages:
+  a:
+    uses: nope/x
+  b:
+    uses: test/c
+    run: [echo]
+  c:
+    uses: test/c
+    outs: { o: o }
+    shell: true
+    env: { A: "1" }
+  d:
+    run: [echo]
+    with: { a: 1 }
+  e:
+    run: echo
+  f:
+    run: [echo]
+    shell: true
+  g:
+    shell: true
+    run: "echo '\${params.s}' \\"\${params.p.a}\\" \${params.s}"
+  h:
+    description: nothing
+`,
+      { sets: ['x', 'p.a.b=1', 'p.l.x=1', 's=[1', 'p.zz=2', 'nope=1', 'p.l.0.x=1'] },
+    );
+    const ONLY_COMMANDS = 'applies only to command stages (run:)\n  hint: remove it; built-in kinds declare their inputs in with: (and extra ones in deps:)';
+    expect(e.map((l) => l.replace(/known kinds: .*/, 'known kinds: ...'))).toEqual([
+      '--set: error: --set x: expected name=value\n  hint: e.g. --set seeds=[0,1] or --set data_root=/data',
+      '--set: error: --set p.a.b=1: "p.a" is not a map\n  hint: set the whole param instead',
+      '--set: error: --set p.l.x=1: "p.l" is not a map\n  hint: set the whole param instead',
+      '--set: error: --set s=[1: value is not valid YAML (Flow sequence must end with a ] at line 1, column 3:)\n  hint: quote the value',
+      '--set: error: --set nope=1: unknown param "nope"\n  hint: declared params: p, s, q',
+      '--set: error: --set p.l.0.x=1: "p.l.0" is not a map\n  hint: set the whole param instead',
+      '2:41: error: params.q: a param may only reference ${env...}\n  hint: put derived values in the stages that use them',
+      '5:11: error: stages.a.uses: unknown stage kind "nope/x"\n  hint: known kinds: ...',
+      '6:3: error: stages.b: a stage needs exactly one of "uses" (a built-in kind) or "run" (a command)\n  hint: remove run: or uses:',
+      `11:5: error: stages.c.outs: ${ONLY_COMMANDS}`,
+      `12:5: error: stages.c.shell: ${ONLY_COMMANDS}`,
+      `13:5: error: stages.c.env: ${ONLY_COMMANDS}`,
+      '16:5: error: stages.d.with: applies only to built-in kinds (uses:)\n  hint: pass values to a command through run: arguments or env:',
+      '18:10: error: stages.e.run: a single string needs "shell: true"\n  hint: write run as a list [program, arg, ...] (no shell), or add shell: true to run it with /bin/sh',
+      '20:10: error: stages.f.run: with "shell: true", run must be one string\n  hint: write the command line as one string, or drop shell: true',
+      '24:10: error: stages.g.run: ${params.s} is inside quotes\n  hint: write references unquoted: each value is inserted as one shell-quoted word',
+      '24:10: error: stages.g.run: ${params.p.a} is inside quotes\n  hint: write references unquoted: each value is inserted as one shell-quoted word',
+      '25:3: error: stages.h: a stage needs exactly one of "uses" (a built-in kind) or "run" (a command)\n  hint: add uses: KIND or run: [program, args...]',
+    ]);
+    const known = e[7].slice(e[7].indexOf('known kinds: ') + 13).split(', ');
+    expect(known).toEqual([...known].sort());
+    expect(known).toEqual(expect.arrayContaining(['test/a', 'test/b', 'test/c', 'test/group']));
+    expect(new Set(known).size).toBe(known.length);
+  });
+
+  it('a --set into a map sets that key only', async () => {
+    const p = await ok('params: { p: { a: 1, b: { c: 2 } } }\nstages:\n  s: { run: [echo] }\n', { sets: ['p.zz=2', 'p.b.c=[3]'] });
+    expect(p.params).toEqual({ p: { a: 1, b: { c: [3] }, zz: 2 } });
+  });
+
+  it('a secret reaches no key: not through ${env...} anywhere, not as an env: entry', async () => {
+    const SECRET = 'names a secret (declared under secrets:): its value would enter a key in clear\n  hint: read the secret from the environment inside the command (it is set there), never through ${env...} or env:';
+    expect(
+      await errors(
+        `
+params: { t: "\${env.TOKEN}" }
+stages:
+  a:
+    run: [echo, "\${env.TOKEN}", "\${env.OTHER:-x}"]
+    secrets: [TOKEN, KEY]
+    env: { KEY: "\${env.TOKEN}", B: "1" }
+`,
+        { env: { TOKEN: 't' } },
+      ),
+    ).toEqual([
+      `2:14: error: params.t: \${env.TOKEN} ${SECRET}`,
+      `5:17: error: stages.a.run[1]: \${env.TOKEN} ${SECRET}`,
+      '7:12: error: stages.a.env.KEY: KEY is declared a secret: it cannot also be an env: entry (part of the key)\n  hint: read the secret from the environment inside the command (it is set there), never through ${env...} or env:',
+      `7:17: error: stages.a.env.KEY: \${env.TOKEN} ${SECRET}`,
+    ]);
+  });
+});
