@@ -2,6 +2,8 @@
 // each mistake in one file reported with its exact position, words and fix. load.test.ts covers the
 // expansion of valid files and the YAML level; validate.test.ts the same through `pipe validate`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ajvDiagnostics } from '../../src/pipeline/load.js';
+import { newAjv } from '../../src/pipeline/validators.js';
 import { defineStage, type StageKind } from '../../src/stage-api.js';
 import { tempWorkspace, type TempWorkspace } from '../support/index.js';
 import { loader } from '../support/load.js';
@@ -350,6 +352,57 @@ stages:
       `5:17: error: stages.a.run[1]: \${env.TOKEN} ${SECRET}`,
       '7:12: error: stages.a.env.KEY: KEY is declared a secret: it cannot also be an env: entry (part of the key)\n  hint: read the secret from the environment inside the command (it is set there), never through ${env...} or env:',
       `7:17: error: stages.a.env.KEY: \${env.TOKEN} ${SECRET}`,
+    ]);
+  });
+});
+
+describe('ajvDiagnostics', () => {
+  const diagnose = (schema: object, value: unknown, base: (string | number)[] = []) => {
+    const validate = newAjv().compile(schema);
+    expect(validate(value)).toBe(false);
+    const out: unknown[] = [];
+    ajvDiagnostics(validate.errors ?? [], base, (path, key, message, hint) => out.push([path, key, message, hint]));
+    return out;
+  };
+
+  it('one diagnostic per problem: a failed oneOf, not its branches; a bad name, not its pattern; no if', () => {
+    const schema = {
+      type: 'object',
+      required: ['need'],
+      properties: {
+        form: { description: 'a number or a list', oneOf: [{ type: 'number' }, { type: 'array' }] },
+        bare: { oneOf: [{ type: 'number' }, { type: 'array' }] },
+        names: { type: 'object', propertyNames: { pattern: '^[a-z]+$' } },
+        short: { type: 'object', propertyNames: { maxLength: 2 } },
+        mode: { enum: ['a', 1] },
+        cond: { if: { type: 'string' }, then: { minLength: 2 } },
+        free: { type: 'object', additionalProperties: false },
+        n: { type: 'integer', description: 'how many' },
+      },
+      additionalProperties: false,
+    };
+    const value = { form: 'x', bare: {}, names: { ok: 1, 'Bad/x~y': 2 }, short: { abc: 1 }, mode: 'b', cond: 'x', free: { z: 1 }, n: 1.5, extra: 1 };
+    expect(diagnose(schema, value, ['stages', 's', 'with'])).toEqual([
+      [['stages', 's', 'with'], true, 'stages.s.with: missing required field "need"', 'add "need:"'],
+      [['stages', 's', 'with', 'extra'], true, 'stages.s.with: unknown field "extra"', 'allowed fields: form, bare, names, short, mode, cond, free, n'],
+      [['stages', 's', 'with', 'form'], false, 'stages.s.with.form: has the wrong form', 'a number or a list'],
+      [['stages', 's', 'with', 'bare'], false, 'stages.s.with.bare: has the wrong form', 'see docs/pipeline-format.md'],
+      [['stages', 's', 'with', 'names', 'Bad/x~y'], true, 'stages.s.with.names: invalid name "Bad/x~y"', 'names must match ^[a-z]+$'],
+      // Only a pattern's own error is folded into the name's (the pipeline schema constrains names by pattern).
+      [['stages', 's', 'with', 'short'], false, 'stages.s.with.short: must NOT have more than 2 characters', undefined],
+      [['stages', 's', 'with', 'short', 'abc'], true, 'stages.s.with.short: invalid name "abc"', undefined],
+      [['stages', 's', 'with', 'mode'], false, 'stages.s.with.mode: must be equal to one of the allowed values', 'one of: "a", 1'],
+      [['stages', 's', 'with', 'cond'], false, 'stages.s.with.cond: must NOT have fewer than 2 characters', undefined],
+      [['stages', 's', 'with', 'free', 'z'], true, 'stages.s.with.free: unknown field "z"', 'remove it'],
+      [['stages', 's', 'with', 'n'], false, 'stages.s.with.n: must be integer', 'how many'],
+    ]);
+  });
+
+  it('decodes JSON pointers (~1 is /, ~0 is ~) and names the top level', () => {
+    const schema = { type: 'object', properties: { 'a/b': { type: 'object', properties: { 'c~d': { type: 'string' } } } }, required: ['x'] };
+    expect(diagnose(schema, { 'a/b': { 'c~d': 1 } })).toEqual([
+      [[], true, '(top level): missing required field "x"', 'add "x:"'],
+      [['a/b', 'c~d'], false, 'a/b.c~d: must be string', undefined],
     ]);
   });
 });
