@@ -17,6 +17,10 @@
 // head per run) against the same K heads trained one after the other by K `train` calls, in the
 // same interleaved rounds; pairs/s counts the pairs of all K heads, and the ratios are of CPU time (this
 // process, all threads) as well as wall time. `--group-only` runs just that comparison.
+//
+// `--trainer-only`: just the two single-head trainers (wall and CPU rates), to compare with a training
+// stage; `--table-rows N` draws their samples from an N-row image table (267441: WEBEmo's size, so each
+// batch is gathered from 548 MB as in a stage) instead of a slice that stays in cache.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,12 +49,25 @@ const skipTfjs = args.includes('--no-tfjs');
 const rounds = arg('rounds', 3);
 const groupSize = arg('group', 5);
 const groupOnly = args.includes('--group-only');
+const trainerOnly = args.includes('--trainer-only');
+// Rows of the image table the examples are drawn from: by default the slice itself (it stays in cache);
+// `--table-rows 267441` gathers each batch from a WEBEmo-sized matrix (548 MB), as a stage does.
+const tableRows = arg('table-rows', 0);
 
 function randomTable(rows: number, dim: number, seed: number): Float32Array {
   const rng = new Rng(seed, 'bench');
   const a = new Float32Array(rows * dim);
   for (let i = 0; i < a.length; i++) a[i] = rng.next() * 2 - 1;
   return a;
+}
+
+let big: Float32Array | null = null;
+
+/** The image table of `rows` rows; a `--table-rows` table is made once and shared by every configuration. */
+function bigTable(rows: number): Float32Array {
+  if (rows !== tableRows) return randomTable(rows, D, 1);
+  big ??= randomTable(rows, D, 1);
+  return big;
 }
 
 interface Figure {
@@ -101,12 +118,15 @@ interface HeadSpec {
 
 /** A head's task over `n` random samples; `seed` shuffles its epochs (as a seed sweep's heads differ). */
 function benchTask(h: HeadSpec, n: number, seed: number): TrainTask {
-  const images = { data: randomTable(n, D, 1), dim: D };
+  const rows = Math.max(n, tableRows);
+  const images = { data: bigTable(rows), dim: D };
   const rng = new Rng(3, 'targets');
   const tRows = Uint32Array.from({ length: n }, () => rng.int(h.targets.data.length / h.targets.dim));
+  // With a table larger than the slice, the slice's samples are spread over all of it.
+  const xOf = Uint32Array.from({ length: n }, (_, i) => (rows > n ? rng.int(rows) : i));
   const ex = (epoch: number): Examples => {
     const p = new Rng(seed, 'shuffle', epoch).permutation(n);
-    return { xRows: p, targetRows: p.map((i) => tRows[i]) };
+    return { xRows: p.map((i) => xOf[i]), targetRows: p.map((i) => tRows[i]) };
   };
   return {
     meta: { format: 'pipe-clipe-head/1', type: h.targetInput === 'y' ? 'cross_entropy' : 'contrastive', ceOutput: h.targetInput === 'y' ? 'softmax' : null, dims: h.dims, taxonomy: 'webemo6', classes: [], taxonomySettings: {}, training: {} },
@@ -368,10 +388,14 @@ async function main(): Promise<void> {
   const ceN = full ? WEBEMO_TRAIN : arg('samples', 8_192);
   const coN = full ? WEBEMO_TRAIN : arg('contrastive-samples', 2_048);
   const { cpus, loadavg } = await import('node:os');
-  console.log(`bench:train — onnxruntime-node ${ort.env.versions.common}, ${threads} intra-op thread(s), ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load ${loadavg()[0].toFixed(1)}; CE on ${ceN} samples, contrastive on ${coN} pairs, best of ${rounds} interleaved rounds`);
+  console.log(`bench:train — onnxruntime-node ${ort.env.versions.common}, ${threads} intra-op thread(s), ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load ${loadavg()[0].toFixed(1)}; CE on ${ceN} samples, contrastive on ${coN} pairs${tableRows ? ` drawn from a ${tableRows}-row table` : ''}, best of ${rounds} interleaved rounds`);
   const { ceHead, coHead } = headSpecs();
   const [ce, co] = [ceHead.dims, coHead.dims];
 
+  if (trainerOnly) {
+    await bestOf(rounds, [() => trainer('CE trainer, 1 step/run, wasm SIMD Adam', ceN, ceHead, 1), () => trainer('contrastive trainer, 1 step/run, wasm SIMD Adam', coN, coHead, 1)]);
+    return;
+  }
   await groupComparison(ceN, coN, ceHead, coHead);
   if (groupOnly) return;
 
