@@ -5,9 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { groupAxes, groupRefProblem } from '../../src/pipeline/group-by.js';
 import type { Ref } from '../../src/pipeline/interpolate.js';
 import type { StageDecl } from '../../src/pipeline/types.js';
-import { defineStage, type StageKind } from '../../src/stage-api.js';
 import { tempWorkspace, type TempWorkspace } from '../support/index.js';
-import { loader } from '../support/load.js';
+import { loader, testKind } from '../support/load.js';
 
 let ws: TempWorkspace;
 beforeAll(() => {
@@ -15,17 +14,7 @@ beforeAll(() => {
 });
 afterAll(() => ws.cleanup());
 
-const kind = (name: string, group: boolean) =>
-  defineStage<unknown>({
-    kind: name,
-    version: '1',
-    description: 'test',
-    params: { type: 'object' },
-    outputs: { model: { path: 'model.bin', description: 'a model' } },
-    async run() {},
-    ...(group ? { async runGroup() {} } : {}),
-  }) as unknown as StageKind<unknown>;
-const { ok, errors } = loader(() => ws, { 'test/solo': kind('test/solo', false), 'test/group': kind('test/group', true) });
+const { ok, errors } = loader(() => ws, { 'test/solo': testKind('test/solo'), 'test/group': testKind('test/group', { async runGroup() {} }) });
 
 const MEMBERS_ONLY = '${group.members} is only available in run: and env: of a command stage with group_by:\n  hint: add group_by: [AXIS] to the stage, or drop the reference';
 const DIFFERS = "differs between the members of a group (group_by: a), and the command runs once per group\n  hint: read each member's matrix values from the file ${group.members} names";

@@ -4,9 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ajvDiagnostics } from '../../src/pipeline/load.js';
 import { newAjv } from '../../src/pipeline/validators.js';
-import { defineStage, type StageKind } from '../../src/stage-api.js';
 import { tempWorkspace, type TempWorkspace } from '../support/index.js';
-import { loader } from '../support/load.js';
+import { loader, testKind } from '../support/load.js';
 
 let ws: TempWorkspace;
 beforeAll(() => {
@@ -14,23 +13,21 @@ beforeAll(() => {
 });
 afterAll(() => ws.cleanup());
 
-const kind = (name: string, extra: object = {}) =>
-  defineStage<unknown>({
-    kind: name,
-    version: '1',
-    description: 'test',
-    params: { type: 'object' },
-    outputs: { model: { path: 'model.bin', description: 'a model' } },
-    async run() {},
-    ...extra,
-  }) as unknown as StageKind<unknown>;
 const KINDS = {
-  'test/a': kind('test/a', { params: { type: 'object', additionalProperties: false, properties: { x: { type: 'string' }, n: { type: 'integer', minimum: 1 } } } }),
-  'test/b': kind('test/b', { outputs: { other: { path: 'o', description: 'o' } } }),
-  'test/c': kind('test/c'),
-  'test/group': kind('test/group', { async runGroup() {} }),
+  'test/a': testKind('test/a', { params: { type: 'object', additionalProperties: false, properties: { x: { type: 'string' }, n: { type: 'integer', minimum: 1 } } } }),
+  'test/b': testKind('test/b', { outputs: { other: { path: 'o', description: 'o' } } }),
+  'test/c': testKind('test/c'),
+  'test/group': testKind('test/group', { async runGroup() {} }),
 };
 const { ok, errors } = loader(() => ws, KINDS);
+
+/** The hint of an unknown kind lists the built-in and the test's kinds, sorted, each once. */
+function expectKnownKinds(diagnostic: string): void {
+  const known = diagnostic.slice(diagnostic.indexOf('known kinds: ') + 13).split(', ');
+  expect(known).toEqual([...known].sort());
+  expect(known).toEqual(expect.arrayContaining(['test/a', 'test/b', 'test/c', 'test/group']));
+  expect(new Set(known).size).toBe(known.length);
+}
 
 describe('references', () => {
   it('each wrong reference of a command stage, located on it, with the fix', async () => {
@@ -233,10 +230,7 @@ stages:
       '17:11: error: stages.outs.uses: can reference params, matrix values and the environment, not ${outs...}\n  hint: pick the kind with ${matrix.AXIS.KEY} or ${params.NAME}',
       '20:11: error: stages.three.uses: three@v=b: ${matrix.v.kind}: the matrix value {"name":"b"} has no key "kind"\n  hint: give every value of the axis that key, or reference the axis itself',
     ]);
-    const known = e[1].slice(e[1].indexOf('known kinds: ') + 13).split(', ');
-    expect(known).toEqual([...known].sort());
-    expect(known).toEqual(expect.arrayContaining(['test/a', 'test/b', 'test/c', 'test/group']));
-    expect(new Set(known).size).toBe(known.length);
+    expectKnownKinds(e[1]);
   });
 });
 
@@ -322,10 +316,7 @@ stages:
       '24:10: error: stages.g.run: ${params.p.a} is inside quotes\n  hint: write references unquoted: each value is inserted as one shell-quoted word',
       '25:3: error: stages.h: a stage needs exactly one of "uses" (a built-in kind) or "run" (a command)\n  hint: add uses: KIND or run: [program, args...]',
     ]);
-    const known = e[7].slice(e[7].indexOf('known kinds: ') + 13).split(', ');
-    expect(known).toEqual([...known].sort());
-    expect(known).toEqual(expect.arrayContaining(['test/a', 'test/b', 'test/c', 'test/group']));
-    expect(new Set(known).size).toBe(known.length);
+    expectKnownKinds(e[7]);
   });
 
   it('a --set into a map sets that key only', async () => {

@@ -3,9 +3,8 @@
 // target located. publish.test.ts publishes through `pipe run`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { splitOuts } from '../../src/pipeline/publish.js';
-import { defineStage, type StageKind } from '../../src/stage-api.js';
 import { tempWorkspace, type TempWorkspace } from '../support/index.js';
-import { loader } from '../support/load.js';
+import { loader, testKind } from '../support/load.js';
 
 let ws: TempWorkspace;
 beforeAll(() => {
@@ -13,14 +12,7 @@ beforeAll(() => {
 });
 afterAll(() => ws.cleanup());
 
-const KIND = defineStage<unknown>({
-  kind: 'test/model',
-  version: '1',
-  description: 'test',
-  params: { type: 'object' },
-  outputs: { model: { path: 'model.bin', description: 'a model' } },
-  async run() {},
-}) as unknown as StageKind<unknown>;
+const KIND = testKind('test/model');
 const { ok, errors } = loader(() => ws, { 'test/model': KIND });
 
 describe('splitOuts', () => {

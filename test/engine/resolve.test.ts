@@ -6,21 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InterpolationError } from '../../src/pipeline/interpolate.js';
 import { commandResources, depEntries, envValue, matchUpstream, paramValue, quotedShellRefs } from '../../src/pipeline/resolve.js';
 import type { Pipeline } from '../../src/pipeline/types.js';
-import { defineStage, type Json, type StageKind } from '../../src/stage-api.js';
+import type { Json } from '../../src/stage-api.js';
 import { tempWorkspace, type TempWorkspace } from '../support/index.js';
-import { loader, resolveFor, shellFor } from '../support/load.js';
+import { loader, resolveFor, shellFor, testKind } from '../support/load.js';
 
 let ws: TempWorkspace;
 let p: Pipeline;
 
-const KIND = defineStage<unknown>({
-  kind: 'test/model',
-  version: '1',
-  description: 'test',
-  params: { type: 'object' },
-  outputs: { model: { path: 'model.bin', description: 'a model' } },
-  async run() {},
-}) as unknown as StageKind<unknown>;
+const KIND = testKind('test/model');
 
 const PIPELINE = `
 params: { n: 3, s: "a b", list: [1, "x y", true], m: { k: { j: 2 }, l: [1] }, none: null }

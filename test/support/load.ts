@@ -4,7 +4,7 @@
 import { formatDiagnostic, loadPipeline } from '../../src/pipeline/load.js';
 import { resolveInstance, resolveShellCommand, type OutputLookups } from '../../src/pipeline/resolve.js';
 import type { Pipeline } from '../../src/pipeline/types.js';
-import type { Json, StageKind } from '../../src/stage-api.js';
+import { defineStage, type Json, type StageKind } from '../../src/stage-api.js';
 import type { TempWorkspace } from './workspace.js';
 
 export interface LoadCaseOptions {
@@ -56,4 +56,20 @@ export function shellFor(p: Pipeline, id: string, line: string, lookups: OutputL
   const inst = p.byId.get(id);
   if (!inst) throw new Error(`no instance ${id}`);
   return resolveShellCommand({ params: p.params, byStage: p.byStage, env }, inst, line, lookups);
+}
+
+/**
+ * A kind for loader tests: any params, one output `model` (unless `extra` says otherwise), a run that does
+ * nothing.
+ */
+export function testKind(kind: string, extra: Partial<StageKind<unknown>> = {}): StageKind<unknown> {
+  return defineStage<unknown>({
+    kind,
+    version: '1',
+    description: 'test',
+    params: { type: 'object' },
+    outputs: { model: { path: 'model.bin', description: 'a model' } },
+    async run() {},
+    ...extra,
+  }) as unknown as StageKind<unknown>;
 }
