@@ -40,6 +40,19 @@ export function loadPromptTable(f: PromptFiles, kinds?: readonly PromptKind[]): 
 }
 
 /**
+ * The scoring prompts (SCORING_KINDS) of a loaded table, their text rows copied out: what evaluation
+ * reads, the same rows and vectors as `loadPromptTable(f, SCORING_KINDS)`. A training stage keeps this
+ * for its per-epoch evaluation instead of the whole table's 267k image-caption rows.
+ */
+export function scoringPrompts(table: PromptTable): PromptTable {
+  const keep = table.rows.flatMap((r, k) => (SCORING_KINDS.includes(r.kind) ? [k] : []));
+  const d = table.texts.dim;
+  const texts = new Float32Array(keep.length * d);
+  keep.forEach((k, j) => texts.set(table.texts.data.subarray(k * d, (k + 1) * d), j * d));
+  return { rows: keep.map((k) => table.rows[k]), texts: { data: texts, dim: d }, file: table.file };
+}
+
+/**
  * Which prompts stand for the classes of an evaluated taxonomy:
  *   paper         — the paper's inference (section III-A): the sentiment captions (sc) *and* synonym
  *                   captions (ssc) of the prompt taxonomy (the training one, e.g. webemo25); the most similar

@@ -26,16 +26,22 @@ function targetTable(c: number, output: CeOutput): Table {
   return { data, dim: c };
 }
 
+/**
+ * The head's task. It keeps the splits' rows and labels and the matrix, not the setup: the image ids and
+ * the matrix's id index stay out of a training stage's heap (fewer objects for every full collection).
+ */
 export function crossEntropyTask(s: CrossEntropySetup): TrainTask {
   const c = s.taxonomy.classes.length;
   if (s.output === 'sigmoid' && c !== 2) {
     throw dataError(`taxonomy ${s.taxonomy.id}`, `has ${c} classes; the sigmoid head needs exactly 2`, 'Use output: softmax, or a binary taxonomy (webemo2, fi2, ...).');
   }
   const dims = { inputDim: s.images.dim, hidden: s.hidden, outputDim: s.output === 'sigmoid' ? 1 : c };
-  const shuffled = (split: LabelledSplit, rng: Rng): Examples => {
+  const shuffled = (split: Pick<LabelledSplit, 'rows' | 'labels'>, rng: Rng): Examples => {
     const p = rng.permutation(split.rows.length);
     return { xRows: p.map((i) => split.rows[i]), targetRows: p.map((i) => split.labels[i]) };
   };
+  const train = { rows: s.train.rows, labels: s.train.labels };
+  const seed = s.seed;
   return {
     meta: {
       format: 'pipe-clipe-head/1',
@@ -47,10 +53,10 @@ export function crossEntropyTask(s: CrossEntropySetup): TrainTask {
       taxonomySettings: s.taxonomy.settings,
       training: s.training,
     },
-    images: s.images,
+    images: { data: s.images.data, dim: s.images.dim },
     targets: targetTable(c, s.output),
     targetInput: 'y',
-    epochExamples: (epoch) => shuffled(s.train, new Rng(s.seed, 'shuffle', epoch)),
+    epochExamples: (epoch) => shuffled(train, new Rng(seed, 'shuffle', epoch)),
     // Validation order does not change the loss; kept in manifest order.
     val: { xRows: s.val.rows, targetRows: Uint32Array.from(s.val.labels) },
     step: ceStepBuilder(s.output),

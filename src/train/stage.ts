@@ -281,6 +281,17 @@ const finite = (v: number): number | null => (Number.isFinite(v) ? v : null);
  * `GroupFailure` naming it, and the others still train) and trains the rest with `runTrainingGroup`.
  */
 export async function runJobs<P extends CommonTrainParams>(ctxs: readonly StageContext<P>[], jobOf: (ctx: StageContext<P>, shared: SharedInputs) => Promise<TrainingJob>): Promise<void> {
+  const { jobs, failed } = await buildJobs(ctxs, jobOf);
+  if (jobs.length > 0) await runTrainingGroup(jobs);
+  if (failed.size > 0) throw new GroupFailure(failed);
+}
+
+/**
+ * Each member's job, with the inputs they share loaded once. The loaded inputs (manifest rows, prompt
+ * rows, id indexes) are dropped when this returns: the jobs keep what training reads, and the rest would
+ * sit in the heap that every full garbage collection of the training marks.
+ */
+async function buildJobs<P extends CommonTrainParams>(ctxs: readonly StageContext<P>[], jobOf: (ctx: StageContext<P>, shared: SharedInputs) => Promise<TrainingJob>): Promise<{ jobs: TrainingJob[]; failed: Map<string, Error> }> {
   const failed = new Map<string, Error>();
   const jobs: TrainingJob[] = [];
   const shared = new SharedInputs();
@@ -291,6 +302,5 @@ export async function runJobs<P extends CommonTrainParams>(ctxs: readonly StageC
       failed.set(ctx.instanceId, e as Error);
     }
   }
-  if (jobs.length > 0) await runTrainingGroup(jobs);
-  if (failed.size > 0) throw new GroupFailure(failed);
+  return { jobs, failed };
 }

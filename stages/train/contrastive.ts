@@ -2,6 +2,7 @@
 // the frozen CLIP text embedding) with the authors' soft-target loss or CLIP's hard-target InfoNCE, on
 // (image, prompt) pairs of the enabled caption types; evaluated from prompts after every epoch.
 import type { PromptKind } from '../../src/formats.js';
+import type { PromptTable } from '../../src/train/contrastive.js';
 import { defineStage, StageError } from '../../src/stage-api.js';
 import { ingestTaxonomy } from '../../src/data/ingest-stage.js';
 import { PROMPT_SOURCES, type PromptFiles, type PromptSource } from '../../src/eval/prompts.js';
@@ -70,16 +71,27 @@ export default defineStage<ContrastiveParams>({
   runGroup: (ctxs) => runJobs(ctxs, contrastiveJob),
 });
 
+/**
+ * The prompt table (training pairs) and its scoring prompts (the per-epoch evaluation), each loaded once
+ * per call. A function of its own, not closures in `contrastiveJob`: a closure there would share the
+ * context of its `variants`, which lives as long as the training, and keep the whole table (267k rows at
+ * full size) in the stage's heap; the job keeps only `scoring`.
+ */
+function promptTables(shared: SharedInputs, files: PromptFiles, mod: typeof import('../../src/eval/prompts.js')): { prompts: PromptTable; scoring: PromptTable } {
+  const prompts = shared.get(['prompts', files], () => mod.loadPromptTable(files));
+  return { prompts, scoring: shared.get(['scoring prompts', files], () => mod.scoringPrompts(prompts)) };
+}
+
 /** One instance's training job: its data, pairs, prompts and evaluation protocols. */
 async function contrastiveJob(ctx: StageContext<ContrastiveParams>, shared = new SharedInputs()): Promise<TrainingJob> {
   const p = ctx.params;
   const method = contrastiveMethod(p.captions);
   const ort = await import('onnxruntime-node');
-  const { loadPromptTable, classPrompts } = await import('../../src/eval/prompts.js');
+  const promptsModule = await import('../../src/eval/prompts.js');
   const { contrastiveHeadScorers } = await import('../../src/eval/scorers.js');
   const { contrastiveTask } = await import('../../src/train/contrastive.js');
   const data = loadTrainingData(p, (l) => ctx.log(l), shared);
-  const prompts = shared.get(['prompts', p.prompts], () => loadPromptTable(p.prompts));
+  const { prompts, scoring } = promptTables(shared, p.prompts, promptsModule);
   const captions = CAPTION_ORDER.filter((k) => p.captions.includes(k));
   const tags = { loss: p.loss, reduction: p.reduction, captions: captions.join('+') };
   const task = contrastiveTask({
@@ -88,11 +100,11 @@ async function contrastiveJob(ctx: StageContext<ContrastiveParams>, shared = new
   });
   const choices = [p.eval_prompts, ...p.extra_eval_prompts.filter((s) => s !== p.eval_prompts)].map((source) => ({ source, taxonomy: p.eval_prompt_taxonomy ?? p.taxonomy }));
   // Missing evaluation prompts fail now, not after the first epoch's training.
-  for (const choice of choices) for (const set of p.eval_sets) for (const t of set.taxonomies) classPrompts(prompts, ingestTaxonomy(t, p), choice);
+  for (const choice of choices) for (const set of p.eval_sets) for (const t of set.taxonomies) promptsModule.classPrompts(scoring, ingestTaxonomy(t, p), choice);
   // The main protocol's rows are the method's; every other protocol's rows are labelled as a variant.
   const variantTags = choices.map((c, i): Record<string, string> => (i === 0 ? {} : { variant: `prompts=${c.source}` }));
   return {
     ctx, task, method, tags,
-    variants: (head, outputs) => contrastiveHeadScorers(ort, head, prompts, choices, p.threads, outputs).map((scorer, i) => ({ scorer, tags: variantTags[i] })),
+    variants: (head, outputs) => contrastiveHeadScorers(ort, head, scoring, choices, p.threads, outputs).map((scorer, i) => ({ scorer, tags: variantTags[i] })),
   };
 }

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { StudyMetric as MetricRow } from '../../src/formats.js';
 import { readNpy } from '../../src/io/npy.js';
 import { loadHead, predict } from '../../src/eval/predict.js';
-import { loadPromptTable, SCORING_KINDS } from '../../src/eval/prompts.js';
+import { loadPromptTable, SCORING_KINDS, scoringPrompts } from '../../src/eval/prompts.js';
 import { labelledSplit, loadEmbeddingTable, readEmbeddingRows, readManifest } from '../../src/train/data.js';
 import { loadTaxonomy } from '../../src/data/taxonomy.js';
 import ce from '../../stages/train/cross-entropy.js';
@@ -180,6 +180,8 @@ describe('train/contrastive', () => {
     });
     const again = await predict(head, table.data, table.rowOf.size, { prompts: scoring, taxonomy: 'emotion6_2', choice: { source: 'mapped', taxonomy: 'webemo25' } });
     expect(again.probs).toEqual(pred.probs);
+    // What a training stage keeps for its evaluation: the same scoring table, cut from the loaded one.
+    expect(scoringPrompts(whole)).toEqual(scoring);
   });
 
   it('names the method after the caption ablation and supports the hard-target CLIP loss', async () => {
