@@ -39,6 +39,7 @@ describe('globAxisValues', () => {
     expect(values(`${ws.dir}/data/{s}.fastq`)).toEqual(['a', 'a-1', 'b', 'x.(1)', 'xx1']);
     expect(values('data/{s}')).toEqual(['a-1.fastq', 'a.fastq', 'b.fastq', 'c.txt', 'sub', 'x.(1).fastq', 'xx1.fastq']);
     expect(values('data/{s}/d.fastq')).toEqual(['sub']);
+    expect(globAxisValues('data/{sample}.fastq', 'sample', ws.dir)).toEqual(['a', 'a-1', 'b', 'x.(1)', 'xx1']);
   });
 
   it('matches a value captured in an earlier segment literally, and a repeated wildcard as the same text', () => {

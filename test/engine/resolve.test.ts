@@ -28,7 +28,7 @@ stages:
   model:
     uses: test/model
   down:
-    matrix: { ds: [a, b], v: [{ name: o, k: p, deep: { x: 1 } }, [x, y], 3] }
+    matrix: { ds: [a, b], v: [{ name: o, k: p, deep: { x: 1 } }, [x, y], 3, { name: 4, z: null }] }
     run: [echo]
     deps: { d: "data/\${matrix.ds}.csv" }
     resources: { cpu: 2, memory_mb: 512 }
@@ -83,6 +83,9 @@ describe('resolveInstance', () => {
     expect(resolveFor(p, 'down@ds=b,v=x+y', '${matrix.v.name}')).toBe('x+y');
     expect(resolveFor(p, 'down@ds=b,v=x+y', '${matrix.v}')).toEqual(['x', 'y']);
     expect(resolveFor(p, 'down@ds=b,v=3', '${matrix.v.name}')).toBe('3');
+    // A map's name is its field as written (a number stays a number).
+    expect(resolveFor(p, 'down@ds=a,v=4', '${matrix.v.name}')).toBe(4);
+    expect(fails(() => resolveFor(p, 'down@ds=a,v=4', '${matrix.v.z.x}')).message).toBe('${matrix.v.z.x}: the matrix value {"name":4,"z":null} has no key "z.x"');
     const noKey = (v: string, path: string) => ({ message: `\${matrix.v.${path}}: the matrix value ${v} has no key "${path}"`, hint: 'give every value of the axis that key, or reference the axis itself' });
     expect(fails(() => resolveFor(p, D, '${matrix.v.nope}'))).toEqual(noKey('{"name":"o","k":"p","deep":{"x":1}}', 'nope'));
     expect(fails(() => resolveFor(p, D, '${matrix.v.k.x}'))).toEqual(noKey('{"name":"o","k":"p","deep":{"x":1}}', 'k.x'));
@@ -162,6 +165,7 @@ describe('quotedShellRefs', () => {
     expect(quotedShellRefs('echo "$${a}" \'$${b}\' ${c}')).toEqual([]);
     expect(quotedShellRefs('echo "${a')).toEqual(['${a']);
     expect(quotedShellRefs("echo '\\' ${a}")).toEqual([]);
+    expect(quotedShellRefs("echo 'x y ${a}' ${b}")).toEqual(['${a}']);
     expect(quotedShellRefs('')).toEqual([]);
   });
 });

@@ -50,7 +50,7 @@ stages:
     run: [tools, "-data/x.csv"]
   sh:
     shell: true
-    run: "data -x | lib -y && tools; data"
+    run: "data -x | lib -y && tools; data; cat $\${D}data/x.csv"
 `);
     expect(p.instances.map((i) => i.id)).toEqual(['s', 'k', 'sh']);
   });
