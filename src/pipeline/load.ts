@@ -17,7 +17,7 @@ import { splitOuts, withPublishTargets } from './publish.js';
 import { GlobAxisError, globAxisValues } from './glob-axis.js';
 import { readParamsFiles } from './params-files.js';
 import { applyTemplates, deepMerge } from './templates.js';
-import { envValue, matchUpstream, paramValue, quotedShellRefs, resolveInstance, type ResolveScope } from './resolve.js';
+import { envValue, matchUpstream, paramValue, quotedShellRefs, resolveInstance, unsetEnv, type ResolveScope } from './resolve.js';
 import { checkUntracked } from './untracked.js';
 import { checkGroupBy, groupRefProblem } from './group-by.js';
 import schema from './schema.json' with { type: 'json' };
@@ -376,7 +376,7 @@ function resolveParams(raw: { [k: string]: Json }, sets: readonly string[], work
       continue;
     }
     try {
-      params[name] = resolveValue(value, (ref) => (ref.root === 'env' ? envValue(ctx.env, ref.name, ref.fallback) : null));
+      params[name] = resolveValue(value, (ref) => (ref.root === 'env' ? envValue(ctx.env, ref.name, ref.fallback, name) : null));
     } catch (e) {
       if (!(e instanceof InterpolationError)) throw e;
       ctx.report(['params', name], false, `params.${name}: ${e.message}`, e.hint);
@@ -603,8 +603,10 @@ function stageGraph(
         }
         else if (ref.root === 'matrix' && !axes.has(ref.axis) && !forEachAxesAt(value, path.slice(3)).includes(ref.axis))
           ctx.report(path, false, `${where}: unknown matrix axis "${ref.axis}"`, axes.size ? `axes of ${s.name}: ${[...axes].join(', ')}` : `stage ${s.name} has no matrix: add matrix: { ${ref.axis}: [...] }`);
-        else if (ref.root === 'env' && ref.fallback === undefined && !ctx.env[ref.name])
-          ctx.report(path, false, `${where}: environment variable ${ref.name} is not set`, `export ${ref.name}=..., or write \${env.${ref.name}:-default}`);
+        else if (ref.root === 'env' && ref.fallback === undefined && !ctx.env[ref.name]) {
+          const e = unsetEnv(ref.name);
+          ctx.report(path, false, `${where}: ${e.message}`, e.hint);
+        }
         else if (ref.root === 'outs' && (field === 'with' || field === 'outs' || !(s.outs && ref.name in s.outs)))
           ctx.report(path, false, `${where}: unknown output "${ref.name}" in \${outs.${ref.name}}`, s.outs ? `declared outs: ${Object.keys(s.outs).join(', ')}` : 'declare it under outs: { NAME: file }');
         else if (ref.root === 'deps' && (field === 'deps' || field === 'outs' || !depNames.includes(ref.name)))

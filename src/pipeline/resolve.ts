@@ -41,14 +41,20 @@ export function matchUpstream(
   return { instances, pinned: shared.length === axes.length };
 }
 
-export function envValue(env: NodeJS.ProcessEnv, name: string, fallback: string | undefined): string {
+/**
+ * `${env.NAME}` unset and without a fallback. `param`: the param whose value it is, which --set can give
+ * instead (a stage's own `${env...}` has no such way round).
+ */
+export function unsetEnv(name: string, param?: string): InterpolationError {
+  const instead = param === undefined ? '' : `, or give the param on the command line: --set ${param}=...`;
+  return new InterpolationError(`environment variable ${name} is not set`, `export ${name}=..., or write \${env.${name}:-default}${instead}`);
+}
+
+export function envValue(env: NodeJS.ProcessEnv, name: string, fallback: string | undefined, param?: string): string {
   const v = env[name];
   if (v !== undefined && v !== '') return v;
   if (fallback !== undefined) return fallback;
-  throw new InterpolationError(
-    `environment variable ${name} is not set`,
-    `export ${name}=..., or write \${env.${name}:-default}, or override the param with --set`,
-  );
+  throw unsetEnv(name, param);
 }
 
 export function paramValue(params: { readonly [name: string]: Json }, name: string, path: readonly string[]): Json {

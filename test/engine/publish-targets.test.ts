@@ -118,7 +118,7 @@ stages:
 `),
     ).toEqual([
       '6:5: error: stages.s.publish.c: stage "s" has no output "c"\n  hint: outputs: a, b',
-      '6:19: error: stages.s.publish.a: environment variable NOPE_M15 is not set\n  hint: export NOPE_M15=..., or write ${env.NOPE_M15:-default}, or override the param with --set',
+      '6:19: error: stages.s.publish.a: environment variable NOPE_M15 is not set\n  hint: export NOPE_M15=..., or write ${env.NOPE_M15:-default}',
     ]);
   });
 });

@@ -100,7 +100,12 @@ describe('resolveInstance', () => {
     expect(resolveFor(p, D, '${env.B:-}', undefined, {})).toBe('');
     expect(fails(() => envValue({ A: '' }, 'A', undefined))).toEqual({
       message: 'environment variable A is not set',
-      hint: 'export A=..., or write ${env.A:-default}, or override the param with --set',
+      hint: 'export A=..., or write ${env.A:-default}',
+    });
+    // A param's value may come from --set instead; a stage's own ${env...} has no such way round.
+    expect(fails(() => envValue({}, 'A', undefined, 'root'))).toEqual({
+      message: 'environment variable A is not set',
+      hint: 'export A=..., or write ${env.A:-default}, or give the param on the command line: --set root=...',
     });
   });
 

@@ -97,8 +97,11 @@ describe('pipe validate', () => {
     const r = await runPipe(['validate', 'p.yaml', '--set', 'nope=1'], { cwd: ws.dir });
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('--set nope=1: unknown param "nope"');
-    expect(r.stderr).toMatch(/^p\.yaml:2:9: error: params\.root: environment variable PIPE_TEST_ROOT is not set/m);
+    expect(r.stderr).toMatch(/^p\.yaml:2:9: error: params\.root: environment variable PIPE_TEST_ROOT is not set\n  hint: export PIPE_TEST_ROOT=\.\.\., or write \$\{env\.PIPE_TEST_ROOT:-default\}, or give the param on the command line: --set root=\.\.\.$/m);
     const ok = await runPipe(['validate', 'p.yaml'], { cwd: ws.dir, env: { PIPE_TEST_ROOT: '/data' } });
     expect(ok.exitCode).toBe(0);
+    // The hint's last way round works: --set gives the param, and its ${env...} is never read.
+    const set = await runPipe(['validate', 'p.yaml', '--set', 'root=/data'], { cwd: ws.dir });
+    expect(set.exitCode, set.stderr).toBe(0);
   });
 });
