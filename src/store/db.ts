@@ -57,7 +57,10 @@ function migrate(db: Db): void {
   // IMMEDIATE: two processes opening a fresh workspace at once must not both apply migration 1.
   db.transaction(() => {
     const v = db.pragma('user_version', { simple: true }) as number;
-    for (let i = v; i < MIGRATIONS.length; i++) db.exec(MIGRATIONS[i]);
+    for (const m of MIGRATIONS.slice(v)) {
+      if (typeof m === 'string') db.exec(m);
+      else m(db);
+    }
     db.pragma(`user_version = ${MIGRATIONS.length}`);
   }).immediate();
 }

@@ -1,13 +1,49 @@
 // Versioned schema migrations, applied in order; `PRAGMA user_version` records the last one applied.
-// Append new migrations; never edit one that has shipped.
-//
-// The engine knows no study, yet the first migration names one's columns (method, dataset, taxonomy, seed
-// in `metrics`): that is the schema v0.1 shipped, and databases written by it exist. The migration that
-// made metric rows generic carries those columns into each row's `tags`; from then on no code reads them.
-// Rewriting the shipped SQL would not remove the knowledge (that migration must still name the columns
-// it carries), and would risk the upgrade of those databases (test/engine/store-migration.test.ts
-// migrates a v1 database made by the released code).
-export const MIGRATIONS: readonly string[] = [
+// Append new migrations; a shipped one may change only where the result of the whole chain stays the same
+// for every database, old or new (the first one's metrics table, below).
+import type { Db } from './db.js';
+
+/** A migration: SQL, or a step that reads the database it upgrades (what columns a table has). */
+export type Migration = string | ((db: Db) => void);
+
+/** The columns of the first schema's `metrics` table that the generic table keeps as columns. */
+const METRIC_COLUMNS = new Set(['id', 'run_id', 'instance_id', 'stage_key', 'metric', 'value', 'epoch', 'detail', 'tags']);
+
+/**
+ * Metric rows made generic (name, value, step, tags, detail). The first schema shipped (v0.1) gave
+ * `metrics` a column per label of its only pipeline's rows; databases written by it exist. Each such
+ * column's non-null value becomes a tag of its row (over a tag of the same name), and the epoch becomes
+ * the step. Which columns those are is read from the table, so no label is named here: a database
+ * created since has none (the first migration's table has only the kept columns), and this copies its
+ * rows as they are. In JavaScript, not SQL: a tag is added only where its column is not null, per row.
+ */
+function genericMetrics(db: Db): void {
+  const labels = (db.pragma('table_info(metrics)') as { name: string }[]).map((c) => c.name).filter((n) => !METRIC_COLUMNS.has(n));
+  db.exec(`
+  CREATE TABLE metrics_generic (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL,
+    instance_id TEXT NOT NULL,
+    stage_key TEXT NOT NULL,
+    name TEXT NOT NULL,
+    value REAL,
+    step REAL,                       -- position in a series (epoch, iteration); NULL for a summary value
+    tags TEXT NOT NULL DEFAULT '{}', -- JSON object of string/number/boolean values
+    detail TEXT
+  );`);
+  const insert = db.prepare('INSERT INTO metrics_generic (id, run_id, instance_id, stage_key, name, value, step, tags, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+  for (const r of db.prepare('SELECT * FROM metrics').all() as Record<string, string | number | null>[]) {
+    const tags = JSON.parse((r.tags as string | null) ?? '{}') as Record<string, unknown>;
+    for (const l of labels) if (r[l] !== null) tags[l] = r[l];
+    insert.run(r.id, r.run_id, r.instance_id, r.stage_key, r.metric, r.value, r.epoch, JSON.stringify(tags), r.detail);
+  }
+  db.exec(`
+  DROP TABLE metrics;
+  ALTER TABLE metrics_generic RENAME TO metrics;
+  CREATE INDEX metrics_by_key ON metrics(stage_key);`);
+}
+
+export const MIGRATIONS: readonly Migration[] = [
   `
   CREATE TABLE runs (
     id INTEGER PRIMARY KEY,
@@ -68,10 +104,6 @@ export const MIGRATIONS: readonly string[] = [
     run_id INTEGER NOT NULL,
     instance_id TEXT NOT NULL,
     stage_key TEXT NOT NULL,
-    method TEXT NOT NULL,
-    dataset TEXT NOT NULL,
-    taxonomy TEXT NOT NULL,
-    seed INTEGER,
     epoch INTEGER,
     metric TEXT NOT NULL,
     value REAL,
@@ -119,31 +151,7 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE run_instances ADD COLUMN attempts INTEGER;
   `,
-  // Generic metric rows (name, value, step, tags, detail). A stage's own columns become tags; the old
-  // built-in rows' method/dataset/taxonomy/seed are carried into tags and their epoch becomes the step.
-  `
-  CREATE TABLE metrics_generic (
-    id INTEGER PRIMARY KEY,
-    run_id INTEGER NOT NULL,
-    instance_id TEXT NOT NULL,
-    stage_key TEXT NOT NULL,
-    name TEXT NOT NULL,
-    value REAL,
-    step REAL,                       -- position in a series (epoch, iteration); NULL for a summary value
-    tags TEXT NOT NULL DEFAULT '{}', -- JSON object of string/number/boolean values
-    detail TEXT
-  );
-  INSERT INTO metrics_generic (id, run_id, instance_id, stage_key, name, value, step, tags, detail)
-    SELECT id, run_id, instance_id, stage_key, metric, value, epoch,
-      json_patch(COALESCE(tags, '{}'), CASE WHEN seed IS NULL
-        THEN json_object('method', method, 'dataset', dataset, 'taxonomy', taxonomy)
-        ELSE json_object('method', method, 'dataset', dataset, 'taxonomy', taxonomy, 'seed', seed) END),
-      detail
-    FROM metrics;
-  DROP TABLE metrics;
-  ALTER TABLE metrics_generic RENAME TO metrics;
-  CREATE INDEX metrics_by_key ON metrics(stage_key);
-  `,
+  genericMetrics,
   // Every committed file of a store entry, recorded in the commit transaction: a restore stats each one
   // (a changed mtime is re-hashed), --verify re-hashes all (see src/engine/entry.ts).
   `

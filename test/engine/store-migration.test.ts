@@ -75,12 +75,34 @@ describe('a store written by schema version 1', () => {
         ['accuracy', 0.5, 7, 1],
         ['confusion', null, 7, null],
       ]);
-      expect(metrics[0].tags).toMatchObject({ loss: 'soft', seed: 7 });
+      // Every label column of the old rows is a tag, beside the row's own tags.
+      expect(metrics.map((m) => m.tags)).toEqual([
+        { loss: 'soft', method: 'm', dataset: 'd', taxonomy: 't2', seed: 7 },
+        { method: 'm', dataset: 'd', taxonomy: 't2', seed: 7 },
+      ]);
       expect(metrics[1].detail).toEqual({ labels: ['a', 'b'], matrix: [[1, 0], [0, 1]] });
       const gen = store.instanceHistory('gen').find((i) => i.runId === 1)!;
       expect(store.getCommitted(gen.key!)!.artifacts.map((a) => [a.name, a.path])).toEqual([
         ['data', `runs/store/${gen.key!.slice(0, 2)}/${gen.key}/data.txt`],
       ]);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('makes a label column a tag only where it has a value, over a tag of the same name', () => {
+    const file = join(v1Workspace(), 'runs/pipe.db');
+    const v1 = new Database(file);
+    try {
+      // As the released code wrote a row without a seed (a summary over seeds), with a tag of that name.
+      v1.prepare('INSERT INTO metrics SELECT 3, run_id, instance_id, stage_key, method, dataset, taxonomy, NULL, 2, ?, 0.25, NULL, ? FROM metrics WHERE id = 1').run('loss', JSON.stringify({ seed: 'all', method: 'own' }));
+    } finally {
+      v1.close();
+    }
+    const store = openStore(file);
+    try {
+      const row = store.metricsForRun(4).find((m) => m.name === 'loss')!;
+      expect([row.value, row.step, row.tags]).toEqual([0.25, 2, { seed: 'all', method: 'm', dataset: 'd', taxonomy: 't2' }]);
     } finally {
       store.close();
     }
