@@ -66,7 +66,7 @@ export interface StageContext<P> {
   readonly params: P;
   /** Matrix values of this instance (empty for a plain stage). */
   readonly matrix: Readonly<Record<string, Json>>;
-  /** e.g. `train-ce@seed=3,taxonomy=webemo6`. */
+  /** e.g. `train@seed=3,dataset=b`. */
   readonly instanceId: string;
   /** The project directory that holds `runs/`. */
   readonly workspace: string;
@@ -126,8 +126,8 @@ export interface StageKind<P> {
   /**
    * Run `run` and `runGroup` in a worker thread of their own instead of on the engine's thread: for a
    * kind whose work is long and synchronous on its thread (an onnxruntime training loop), so that two
-   * of them use two cores and its data and garbage stay out of the engine's heap. `module` is the URL of the module whose default export is this kind: its own
-   * `import.meta.url`. The context is the same (its log, progress, metric, hashFiles and signal are
+   * of them use two cores and its data and garbage stay out of the engine's heap. `module` is the URL of
+   * the module whose default export is this kind: its own `import.meta.url`. The context is the same (its log, progress, metric, hashFiles and signal are
    * relayed to the engine); what a kind keeps in module-level state is not shared with the engine.
    * Errors keep their kind (StageError with hint, GroupFailure by member); a crash of the worker fails
    * the attempt. Slurm jobs run the kind on the job's own thread (docs/engine.md).

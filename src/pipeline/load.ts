@@ -542,7 +542,7 @@ function axisValues(stage: string, axis: string, spec: Json, params: { [k: strin
   if (!Array.isArray(values) || values.length === 0) {
     // A literal empty list is the schema's error already.
     if (typeof spec !== 'string') return undefined;
-    ctx.report(at, false, `stages.${stage}.matrix.${axis}: must be a non-empty list of values${from}`, 'e.g. seed: [0, 1, 2], captions: [[sc, ic], [sc]], or dataset: [{ name: fi, classes: 8 }]');
+    ctx.report(at, false, `stages.${stage}.matrix.${axis}: must be a non-empty list of values${from}`, 'e.g. seed: [0, 1, 2], features: [[a, b], [a]], or dataset: [{ name: mnist, classes: 10 }]');
     return undefined;
   }
   let ok = true;

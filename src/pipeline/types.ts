@@ -76,7 +76,7 @@ export interface StageDecl {
 
 /** One stage instance: a stage at one point of its matrix. */
 export interface Instance {
-  /** `train@seed=3,taxonomy=webemo6`, or the stage name for a plain stage. */
+  /** `train@seed=3,dataset=b`, or the stage name for a plain stage. */
   readonly id: string;
   readonly stage: StageDecl;
   /** Axis -> value: a scalar, a list of scalars or a map with a `name` (see matrix.ts). */

@@ -169,7 +169,7 @@ stages:
 `),
     ).toEqual([
       '5:18: error: stages.c.matrix.s: a matrix axis may only reference ${params...}, not ${stages...}\n  hint: list the values, or hold them in a param',
-      '8:18: error: stages.d.matrix.s: has the wrong form\n  hint: a matrix axis: a non-empty list of values, e.g. seed: [0, 1, 2]; a value may be a list (captions: [[sc, ic], [sc]]) or a map with a name (dataset: [{ name: fi, classes: 8 }]); a param holding such a list: seed: ${params.seeds}; or file names: sample: { glob: "data/{sample}.fastq" }',
+      '8:18: error: stages.d.matrix.s: has the wrong form\n  hint: a matrix axis: a non-empty list of values, e.g. seed: [0, 1, 2]; a value may be a list (features: [[a, b], [a]]) or a map with a name (dataset: [{ name: mnist, classes: 10 }]); a param holding such a list: seed: ${params.seeds}; or file names: sample: { glob: "data/{sample}.fastq" }',
       '8:18: error: stages.d.matrix.s: a matrix axis may only reference ${params...}, not ${env...}\n  hint: list the values, or hold them in a param',
       '9:3: error: stages: invalid name "Bad Name"\n  hint: names must match ^[a-z0-9][a-z0-9_-]*$',
       '11:5: error: stages.Bad Name: unknown field "bogus"\n  hint: allowed fields: description, extends, uses, with, run, shell, deps, untracked, params, outs, secrets, metrics, plots, env, matrix, group_by, group_size, needs, resources, publish, retry, timeout_s, slurm',
